@@ -1,0 +1,184 @@
+//! Identifiers as Stytch forms them: `<kind>-<environment>-<uuid v4>`, e.g.
+//! `user-test-6b0cbd6f-52f4-4b44-9f5e-7ed6c2a5a3b0`.
+//!
+//! Each kind is its own type, so a phone id can never be passed where a user id is expected.
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+use uuid::Uuid;
+
+use crate::InputError;
+
+/// A project's environment. Test projects mint `*-test-*` ids and live projects `*-live-*` ids.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Environment {
+    Test,
+    Live,
+}
+
+impl Environment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Test => "test",
+            Environment::Live => "live",
+        }
+    }
+
+    pub fn parse(value: &str) -> Option<Environment> {
+        match value {
+            "test" => Some(Environment::Test),
+            "live" => Some(Environment::Live),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Environment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Splits `<prefix>-<env>-<uuid>` and checks every part. Returns the canonical (lowercase) form.
+fn parse_prefixed(prefix: &str, value: &str) -> Option<(Environment, String)> {
+    let rest = value.strip_prefix(prefix)?.strip_prefix('-')?;
+    let (env, uuid) = rest.split_once('-')?;
+    let env = Environment::parse(env)?;
+    // Only the hyphenated 36-character form, as Stytch prints it.
+    if uuid.len() != 36 {
+        return None;
+    }
+    let uuid = Uuid::try_parse(uuid).ok()?;
+    Some((env, format!("{prefix}-{env}-{uuid}")))
+}
+
+macro_rules! stytch_id {
+    ($(#[$doc:meta])* $name:ident, $prefix:literal, $field:literal) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(String);
+
+        impl $name {
+            /// The kind prefix, e.g. `user` in `user-test-<uuid>`.
+            pub const PREFIX: &'static str = $prefix;
+
+            /// Mints a fresh id for a project of environment `env`.
+            pub fn generate(env: Environment) -> Self {
+                Self(format!("{}-{}-{}", $prefix, env, Uuid::new_v4()))
+            }
+
+            /// Parses an id of this kind; anything else is refused.
+            pub fn parse(value: &str) -> Result<Self, InputError> {
+                parse_prefixed($prefix, value)
+                    .map(|(_, canonical)| Self(canonical))
+                    .ok_or(InputError::InvalidId { field: $field })
+            }
+
+            /// Wraps a value read back from our own storage, which only ever holds valid ids.
+            pub fn from_trusted(value: String) -> Self {
+                Self(value)
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            pub fn into_string(self) -> String {
+                self.0
+            }
+
+            /// The environment encoded in the id.
+            pub fn environment(&self) -> Environment {
+                if self.0[$prefix.len() + 1..].starts_with("live-") {
+                    Environment::Live
+                } else {
+                    Environment::Test
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(&self.0)
+            }
+        }
+    };
+}
+
+stytch_id!(
+    /// A project: the unit of isolation. Every row belongs to exactly one.
+    ProjectId, "project", "project_id"
+);
+stytch_id!(UserId, "user", "user_id");
+stytch_id!(EmailId, "email", "email_id");
+stytch_id!(PhoneId, "phone-number", "phone_id");
+stytch_id!(
+    WebAuthnRegistrationId,
+    "webauthn-registration",
+    "webauthn_registration_id"
+);
+stytch_id!(
+    BiometricRegistrationId,
+    "biometric-registration",
+    "biometric_registration_id"
+);
+stytch_id!(TotpId, "totp", "totp_id");
+stytch_id!(CryptoWalletId, "crypto-wallet", "crypto_wallet_id");
+stytch_id!(PasswordId, "password", "password_id");
+stytch_id!(
+    OAuthUserRegistrationId,
+    "oauth-user-registration",
+    "oauth_user_registration_id"
+);
+stytch_id!(
+    /// Returned with every response, so callers can quote it when reporting a problem.
+    RequestId, "request-id", "request_id"
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn generated_ids_parse_back() {
+        let id = UserId::generate(Environment::Live);
+        assert!(id.as_str().starts_with("user-live-"));
+        assert_eq!(UserId::parse(id.as_str()), Ok(id.clone()));
+        assert_eq!(id.environment(), Environment::Live);
+        let phone = PhoneId::generate(Environment::Test);
+        assert!(phone.as_str().starts_with("phone-number-test-"));
+        assert_eq!(phone.environment(), Environment::Test);
+    }
+
+    #[test]
+    fn malformed_ids_are_refused() {
+        for bad in [
+            "",
+            "user",
+            "user-test-",
+            "user-prod-6b0cbd6f-52f4-4b44-9f5e-7ed6c2a5a3b0",
+            "email-test-6b0cbd6f-52f4-4b44-9f5e-7ed6c2a5a3b0",
+            "user-test-6b0cbd6f52f44b449f5e7ed6c2a5a3b0",
+            "user-test-6b0cbd6f-52f4-4b44-9f5e-7ed6c2a5a3bz",
+            "user-test-6b0cbd6f-52f4-4b44-9f5e-7ed6c2a5a3b0x",
+        ] {
+            assert!(UserId::parse(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn ids_are_canonicalised_to_lowercase() {
+        let id = UserId::parse("user-test-6B0CBD6F-52F4-4B44-9F5E-7ED6C2A5A3B0");
+        assert_eq!(
+            id.map(UserId::into_string),
+            Ok("user-test-6b0cbd6f-52f4-4b44-9f5e-7ed6c2a5a3b0".to_owned())
+        );
+    }
+}

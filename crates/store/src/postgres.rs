@@ -1,0 +1,44 @@
+//! The production engine: PostgreSQL, shared by any number of stateless Latchkey replicas.
+//!
+//! Read-modify-write transactions lock the user row (`FOR UPDATE`) so concurrent updates of one
+//! user serialise, while different users proceed in parallel.
+
+use std::time::Duration;
+
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+
+
+
+type Db = sqlx::Postgres;
+type Engine = PostgresStore;
+const FOR_UPDATE: &str = " FOR UPDATE";
+
+#[derive(Clone, Debug)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to `url` and applies migrations (serialised across replicas by sqlx's advisory
+    /// lock).
+    pub async fn connect(url: &str) -> Result<PostgresStore, crate::StoreError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(32)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect(url)
+            .await?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(PostgresStore { pool })
+    }
+
+    fn reader(&self) -> &PgPool {
+        &self.pool
+    }
+
+    fn writer(&self) -> &PgPool {
+        &self.pool
+    }
+}
+
+include!("sql_common.rs");

@@ -1,0 +1,1096 @@
+// The SQL both engines share. This file is compiled twice, by `include!` in `sqlite.rs` and in
+// `postgres.rs`, each of which first defines:
+// - `Db`: the sqlx database type;
+// - `Engine`: the store type, with `reader()` and `writer()` pools;
+// - `FOR_UPDATE`: the row-lock suffix for read-modify-write reads ("" where the writer is
+//   already exclusive).
+// Static statements use `$N` placeholders, which both engines accept; dynamic ones go through
+// `QueryBuilder`, which writes each engine's own placeholders.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use latchkey_core::ids::{
+    BiometricRegistrationId, CryptoWalletId, EmailId, Environment, OAuthUserRegistrationId,
+    PasswordId, PhoneId, ProjectId, TotpId, UserId, WebAuthnRegistrationId,
+};
+use latchkey_core::search::{Filter, Operator, SearchCursor, SearchQuery};
+use latchkey_core::secret::SecretDigest;
+use latchkey_core::user::{
+    BiometricRegistration, CryptoWallet, NewUser, OAuthProvider, PasswordSummary, Totp, User,
+    UserEmail, UserPhoneNumber, UserRef, UserStatus, WebAuthnRegistration,
+};
+use latchkey_core::values::{merge_metadata, Email, Name, PhoneNumber};
+use serde_json::{Map, Value};
+use sqlx::{QueryBuilder, Row};
+
+use crate::{
+    from_micros, to_micros, Conflict, FactorRef, Missing, NewFactor, PrimaryFactor, ProjectRecord,
+    Refusal, SearchPage, Store, StoreError, UserPatch,
+};
+
+type Conn = <Db as sqlx::Database>::Connection;
+
+const USER_COLUMNS: &str = "u.seq, u.user_id, u.status, u.first_name, u.middle_name, u.last_name, \
+     u.trusted_metadata, u.untrusted_metadata, u.external_id, u.created_at, u.lock_created_at, \
+     u.lock_expires_at";
+
+/// Maps a unique-constraint violation to the rule it broke; other errors pass through.
+fn conflict_or(error: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db_error) = &error {
+        if db_error.is_unique_violation() {
+            let message = db_error.message();
+            let constraint = db_error.constraint().unwrap_or_default();
+            let names = |needle: &str| message.contains(needle) || constraint.contains(needle);
+            if names("user_emails") {
+                return StoreError::Conflict(Conflict::DuplicateEmail);
+            }
+            if names("user_phone_numbers") {
+                return StoreError::Conflict(Conflict::DuplicatePhoneNumber);
+            }
+            if names("external_id") {
+                return StoreError::Conflict(Conflict::DuplicateExternalId);
+            }
+        }
+    }
+    StoreError::Database(error)
+}
+
+fn metadata_from_text(text: &str) -> Map<String, Value> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+fn metadata_to_text(map: &Map<String, Value>) -> String {
+    serde_json::to_string(map).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// A user row before its factors are attached.
+struct UserRow {
+    seq: i64,
+    user: User,
+}
+
+fn user_row(row: &<Db as sqlx::Database>::Row) -> Result<UserRow, sqlx::Error> {
+    let status: String = row.try_get("status")?;
+    let trusted: String = row.try_get("trusted_metadata")?;
+    let untrusted: String = row.try_get("untrusted_metadata")?;
+    Ok(UserRow {
+        seq: row.try_get("seq")?,
+        user: User {
+            user_id: UserId::from_trusted(row.try_get("user_id")?),
+            status: UserStatus::parse(&status).unwrap_or(UserStatus::Active),
+            name: Name {
+                first_name: row.try_get("first_name")?,
+                middle_name: row.try_get("middle_name")?,
+                last_name: row.try_get("last_name")?,
+            },
+            emails: Vec::new(),
+            phone_numbers: Vec::new(),
+            webauthn_registrations: Vec::new(),
+            biometric_registrations: Vec::new(),
+            totps: Vec::new(),
+            crypto_wallets: Vec::new(),
+            providers: Vec::new(),
+            password: None,
+            trusted_metadata: metadata_from_text(&trusted),
+            untrusted_metadata: metadata_from_text(&untrusted),
+            external_id: row.try_get("external_id")?,
+            roles: Vec::new(),
+            created_at: from_micros(row.try_get("created_at")?),
+            lock_created_at: row.try_get::<Option<i64>, _>("lock_created_at")?.map(from_micros),
+            lock_expires_at: row.try_get::<Option<i64>, _>("lock_expires_at")?.map(from_micros),
+        },
+    })
+}
+
+/// Runs `SELECT <columns> FROM <table> WHERE project_id = ? AND user_id IN (…)` and hands each
+/// row to `attach` with the user it belongs to.
+async fn attach_children(
+    conn: &mut Conn,
+    project_id: &str,
+    users: &mut [User],
+    index: &HashMap<String, usize>,
+    select: &str,
+    order_by: &str,
+    mut attach: impl FnMut(&mut User, &<Db as sqlx::Database>::Row) -> Result<(), sqlx::Error>,
+) -> Result<(), StoreError> {
+    let mut query = QueryBuilder::<Db>::new(select);
+    query.push(" WHERE project_id = ");
+    query.push_bind(project_id.to_owned());
+    query.push(" AND user_id IN (");
+    let mut ids = query.separated(", ");
+    for user in users.iter() {
+        ids.push_bind(user.user_id.as_str().to_owned());
+    }
+    query.push(") ORDER BY ");
+    query.push(order_by);
+    let rows = query.build().fetch_all(&mut *conn).await?;
+    for row in &rows {
+        let owner: String = row.try_get("user_id")?;
+        if let Some(&position) = index.get(&owner) {
+            attach(&mut users[position], row)?;
+        }
+    }
+    Ok(())
+}
+
+/// Attaches every factor and role to users already read, in a fixed number of queries.
+async fn complete_users(
+    conn: &mut Conn,
+    project_id: &str,
+    mut users: Vec<User>,
+) -> Result<Vec<User>, StoreError> {
+    if users.is_empty() {
+        return Ok(users);
+    }
+    let index: HashMap<String, usize> = users
+        .iter()
+        .enumerate()
+        .map(|(position, user)| (user.user_id.as_str().to_owned(), position))
+        .collect();
+    attach_children(
+        conn,
+        project_id,
+        &mut users,
+        &index,
+        "SELECT user_id, email_id, email, verified FROM user_emails",
+        "created_at, email_id",
+        |user, row| {
+            user.emails.push(UserEmail {
+                email_id: EmailId::from_trusted(row.try_get("email_id")?),
+                email: row.try_get("email")?,
+                verified: row.try_get("verified")?,
+            });
+            Ok(())
+        },
+    )
+    .await?;
+    attach_children(
+        conn,
+        project_id,
+        &mut users,
+        &index,
+        "SELECT user_id, phone_id, phone_number, verified FROM user_phone_numbers",
+        "created_at, phone_id",
+        |user, row| {
+            user.phone_numbers.push(UserPhoneNumber {
+                phone_id: PhoneId::from_trusted(row.try_get("phone_id")?),
+                phone_number: row.try_get("phone_number")?,
+                verified: row.try_get("verified")?,
+            });
+            Ok(())
+        },
+    )
+    .await?;
+    attach_children(
+        conn,
+        project_id,
+        &mut users,
+        &index,
+        "SELECT user_id, webauthn_registration_id, domain, user_agent, authenticator_type, name, \
+         verified FROM webauthn_registrations",
+        "created_at, webauthn_registration_id",
+        |user, row| {
+            user.webauthn_registrations.push(WebAuthnRegistration {
+                webauthn_registration_id: WebAuthnRegistrationId::from_trusted(
+                    row.try_get("webauthn_registration_id")?,
+                ),
+                domain: row.try_get("domain")?,
+                user_agent: row.try_get("user_agent")?,
+                verified: row.try_get("verified")?,
+                authenticator_type: row.try_get("authenticator_type")?,
+                name: row.try_get("name")?,
+            });
+            Ok(())
+        },
+    )
+    .await?;
+    attach_children(
+        conn,
+        project_id,
+        &mut users,
+        &index,
+        "SELECT user_id, biometric_registration_id, verified FROM biometric_registrations",
+        "created_at, biometric_registration_id",
+        |user, row| {
+            user.biometric_registrations.push(BiometricRegistration {
+                biometric_registration_id: BiometricRegistrationId::from_trusted(
+                    row.try_get("biometric_registration_id")?,
+                ),
+                verified: row.try_get("verified")?,
+            });
+            Ok(())
+        },
+    )
+    .await?;
+    attach_children(
+        conn,
+        project_id,
+        &mut users,
+        &index,
+        "SELECT user_id, totp_id, verified FROM totps",
+        "created_at, totp_id",
+        |user, row| {
+            user.totps.push(Totp {
+                totp_id: TotpId::from_trusted(row.try_get("totp_id")?),
+                verified: row.try_get("verified")?,
+            });
+            Ok(())
+        },
+    )
+    .await?;
+    attach_children(
+        conn,
+        project_id,
+        &mut users,
+        &index,
+        "SELECT user_id, crypto_wallet_id, crypto_wallet_address, crypto_wallet_type, verified \
+         FROM crypto_wallets",
+        "created_at, crypto_wallet_id",
+        |user, row| {
+            user.crypto_wallets.push(CryptoWallet {
+                crypto_wallet_id: CryptoWalletId::from_trusted(row.try_get("crypto_wallet_id")?),
+                crypto_wallet_address: row.try_get("crypto_wallet_address")?,
+                crypto_wallet_type: row.try_get("crypto_wallet_type")?,
+                verified: row.try_get("verified")?,
+            });
+            Ok(())
+        },
+    )
+    .await?;
+    attach_children(
+        conn,
+        project_id,
+        &mut users,
+        &index,
+        "SELECT user_id, oauth_user_registration_id, provider_type, provider_subject, \
+         profile_picture_url, locale FROM oauth_registrations",
+        "created_at, oauth_user_registration_id",
+        |user, row| {
+            user.providers.push(OAuthProvider {
+                oauth_user_registration_id: OAuthUserRegistrationId::from_trusted(
+                    row.try_get("oauth_user_registration_id")?,
+                ),
+                provider_type: row.try_get("provider_type")?,
+                provider_subject: row.try_get("provider_subject")?,
+                profile_picture_url: row.try_get("profile_picture_url")?,
+                locale: row.try_get("locale")?,
+            });
+            Ok(())
+        },
+    )
+    .await?;
+    attach_children(
+        conn,
+        project_id,
+        &mut users,
+        &index,
+        "SELECT user_id, password_id, requires_reset FROM passwords",
+        "password_id",
+        |user, row| {
+            user.password = Some(PasswordSummary {
+                password_id: PasswordId::from_trusted(row.try_get("password_id")?),
+                requires_reset: row.try_get("requires_reset")?,
+            });
+            Ok(())
+        },
+    )
+    .await?;
+    attach_children(
+        conn,
+        project_id,
+        &mut users,
+        &index,
+        "SELECT user_id, role FROM user_roles",
+        "user_id, position",
+        |user, row| {
+            user.roles.push(row.try_get("role")?);
+            Ok(())
+        },
+    )
+    .await?;
+    Ok(users)
+}
+
+/// Reads one user row by reference; `lock` appends the engine's row lock.
+async fn find_user_row(
+    conn: &mut Conn,
+    project_id: &str,
+    user: &UserRef,
+    lock: bool,
+) -> Result<Option<UserRow>, StoreError> {
+    let (column, value) = match user {
+        UserRef::Id(id) => ("user_id", id.as_str()),
+        UserRef::External(external) => ("external_id", external.as_str()),
+    };
+    let sql = format!(
+        "SELECT {USER_COLUMNS} FROM users u WHERE u.project_id = $1 AND u.{column} = $2{}",
+        if lock { FOR_UPDATE } else { "" }
+    );
+    let row = sqlx::query(&sql)
+        .bind(project_id)
+        .bind(value)
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(row.as_ref().map(user_row).transpose()?)
+}
+
+async fn load_user(conn: &mut Conn, project_id: &str, user_id: &UserId) -> Result<User, StoreError> {
+    let row = find_user_row(conn, project_id, &UserRef::Id(user_id.clone()), false)
+        .await?
+        .ok_or(StoreError::NotFound(Missing::User))?;
+    complete_users(conn, project_id, vec![row.user])
+        .await?
+        .pop()
+        .ok_or(StoreError::NotFound(Missing::User))
+}
+
+async fn insert_email(
+    conn: &mut Conn,
+    project_id: &str,
+    env: Environment,
+    user_id: &UserId,
+    email: &Email,
+    verified: bool,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO user_emails (email_id, project_id, user_id, email, verified, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(EmailId::generate(env).into_string())
+    .bind(project_id)
+    .bind(user_id.as_str())
+    .bind(email.as_str())
+    .bind(verified)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(conflict_or)?;
+    Ok(())
+}
+
+async fn insert_phone_number(
+    conn: &mut Conn,
+    project_id: &str,
+    env: Environment,
+    user_id: &UserId,
+    phone_number: &PhoneNumber,
+    verified: bool,
+    now: i64,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO user_phone_numbers (phone_id, project_id, user_id, phone_number, verified, \
+         created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(PhoneId::generate(env).into_string())
+    .bind(project_id)
+    .bind(user_id.as_str())
+    .bind(phone_number.as_str())
+    .bind(verified)
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(conflict_or)?;
+    Ok(())
+}
+
+async fn replace_roles(
+    conn: &mut Conn,
+    project_id: &str,
+    user_id: &UserId,
+    roles: &[String],
+) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM user_roles WHERE project_id = $1 AND user_id = $2")
+        .bind(project_id)
+        .bind(user_id.as_str())
+        .execute(&mut *conn)
+        .await?;
+    for (position, role) in roles.iter().enumerate() {
+        sqlx::query(
+            "INSERT INTO user_roles (project_id, user_id, position, role) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(project_id)
+        .bind(user_id.as_str())
+        .bind(i64::try_from(position).unwrap_or(i64::MAX))
+        .bind(role)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+/// Escapes `%`, `_` and `\` so user input matches literally inside a `LIKE … ESCAPE '\'`.
+fn like_contains(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for character in text.chars() {
+        if matches!(character, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(character);
+    }
+    pattern.push('%');
+    pattern
+}
+
+fn push_list<'a, T: AsRef<str>>(query: &mut QueryBuilder<'a, Db>, values: &[T]) {
+    query.push("(");
+    let mut list = query.separated(", ");
+    for value in values {
+        list.push_bind(value.as_ref().to_owned());
+    }
+    query.push(")");
+}
+
+/// `u.user_id IN (SELECT user_id FROM <table> WHERE project_id = ? AND <condition>)`, with the
+/// condition written by `condition`. `negate` turns it into NOT IN.
+fn push_factor_subquery<'a>(
+    query: &mut QueryBuilder<'a, Db>,
+    project_id: &str,
+    table: &str,
+    negate: bool,
+    condition: impl FnOnce(&mut QueryBuilder<'a, Db>),
+) {
+    query.push(if negate { "u.user_id NOT IN (SELECT user_id FROM " } else { "u.user_id IN (SELECT user_id FROM " });
+    query.push(table);
+    query.push(" WHERE project_id = ");
+    query.push_bind(project_id.to_owned());
+    condition(query);
+    query.push(")");
+}
+
+fn push_filter<'a>(query: &mut QueryBuilder<'a, Db>, project_id: &str, filter: &Filter) {
+    match filter {
+        Filter::UserIds(ids) => {
+            query.push("u.user_id IN ");
+            push_list(query, &ids.iter().map(UserId::as_str).collect::<Vec<_>>());
+        }
+        Filter::ExternalIds(ids) => {
+            query.push("u.external_id IN ");
+            push_list(query, ids);
+        }
+        Filter::Status(status) => {
+            query.push("u.status = ");
+            query.push_bind(status.as_str());
+        }
+        Filter::CreatedAtGreaterThan(after) => {
+            query.push("u.created_at > ");
+            query.push_bind(to_micros(*after));
+        }
+        Filter::CreatedAtLessThan(before) => {
+            query.push("u.created_at < ");
+            query.push_bind(to_micros(*before));
+        }
+        Filter::CreatedAtBetween(after, before) => {
+            query.push("(u.created_at > ");
+            query.push_bind(to_micros(*after));
+            query.push(" AND u.created_at < ");
+            query.push_bind(to_micros(*before));
+            query.push(")");
+        }
+        Filter::FullNameFuzzy(text) => {
+            let pattern = like_contains(&text.to_lowercase());
+            query.push(
+                "(LOWER(u.first_name || ' ' || u.middle_name || ' ' || u.last_name) LIKE ",
+            );
+            query.push_bind(pattern.clone());
+            query.push(" ESCAPE '\\' OR LOWER(u.first_name || ' ' || u.last_name) LIKE ");
+            query.push_bind(pattern);
+            query.push(" ESCAPE '\\')");
+        }
+        Filter::EmailAddresses(emails) => {
+            push_factor_subquery(query, project_id, "user_emails", false, |query| {
+                query.push(" AND email IN ");
+                push_list(query, emails);
+            });
+        }
+        Filter::EmailIds(ids) => {
+            push_factor_subquery(query, project_id, "user_emails", false, |query| {
+                query.push(" AND email_id IN ");
+                push_list(query, &ids.iter().map(EmailId::as_str).collect::<Vec<_>>());
+            });
+        }
+        Filter::EmailVerified(verified) => {
+            push_factor_subquery(query, project_id, "user_emails", false, |query| {
+                query.push(" AND verified = ");
+                query.push_bind(*verified);
+            });
+        }
+        Filter::EmailAddressFuzzy(text) => {
+            let pattern = like_contains(text);
+            push_factor_subquery(query, project_id, "user_emails", false, |query| {
+                query.push(" AND email LIKE ");
+                query.push_bind(pattern);
+                query.push(" ESCAPE '\\'");
+            });
+        }
+        Filter::PhoneNumbers(phones) => {
+            push_factor_subquery(query, project_id, "user_phone_numbers", false, |query| {
+                query.push(" AND phone_number IN ");
+                push_list(query, phones);
+            });
+        }
+        Filter::PhoneIds(ids) => {
+            push_factor_subquery(query, project_id, "user_phone_numbers", false, |query| {
+                query.push(" AND phone_id IN ");
+                push_list(query, &ids.iter().map(PhoneId::as_str).collect::<Vec<_>>());
+            });
+        }
+        Filter::PhoneVerified(verified) => {
+            push_factor_subquery(query, project_id, "user_phone_numbers", false, |query| {
+                query.push(" AND verified = ");
+                query.push_bind(*verified);
+            });
+        }
+        Filter::PhoneNumberFuzzy(text) => {
+            let pattern = like_contains(text);
+            push_factor_subquery(query, project_id, "user_phone_numbers", false, |query| {
+                query.push(" AND phone_number LIKE ");
+                query.push_bind(pattern);
+                query.push(" ESCAPE '\\'");
+            });
+        }
+        Filter::WebAuthnRegistrationIds(ids) => {
+            push_factor_subquery(query, project_id, "webauthn_registrations", false, |query| {
+                query.push(" AND webauthn_registration_id IN ");
+                push_list(query, &ids.iter().map(WebAuthnRegistrationId::as_str).collect::<Vec<_>>());
+            });
+        }
+        Filter::WebAuthnRegistrationVerified(verified) => {
+            push_factor_subquery(query, project_id, "webauthn_registrations", false, |query| {
+                query.push(" AND verified = ");
+                query.push_bind(*verified);
+            });
+        }
+        Filter::BiometricRegistrationIds(ids) => {
+            push_factor_subquery(query, project_id, "biometric_registrations", false, |query| {
+                query.push(" AND biometric_registration_id IN ");
+                push_list(query, &ids.iter().map(BiometricRegistrationId::as_str).collect::<Vec<_>>());
+            });
+        }
+        Filter::BiometricRegistrationVerified(verified) => {
+            push_factor_subquery(query, project_id, "biometric_registrations", false, |query| {
+                query.push(" AND verified = ");
+                query.push_bind(*verified);
+            });
+        }
+        Filter::CryptoWalletIds(ids) => {
+            push_factor_subquery(query, project_id, "crypto_wallets", false, |query| {
+                query.push(" AND crypto_wallet_id IN ");
+                push_list(query, &ids.iter().map(CryptoWalletId::as_str).collect::<Vec<_>>());
+            });
+        }
+        Filter::CryptoWalletAddresses(addresses) => {
+            push_factor_subquery(query, project_id, "crypto_wallets", false, |query| {
+                query.push(" AND crypto_wallet_address IN ");
+                push_list(query, addresses);
+            });
+        }
+        Filter::CryptoWalletVerified(verified) => {
+            push_factor_subquery(query, project_id, "crypto_wallets", false, |query| {
+                query.push(" AND verified = ");
+                query.push_bind(*verified);
+            });
+        }
+        Filter::TotpIds(ids) => {
+            push_factor_subquery(query, project_id, "totps", false, |query| {
+                query.push(" AND totp_id IN ");
+                push_list(query, &ids.iter().map(TotpId::as_str).collect::<Vec<_>>());
+            });
+        }
+        Filter::TotpVerified(verified) => {
+            push_factor_subquery(query, project_id, "totps", false, |query| {
+                query.push(" AND verified = ");
+                query.push_bind(*verified);
+            });
+        }
+        Filter::PasswordExists(exists) => {
+            push_factor_subquery(query, project_id, "passwords", !exists, |_| {});
+        }
+        Filter::OAuthProviders(providers) => {
+            push_factor_subquery(query, project_id, "oauth_registrations", false, |query| {
+                query.push(" AND LOWER(provider_type) IN ");
+                push_list(query, providers);
+            });
+        }
+        Filter::Roles(roles) => {
+            push_factor_subquery(query, project_id, "user_roles", false, |query| {
+                query.push(" AND role IN ");
+                push_list(query, roles);
+            });
+        }
+    }
+}
+
+/// `u.project_id = ? [AND (f1 AND|OR f2 …)]`.
+fn push_search_conditions<'a>(query: &mut QueryBuilder<'a, Db>, project_id: &str, search: &SearchQuery) {
+    query.push(" WHERE u.project_id = ");
+    query.push_bind(project_id.to_owned());
+    if search.operands.is_empty() {
+        return;
+    }
+    query.push(" AND (");
+    let joiner = match search.operator {
+        Operator::And => " AND ",
+        Operator::Or => " OR ",
+    };
+    for (position, filter) in search.operands.iter().enumerate() {
+        if position > 0 {
+            query.push(joiner);
+        }
+        push_filter(query, project_id, filter);
+    }
+    query.push(")");
+}
+
+fn project_row(row: &<Db as sqlx::Database>::Row) -> Result<ProjectRecord, sqlx::Error> {
+    let environment: String = row.try_get("environment")?;
+    let digest: Vec<u8> = row.try_get("secret_digest")?;
+    Ok(ProjectRecord {
+        project_id: ProjectId::from_trusted(row.try_get("project_id")?),
+        name: row.try_get("name")?,
+        environment: Environment::parse(&environment).unwrap_or(Environment::Test),
+        secret_digest: SecretDigest::from_bytes(&digest)
+            .ok_or_else(|| sqlx::Error::Decode("secret_digest is not 32 bytes".into()))?,
+        created_at: from_micros(row.try_get("created_at")?),
+    })
+}
+
+fn environment_of(project_id: &ProjectId) -> Environment {
+    project_id.environment()
+}
+
+#[async_trait]
+impl Store for Engine {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(self.reader()).await?;
+        Ok(())
+    }
+
+    async fn create_project(&self, project: &ProjectRecord) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO projects (project_id, name, environment, secret_digest, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(project.project_id.as_str())
+        .bind(&project.name)
+        .bind(project.environment.as_str())
+        .bind(project.secret_digest.as_bytes().to_vec())
+        .bind(to_micros(project.created_at))
+        .execute(self.writer())
+        .await?;
+        Ok(())
+    }
+
+    async fn get_project(&self, project_id: &ProjectId) -> Result<Option<ProjectRecord>, StoreError> {
+        let row = sqlx::query(
+            "SELECT project_id, name, environment, secret_digest, created_at FROM projects \
+             WHERE project_id = $1",
+        )
+        .bind(project_id.as_str())
+        .fetch_optional(self.reader())
+        .await?;
+        Ok(row.as_ref().map(project_row).transpose()?)
+    }
+
+    async fn list_projects(&self) -> Result<Vec<ProjectRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT project_id, name, environment, secret_digest, created_at FROM projects \
+             ORDER BY created_at, project_id",
+        )
+        .fetch_all(self.reader())
+        .await?;
+        Ok(rows.iter().map(project_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn create_user(
+        &self,
+        project_id: &ProjectId,
+        new_user: NewUser,
+        now: DateTime<Utc>,
+    ) -> Result<User, StoreError> {
+        let env = environment_of(project_id);
+        let user_id = UserId::generate(env);
+        let now = to_micros(now);
+        let project = project_id.as_str();
+        let mut tx = self.writer().begin().await?;
+        sqlx::query(
+            "INSERT INTO users (user_id, project_id, status, first_name, middle_name, last_name, \
+             trusted_metadata, untrusted_metadata, external_id, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(user_id.as_str())
+        .bind(project)
+        .bind(if new_user.pending { "pending" } else { "active" })
+        .bind(&new_user.name.first_name)
+        .bind(&new_user.name.middle_name)
+        .bind(&new_user.name.last_name)
+        .bind(metadata_to_text(&new_user.trusted_metadata))
+        .bind(metadata_to_text(&new_user.untrusted_metadata))
+        .bind(new_user.external_id.as_ref().map(|id| id.as_str().to_owned()))
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(conflict_or)?;
+        if let Some(email) = &new_user.email {
+            insert_email(&mut tx, project, env, &user_id, email, new_user.email_verified, now).await?;
+        }
+        if let Some(phone) = &new_user.phone_number {
+            insert_phone_number(&mut tx, project, env, &user_id, phone, new_user.phone_verified, now)
+                .await?;
+        }
+        replace_roles(&mut tx, project, &user_id, &new_user.roles).await?;
+        let user = load_user(&mut tx, project, &user_id).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    async fn get_user(
+        &self,
+        project_id: &ProjectId,
+        user: &UserRef,
+    ) -> Result<Option<User>, StoreError> {
+        let mut conn = self.reader().acquire().await?;
+        let Some(row) = find_user_row(&mut conn, project_id.as_str(), user, false).await? else {
+            return Ok(None);
+        };
+        Ok(complete_users(&mut conn, project_id.as_str(), vec![row.user]).await?.pop())
+    }
+
+    async fn update_user(
+        &self,
+        project_id: &ProjectId,
+        user: &UserRef,
+        patch: UserPatch,
+        now: DateTime<Utc>,
+    ) -> Result<User, StoreError> {
+        let env = environment_of(project_id);
+        let project = project_id.as_str();
+        let now = to_micros(now);
+        let mut tx = self.writer().begin().await?;
+        let mut current = find_user_row(&mut tx, project, user, true)
+            .await?
+            .ok_or(StoreError::NotFound(Missing::User))?
+            .user;
+        if let Some(name) = patch.name {
+            name.apply(&mut current.name);
+        }
+        if let Some(trusted) = patch.trusted_metadata {
+            merge_metadata("trusted_metadata", &mut current.trusted_metadata, trusted)?;
+        }
+        if let Some(untrusted) = patch.untrusted_metadata {
+            merge_metadata("untrusted_metadata", &mut current.untrusted_metadata, untrusted)?;
+        }
+        if let Some(external_id) = &patch.external_id {
+            current.external_id = Some(external_id.as_str().to_owned());
+        }
+        sqlx::query(
+            "UPDATE users SET first_name = $1, middle_name = $2, last_name = $3, \
+             trusted_metadata = $4, untrusted_metadata = $5, external_id = $6 \
+             WHERE project_id = $7 AND user_id = $8",
+        )
+        .bind(&current.name.first_name)
+        .bind(&current.name.middle_name)
+        .bind(&current.name.last_name)
+        .bind(metadata_to_text(&current.trusted_metadata))
+        .bind(metadata_to_text(&current.untrusted_metadata))
+        .bind(&current.external_id)
+        .bind(project)
+        .bind(current.user_id.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(conflict_or)?;
+        if let Some(roles) = &patch.roles {
+            replace_roles(&mut tx, project, &current.user_id, roles).await?;
+        }
+        for email in &patch.add_emails {
+            insert_email(&mut tx, project, env, &current.user_id, email, false, now).await?;
+        }
+        for phone in &patch.add_phone_numbers {
+            insert_phone_number(&mut tx, project, env, &current.user_id, phone, false, now).await?;
+        }
+        let updated = load_user(&mut tx, project, &current.user_id).await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    async fn delete_user(&self, project_id: &ProjectId, user: &UserRef) -> Result<UserId, StoreError> {
+        let (column, value) = match user {
+            UserRef::Id(id) => ("user_id", id.as_str()),
+            UserRef::External(external) => ("external_id", external.as_str()),
+        };
+        let sql = format!(
+            "DELETE FROM users WHERE project_id = $1 AND {column} = $2 RETURNING user_id"
+        );
+        let deleted: Option<String> = sqlx::query_scalar(&sql)
+            .bind(project_id.as_str())
+            .bind(value)
+            .fetch_optional(self.writer())
+            .await?;
+        deleted
+            .map(UserId::from_trusted)
+            .ok_or(StoreError::NotFound(Missing::User))
+    }
+
+    async fn delete_external_id(
+        &self,
+        project_id: &ProjectId,
+        user: &UserRef,
+    ) -> Result<User, StoreError> {
+        let project = project_id.as_str();
+        let mut tx = self.writer().begin().await?;
+        let current = find_user_row(&mut tx, project, user, true)
+            .await?
+            .ok_or(StoreError::NotFound(Missing::User))?
+            .user;
+        sqlx::query("UPDATE users SET external_id = NULL WHERE project_id = $1 AND user_id = $2")
+            .bind(project)
+            .bind(current.user_id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        let updated = load_user(&mut tx, project, &current.user_id).await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    async fn search_users(
+        &self,
+        project_id: &ProjectId,
+        search: &SearchQuery,
+        limit: u32,
+        cursor: Option<SearchCursor>,
+    ) -> Result<SearchPage, StoreError> {
+        let project = project_id.as_str();
+        let mut conn = self.reader().acquire().await?;
+
+        let mut count = QueryBuilder::<Db>::new("SELECT COUNT(*) FROM users u");
+        push_search_conditions(&mut count, project, search);
+        let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
+
+        let mut select = QueryBuilder::<Db>::new(format!("SELECT {USER_COLUMNS} FROM users u"));
+        push_search_conditions(&mut select, project, search);
+        if let Some(cursor) = cursor {
+            select.push(" AND u.seq > ");
+            select.push_bind(cursor.after_seq);
+        }
+        select.push(" ORDER BY u.seq LIMIT ");
+        // One more than asked, to learn whether another page follows.
+        select.push_bind(i64::from(limit) + 1);
+        let rows = select.build().fetch_all(&mut *conn).await?;
+        let mut page: Vec<UserRow> = rows.iter().map(user_row).collect::<Result<_, _>>()?;
+        let more = page.len() > limit as usize;
+        page.truncate(limit as usize);
+        let next_cursor = if more {
+            page.last().map(|row| SearchCursor { after_seq: row.seq })
+        } else {
+            None
+        };
+        let users = complete_users(&mut conn, project, page.into_iter().map(|row| row.user).collect())
+            .await?;
+        Ok(SearchPage {
+            users,
+            total,
+            next_cursor,
+        })
+    }
+
+    async fn delete_factor(&self, project_id: &ProjectId, factor: &FactorRef) -> Result<User, StoreError> {
+        let (table, column, id, missing) = match factor {
+            FactorRef::Email(id) => ("user_emails", "email_id", id.as_str(), Missing::Email),
+            FactorRef::PhoneNumber(id) => ("user_phone_numbers", "phone_id", id.as_str(), Missing::PhoneNumber),
+            FactorRef::WebAuthnRegistration(id) => (
+                "webauthn_registrations",
+                "webauthn_registration_id",
+                id.as_str(),
+                Missing::WebAuthnRegistration,
+            ),
+            FactorRef::BiometricRegistration(id) => (
+                "biometric_registrations",
+                "biometric_registration_id",
+                id.as_str(),
+                Missing::BiometricRegistration,
+            ),
+            FactorRef::Totp(id) => ("totps", "totp_id", id.as_str(), Missing::Totp),
+            FactorRef::CryptoWallet(id) => ("crypto_wallets", "crypto_wallet_id", id.as_str(), Missing::CryptoWallet),
+            FactorRef::Password(id) => ("passwords", "password_id", id.as_str(), Missing::Password),
+            FactorRef::OAuthRegistration(id) => (
+                "oauth_registrations",
+                "oauth_user_registration_id",
+                id.as_str(),
+                Missing::OAuthRegistration,
+            ),
+        };
+        let project = project_id.as_str();
+        let mut tx = self.writer().begin().await?;
+        let sql = format!("DELETE FROM {table} WHERE project_id = $1 AND {column} = $2 RETURNING user_id");
+        let owner: Option<String> = sqlx::query_scalar(&sql)
+            .bind(project)
+            .bind(id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let owner = owner.map(UserId::from_trusted).ok_or(StoreError::NotFound(missing))?;
+        let user = load_user(&mut tx, project, &owner).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    async fn exchange_primary_factor(
+        &self,
+        project_id: &ProjectId,
+        user: &UserRef,
+        to: PrimaryFactor,
+        now: DateTime<Utc>,
+    ) -> Result<User, StoreError> {
+        let env = environment_of(project_id);
+        let project = project_id.as_str();
+        let now = to_micros(now);
+        let mut tx = self.writer().begin().await?;
+        let row = find_user_row(&mut tx, project, user, true)
+            .await?
+            .ok_or(StoreError::NotFound(Missing::User))?;
+        let current = complete_users(&mut tx, project, vec![row.user])
+            .await?
+            .pop()
+            .ok_or(StoreError::NotFound(Missing::User))?;
+        let single_contact = current.n_factors() == 1
+            && (current.emails.len() == 1 || current.phone_numbers.len() == 1);
+        if !single_contact {
+            return Err(StoreError::Refused(Refusal::NotExactlyOnePrimaryFactor));
+        }
+        sqlx::query("DELETE FROM user_emails WHERE project_id = $1 AND user_id = $2")
+            .bind(project)
+            .bind(current.user_id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM user_phone_numbers WHERE project_id = $1 AND user_id = $2")
+            .bind(project)
+            .bind(current.user_id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        match &to {
+            PrimaryFactor::Email(email) => {
+                insert_email(&mut tx, project, env, &current.user_id, email, false, now).await?
+            }
+            PrimaryFactor::PhoneNumber(phone) => {
+                insert_phone_number(&mut tx, project, env, &current.user_id, phone, false, now).await?
+            }
+        }
+        let updated = load_user(&mut tx, project, &current.user_id).await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    async fn add_factor(
+        &self,
+        project_id: &ProjectId,
+        user_id: &UserId,
+        factor: NewFactor,
+        now: DateTime<Utc>,
+    ) -> Result<User, StoreError> {
+        let env = environment_of(project_id);
+        let project = project_id.as_str();
+        let now = to_micros(now);
+        let mut tx = self.writer().begin().await?;
+        find_user_row(&mut tx, project, &UserRef::Id(user_id.clone()), true)
+            .await?
+            .ok_or(StoreError::NotFound(Missing::User))?;
+        let owner = user_id.as_str();
+        match factor {
+            NewFactor::WebAuthnRegistration { domain, user_agent, authenticator_type, name, verified } => {
+                sqlx::query(
+                    "INSERT INTO webauthn_registrations (webauthn_registration_id, project_id, \
+                     user_id, domain, user_agent, authenticator_type, name, verified, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+                )
+                .bind(WebAuthnRegistrationId::generate(env).into_string())
+                .bind(project)
+                .bind(owner)
+                .bind(domain)
+                .bind(user_agent)
+                .bind(authenticator_type)
+                .bind(name)
+                .bind(verified)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            NewFactor::BiometricRegistration { verified } => {
+                sqlx::query(
+                    "INSERT INTO biometric_registrations (biometric_registration_id, project_id, \
+                     user_id, verified, created_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(BiometricRegistrationId::generate(env).into_string())
+                .bind(project)
+                .bind(owner)
+                .bind(verified)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            NewFactor::Totp { verified } => {
+                sqlx::query(
+                    "INSERT INTO totps (totp_id, project_id, user_id, verified, created_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(TotpId::generate(env).into_string())
+                .bind(project)
+                .bind(owner)
+                .bind(verified)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            NewFactor::CryptoWallet { address, wallet_type, verified } => {
+                sqlx::query(
+                    "INSERT INTO crypto_wallets (crypto_wallet_id, project_id, user_id, \
+                     crypto_wallet_address, crypto_wallet_type, verified, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                )
+                .bind(CryptoWalletId::generate(env).into_string())
+                .bind(project)
+                .bind(owner)
+                .bind(address)
+                .bind(wallet_type)
+                .bind(verified)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            NewFactor::OAuthRegistration { provider_type, provider_subject, profile_picture_url, locale } => {
+                sqlx::query(
+                    "INSERT INTO oauth_registrations (oauth_user_registration_id, project_id, \
+                     user_id, provider_type, provider_subject, profile_picture_url, locale, \
+                     created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(OAuthUserRegistrationId::generate(env).into_string())
+                .bind(project)
+                .bind(owner)
+                .bind(provider_type)
+                .bind(provider_subject)
+                .bind(profile_picture_url)
+                .bind(locale)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            NewFactor::Password { requires_reset } => {
+                sqlx::query(
+                    "INSERT INTO passwords (password_id, project_id, user_id, requires_reset, \
+                     created_at) VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(PasswordId::generate(env).into_string())
+                .bind(project)
+                .bind(owner)
+                .bind(requires_reset)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        let user = load_user(&mut tx, project, user_id).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+}
