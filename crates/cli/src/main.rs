@@ -1,1 +1,218 @@
-fn main() {}
+//! The `latchkey` binary: `serve` runs the API; `project` manages projects.
+//!
+//! Logs go to stderr; stdout carries only machine-readable output (the JSON of
+//! `project create` and `project list`).
+
+use std::net::SocketAddr;
+
+use anyhow::Context;
+use chrono::Utc;
+use clap::{Parser, Subcommand, ValueEnum};
+use latchkey_core::ids::{Environment, ProjectId};
+use latchkey_core::secret::Secret;
+use latchkey_store::{ProjectRecord, Store};
+use serde_json::json;
+use tokio::net::TcpListener;
+
+const DEFAULT_DATABASE_URL: &str = "sqlite://latchkey.db";
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "latchkey",
+    version,
+    about = "A self-hosted server that speaks the Stytch API."
+)]
+struct Cli {
+    /// Log format on stderr.
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "LATCHKEY_LOG_FORMAT"
+    )]
+    log_format: LogFormat,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the API server. Applies migrations first; creates a test project if there is none.
+    Serve {
+        #[arg(long, default_value = "127.0.0.1:8080", env = "LATCHKEY_LISTEN")]
+        listen: SocketAddr,
+        #[arg(long, default_value = DEFAULT_DATABASE_URL, env = "LATCHKEY_DATABASE_URL")]
+        database_url: String,
+    },
+    /// Manage projects.
+    Project {
+        #[command(subcommand)]
+        command: ProjectCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ProjectCommand {
+    /// Create a project and print its id and secret (shown only this once) as JSON.
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Create a live project (ids `*-live-*`) instead of a test one.
+        #[arg(long)]
+        live: bool,
+        #[arg(long, default_value = DEFAULT_DATABASE_URL, env = "LATCHKEY_DATABASE_URL")]
+        database_url: String,
+    },
+    /// List projects as JSON lines, without secrets.
+    List {
+        #[arg(long, default_value = DEFAULT_DATABASE_URL, env = "LATCHKEY_DATABASE_URL")]
+        database_url: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logging(cli.log_format);
+    match cli.command {
+        Command::Serve {
+            listen,
+            database_url,
+        } => serve(listen, &database_url).await,
+        Command::Project { command } => match command {
+            ProjectCommand::Create {
+                name,
+                live,
+                database_url,
+            } => {
+                let store = latchkey_store::connect(&database_url)
+                    .await
+                    .context("opening the database")?;
+                let env = if live {
+                    Environment::Live
+                } else {
+                    Environment::Test
+                };
+                let (project, secret) = create_project(store.as_ref(), &name, env).await?;
+                println!("{}", project_json(&project, Some(&secret)));
+                Ok(())
+            }
+            ProjectCommand::List { database_url } => {
+                let store = latchkey_store::connect(&database_url)
+                    .await
+                    .context("opening the database")?;
+                for project in store.list_projects().await? {
+                    println!("{}", project_json(&project, None));
+                }
+                Ok(())
+            }
+        },
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+async fn create_project(
+    store: &dyn Store,
+    name: &str,
+    env: Environment,
+) -> anyhow::Result<(ProjectRecord, Secret)> {
+    let secret = Secret::generate("secret", env);
+    let project = ProjectRecord {
+        project_id: ProjectId::generate(env),
+        name: name.to_owned(),
+        environment: env,
+        secret_digest: secret.digest(),
+        created_at: Utc::now(),
+    };
+    store
+        .create_project(&project)
+        .await
+        .context("storing the project")?;
+    Ok((project, secret))
+}
+
+fn project_json(project: &ProjectRecord, secret: Option<&Secret>) -> serde_json::Value {
+    let mut value = json!({
+        "project_id": project.project_id,
+        "name": project.name,
+        "environment": project.environment.as_str(),
+        "created_at": project.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    });
+    if let (Some(secret), Some(object)) = (secret, value.as_object_mut()) {
+        object.insert("secret".to_owned(), json!(secret.expose()));
+    }
+    value
+}
+
+async fn serve(listen: SocketAddr, database_url: &str) -> anyhow::Result<()> {
+    let store = latchkey_store::connect(database_url)
+        .await
+        .context("opening the database")?;
+    if store.list_projects().await?.is_empty() {
+        let (project, secret) =
+            create_project(store.as_ref(), "Default test project", Environment::Test).await?;
+        // Shown once, on stdout, so it can be captured; the log line says where to look.
+        println!("{}", project_json(&project, Some(&secret)));
+        tracing::warn!(
+            project_id = %project.project_id,
+            "the database had no project: created a test project; its secret is printed once on stdout"
+        );
+    }
+    let listener = TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("binding {listen}"))?;
+    tracing::info!(address = %listener.local_addr()?, "latchkey listening");
+    let app = latchkey_server::router(latchkey_server::AppState::new(store));
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("serving")?;
+    tracing::info!("latchkey stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

@@ -9,7 +9,9 @@ use thiserror::Error;
 pub enum InputError {
     #[error("email format is invalid.")]
     InvalidEmail,
-    #[error("phone_number format is invalid. Phone numbers must be in E.164 format, e.g. +12025550123.")]
+    #[error(
+        "phone_number format is invalid. Phone numbers must be in E.164 format, e.g. +12025550123."
+    )]
     InvalidPhoneNumber,
     #[error("external_id must be 1 to 128 characters of letters, digits, '.', '_', '-' or '|'.")]
     InvalidExternalId,
@@ -25,7 +27,9 @@ pub enum InputError {
     InvalidRoles(String),
     #[error("{0}")]
     InvalidSearchQuery(String),
-    #[error("The search cursor is invalid. Pass the next_cursor value of a previous search unchanged.")]
+    #[error(
+        "The search cursor is invalid. Pass the next_cursor value of a previous search unchanged."
+    )]
     InvalidCursor,
     #[error("limit must be between 1 and 1000.")]
     InvalidLimit,

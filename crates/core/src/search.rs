@@ -110,9 +110,9 @@ fn invalid(message: &str) -> InputError {
 }
 
 fn parse_operand(operand: &Value) -> Result<Filter, InputError> {
-    let object: &Map<String, Value> = operand
-        .as_object()
-        .ok_or_else(|| invalid("Each operand must be an object with filter_name and filter_value."))?;
+    let object: &Map<String, Value> = operand.as_object().ok_or_else(|| {
+        invalid("Each operand must be an object with filter_name and filter_value.")
+    })?;
     let name = object
         .get("filter_name")
         .and_then(Value::as_str)
@@ -208,9 +208,9 @@ fn strings(name: &str, value: &Value) -> Result<Vec<String>, InputError> {
     items
         .iter()
         .map(|item| {
-            item.as_str()
-                .map(str::to_owned)
-                .ok_or_else(|| invalid(&format!("{name} filter_value must be an array of strings.")))
+            item.as_str().map(str::to_owned).ok_or_else(|| {
+                invalid(&format!("{name} filter_value must be an array of strings."))
+            })
         })
         .collect()
 }
@@ -222,7 +222,9 @@ fn ids<T>(
 ) -> Result<Vec<T>, InputError> {
     strings(name, value)?
         .iter()
-        .map(|raw| parse(raw).map_err(|_| invalid(&format!("{name} filter_value holds a malformed id."))))
+        .map(|raw| {
+            parse(raw).map_err(|_| invalid(&format!("{name} filter_value holds a malformed id.")))
+        })
         .collect()
 }
 
@@ -250,7 +252,11 @@ fn timestamp(name: &str, value: &Value) -> Result<DateTime<Utc>, InputError> {
         .as_str()
         .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
         .map(|time| time.with_timezone(&Utc))
-        .ok_or_else(|| invalid(&format!("{name} filter_value must be an RFC 3339 timestamp.")))
+        .ok_or_else(|| {
+            invalid(&format!(
+                "{name} filter_value must be an RFC 3339 timestamp."
+            ))
+        })
 }
 
 /// Where the next page starts: after the user with this sequence number.
@@ -317,9 +323,15 @@ mod tests {
         let parsed = SearchQuery::parse(&query).unwrap();
         assert_eq!(parsed.operator, Operator::And);
         assert_eq!(parsed.operands.len(), 11);
-        assert_eq!(parsed.operands[1], Filter::EmailAddresses(vec!["ada@example.com".into()]));
+        assert_eq!(
+            parsed.operands[1],
+            Filter::EmailAddresses(vec!["ada@example.com".into()])
+        );
         assert_eq!(parsed.operands[2], Filter::EmailAddressFuzzy("ada".into()));
-        assert_eq!(parsed.operands[8], Filter::OAuthProviders(vec!["google".into()]));
+        assert_eq!(
+            parsed.operands[8],
+            Filter::OAuthProviders(vec!["google".into()])
+        );
     }
 
     #[test]
@@ -339,7 +351,10 @@ mod tests {
             json!({"operator": "AND", "operands": [{"filter_name": "status"}]}),
         ] {
             assert!(
-                matches!(SearchQuery::parse(&bad), Err(InputError::InvalidSearchQuery(_))),
+                matches!(
+                    SearchQuery::parse(&bad),
+                    Err(InputError::InvalidSearchQuery(_))
+                ),
                 "{bad} should be refused"
             );
         }
@@ -349,8 +364,19 @@ mod tests {
     fn cursors_round_trip_and_garbage_is_refused() {
         let cursor = SearchCursor { after_seq: 4711 };
         assert_eq!(SearchCursor::decode(&cursor.encode()), Ok(cursor));
-        for bad in ["", "!!!", "bGsxOg", "bGsxOi0x", "aGVsbG8", "bGsxOjk5OTk5OTk5OTk5OTk5OTk5OTk5"] {
-            assert_eq!(SearchCursor::decode(bad), Err(InputError::InvalidCursor), "{bad}");
+        for bad in [
+            "",
+            "!!!",
+            "bGsxOg",
+            "bGsxOi0x",
+            "aGVsbG8",
+            "bGsxOjk5OTk5OTk5OTk5OTk5OTk5OTk5",
+        ] {
+            assert_eq!(
+                SearchCursor::decode(bad),
+                Err(InputError::InvalidCursor),
+                "{bad}"
+            );
         }
     }
 

@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
 use crate::ids::{
-    BiometricRegistrationId, CryptoWalletId, EmailId, OAuthUserRegistrationId, PasswordId,
-    PhoneId, TotpId, UserId, WebAuthnRegistrationId,
+    BiometricRegistrationId, CryptoWalletId, EmailId, OAuthUserRegistrationId, PasswordId, PhoneId,
+    TotpId, UserId, WebAuthnRegistrationId,
 };
 use crate::values::{Email, ExternalId, Name, PhoneNumber};
 

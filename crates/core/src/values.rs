@@ -17,8 +17,8 @@ impl Email {
         if candidate.is_empty() || candidate.len() > 254 {
             return Err(InputError::InvalidEmail);
         }
-        let parsed =
-            email_address::EmailAddress::from_str(&candidate).map_err(|_| InputError::InvalidEmail)?;
+        let parsed = email_address::EmailAddress::from_str(&candidate)
+            .map_err(|_| InputError::InvalidEmail)?;
         let domain = parsed.domain();
         // Stytch delivers to these addresses: refuse display names, IP literals and dotless hosts.
         let deliverable = parsed.as_str() == candidate
@@ -174,7 +174,9 @@ pub fn parse_metadata(field: &str, value: Value) -> Result<Map<String, Value>, I
             "{field} must be a JSON object."
         )));
     };
-    let size = serde_json::to_vec(&map).map(|bytes| bytes.len()).unwrap_or(usize::MAX);
+    let size = serde_json::to_vec(&map)
+        .map(|bytes| bytes.len())
+        .unwrap_or(usize::MAX);
     if size > MAX_METADATA_BYTES {
         return Err(InputError::InvalidMetadata(format!(
             "{field} must be at most {MAX_METADATA_BYTES} bytes when serialised."
@@ -197,7 +199,9 @@ pub fn merge_metadata(
             stored.insert(key, value);
         }
     }
-    let size = serde_json::to_vec(&*stored).map(|bytes| bytes.len()).unwrap_or(usize::MAX);
+    let size = serde_json::to_vec(&*stored)
+        .map(|bytes| bytes.len())
+        .unwrap_or(usize::MAX);
     if size > MAX_METADATA_BYTES {
         return Err(InputError::InvalidMetadata(format!(
             "{field} must be at most {MAX_METADATA_BYTES} bytes when serialised."
@@ -215,9 +219,8 @@ pub fn parse_roles(roles: Vec<String>) -> Result<Vec<String>, InputError> {
     }
     let mut parsed: Vec<String> = Vec::with_capacity(roles.len());
     for role in roles {
-        let valid = !role.is_empty()
-            && role.len() <= 128
-            && role.bytes().all(|b| b.is_ascii_graphic());
+        let valid =
+            !role.is_empty() && role.len() <= 128 && role.bytes().all(|b| b.is_ascii_graphic());
         if !valid {
             return Err(InputError::InvalidRoles(
                 "Each role must be 1 to 128 printable ASCII characters without spaces.".to_owned(),
@@ -271,7 +274,15 @@ mod tests {
         );
         assert!(PhoneNumber::parse("+447911123456").is_ok());
         assert!(PhoneNumber::parse(PhoneNumber::TEST_NUMBER).is_ok());
-        for bad in ["", "12025550123", "+1", "+1202555012a", "+1 202 555 0123", "+19999999999", "+0123"] {
+        for bad in [
+            "",
+            "12025550123",
+            "+1",
+            "+1202555012a",
+            "+1 202 555 0123",
+            "+19999999999",
+            "+0123",
+        ] {
             assert_eq!(
                 PhoneNumber::parse(bad),
                 Err(InputError::InvalidPhoneNumber),
@@ -291,10 +302,15 @@ mod tests {
 
     #[test]
     fn metadata_merge_replaces_top_level_keys_and_null_deletes() {
-        let mut stored = parse_metadata("m", json!({"a": 1, "b": {"x": 1}, "c": 3})).unwrap_or_default();
-        let patch = parse_metadata("m", json!({"b": {"y": 2}, "c": null, "d": 4})).unwrap_or_default();
+        let mut stored =
+            parse_metadata("m", json!({"a": 1, "b": {"x": 1}, "c": 3})).unwrap_or_default();
+        let patch =
+            parse_metadata("m", json!({"b": {"y": 2}, "c": null, "d": 4})).unwrap_or_default();
         assert_eq!(merge_metadata("m", &mut stored, patch), Ok(()));
-        assert_eq!(Value::Object(stored), json!({"a": 1, "b": {"y": 2}, "d": 4}));
+        assert_eq!(
+            Value::Object(stored),
+            json!({"a": 1, "b": {"y": 2}, "d": 4})
+        );
     }
 
     #[test]

@@ -27,6 +27,8 @@ pub mod sqlite;
 
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
+/// The database driver's error, for callers that classify failures.
+pub use sqlx::Error as DatabaseError;
 
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
@@ -183,7 +185,10 @@ pub trait Store: Send + Sync + 'static {
     async fn ping(&self) -> Result<(), StoreError>;
 
     async fn create_project(&self, project: &ProjectRecord) -> Result<(), StoreError>;
-    async fn get_project(&self, project_id: &ProjectId) -> Result<Option<ProjectRecord>, StoreError>;
+    async fn get_project(
+        &self,
+        project_id: &ProjectId,
+    ) -> Result<Option<ProjectRecord>, StoreError>;
     async fn list_projects(&self) -> Result<Vec<ProjectRecord>, StoreError>;
 
     /// Creates the user with its email, phone number and roles in one transaction.
@@ -193,8 +198,11 @@ pub trait Store: Send + Sync + 'static {
         new_user: NewUser,
         now: DateTime<Utc>,
     ) -> Result<User, StoreError>;
-    async fn get_user(&self, project_id: &ProjectId, user: &UserRef)
-        -> Result<Option<User>, StoreError>;
+    async fn get_user(
+        &self,
+        project_id: &ProjectId,
+        user: &UserRef,
+    ) -> Result<Option<User>, StoreError>;
     async fn update_user(
         &self,
         project_id: &ProjectId,
@@ -203,7 +211,11 @@ pub trait Store: Send + Sync + 'static {
         now: DateTime<Utc>,
     ) -> Result<User, StoreError>;
     /// Deletes the user and, with it, every factor. Returns the deleted user's id.
-    async fn delete_user(&self, project_id: &ProjectId, user: &UserRef) -> Result<UserId, StoreError>;
+    async fn delete_user(
+        &self,
+        project_id: &ProjectId,
+        user: &UserRef,
+    ) -> Result<UserId, StoreError>;
     /// Removes a user's external id.
     async fn delete_external_id(
         &self,
@@ -218,8 +230,11 @@ pub trait Store: Send + Sync + 'static {
         cursor: Option<SearchCursor>,
     ) -> Result<SearchPage, StoreError>;
     /// Deletes one factor and returns its user as it is afterwards.
-    async fn delete_factor(&self, project_id: &ProjectId, factor: &FactorRef)
-        -> Result<User, StoreError>;
+    async fn delete_factor(
+        &self,
+        project_id: &ProjectId,
+        factor: &FactorRef,
+    ) -> Result<User, StoreError>;
     async fn exchange_primary_factor(
         &self,
         project_id: &ProjectId,

@@ -8,8 +8,6 @@ use std::time::Duration;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 
-
-
 type Db = sqlx::Postgres;
 type Engine = PostgresStore;
 const FOR_UPDATE: &str = " FOR UPDATE";

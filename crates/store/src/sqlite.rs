@@ -10,8 +10,6 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::SqlitePool;
 
-
-
 type Db = sqlx::Sqlite;
 type Engine = SqliteStore;
 /// The single writer connection already excludes other writers.

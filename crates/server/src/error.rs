@@ -1,0 +1,355 @@
+//! The one error type of the HTTP layer, and every mapping into it.
+//!
+//! Core and store errors arrive here and leave as Stytch's error body:
+//! `{status_code, request_id, error_type, error_message, error_url}`. Database failures are
+//! logged with their cause and answered with a bland 503 or 500 that reveals nothing.
+
+use axum::body::Body;
+use axum::http::{header, HeaderValue, Response, StatusCode};
+use axum::response::IntoResponse;
+use latchkey_core::ids::RequestId;
+use latchkey_core::InputError;
+use latchkey_store::{Conflict, Missing, Refusal, StoreError};
+use serde::Serialize;
+
+/// Stytch's `error_type` names, each with its HTTP status.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorType {
+    BadRequest,
+    InvalidEmail,
+    InvalidPhoneNumber,
+    InvalidUserId,
+    InvalidExternalId,
+    InvalidId(&'static str),
+    InvalidMetadata,
+    InvalidName,
+    InvalidRoles,
+    InvalidSearchQuery,
+    InvalidSearchCursor,
+    InvalidLimit,
+    EmailOrPhoneNumberRequired,
+    UserHasMultipleFactors,
+    DuplicateEmail,
+    DuplicatePhoneNumber,
+    DuplicateExternalId,
+    UnauthorizedCredentials,
+    NotFound(Missing),
+    RouteNotFound,
+    MethodNotAllowed,
+    RequestTooLarge,
+    UnsupportedMediaType,
+    ServiceUnavailable,
+    InternalServerError,
+}
+
+impl ErrorType {
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorType::BadRequest => "bad_request",
+            ErrorType::InvalidEmail => "invalid_email",
+            ErrorType::InvalidPhoneNumber => "invalid_phone_number",
+            ErrorType::InvalidUserId => "invalid_user_id",
+            ErrorType::InvalidExternalId => "invalid_external_id",
+            ErrorType::InvalidId(field) => match field {
+                "email_id" => "invalid_email_id",
+                "phone_id" => "invalid_phone_id",
+                "webauthn_registration_id" => "invalid_webauthn_registration_id",
+                "biometric_registration_id" => "invalid_biometric_registration_id",
+                "totp_id" => "invalid_totp_id",
+                "crypto_wallet_id" => "invalid_crypto_wallet_id",
+                "password_id" => "invalid_password_id",
+                "oauth_user_registration_id" => "invalid_oauth_user_registration_id",
+                "user_id" => "invalid_user_id",
+                _ => "bad_request",
+            },
+            ErrorType::InvalidMetadata => "invalid_metadata",
+            ErrorType::InvalidName => "invalid_name",
+            ErrorType::InvalidRoles => "invalid_roles",
+            ErrorType::InvalidSearchQuery => "invalid_search_query",
+            ErrorType::InvalidSearchCursor => "invalid_search_cursor",
+            ErrorType::InvalidLimit => "invalid_limit",
+            ErrorType::EmailOrPhoneNumberRequired => "email_or_phone_number_required",
+            ErrorType::UserHasMultipleFactors => "user_has_multiple_factors",
+            ErrorType::DuplicateEmail => "duplicate_email",
+            ErrorType::DuplicatePhoneNumber => "duplicate_phone_number",
+            ErrorType::DuplicateExternalId => "duplicate_external_id",
+            ErrorType::UnauthorizedCredentials => "unauthorized_credentials",
+            ErrorType::NotFound(missing) => match missing {
+                Missing::User => "user_not_found",
+                Missing::Email => "email_not_found",
+                Missing::PhoneNumber => "phone_number_not_found",
+                Missing::WebAuthnRegistration => "webauthn_registration_not_found",
+                Missing::BiometricRegistration => "biometric_registration_not_found",
+                Missing::Totp => "totp_not_found",
+                Missing::CryptoWallet => "crypto_wallet_not_found",
+                Missing::Password => "password_not_found",
+                Missing::OAuthRegistration => "oauth_user_registration_not_found",
+                Missing::Project => "project_not_found",
+            },
+            ErrorType::RouteNotFound => "route_not_found",
+            ErrorType::MethodNotAllowed => "method_not_allowed",
+            ErrorType::RequestTooLarge => "request_too_large",
+            ErrorType::UnsupportedMediaType => "unsupported_media_type",
+            ErrorType::ServiceUnavailable => "service_unavailable",
+            ErrorType::InternalServerError => "internal_server_error",
+        }
+    }
+
+    pub fn status(self) -> StatusCode {
+        match self {
+            ErrorType::UnauthorizedCredentials => StatusCode::UNAUTHORIZED,
+            ErrorType::NotFound(_) | ErrorType::RouteNotFound => StatusCode::NOT_FOUND,
+            ErrorType::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ErrorType::RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorType::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorType::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ErrorType::InternalServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            _ => StatusCode::BAD_REQUEST,
+        }
+    }
+}
+
+/// An error on its way to the caller.
+#[derive(Debug)]
+pub struct ApiError {
+    pub error_type: ErrorType,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(error_type: ErrorType, message: impl Into<String>) -> ApiError {
+        ApiError {
+            error_type,
+            message: message.into(),
+        }
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> ApiError {
+        ApiError::new(ErrorType::BadRequest, message)
+    }
+}
+
+/// Carried from `into_response` to the request-id middleware, which renders the body.
+#[derive(Clone, Debug)]
+pub struct PendingError {
+    pub error_type: ErrorType,
+    pub message: String,
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> axum::response::Response {
+        let mut response = Response::new(Body::empty());
+        *response.status_mut() = self.error_type.status();
+        response.extensions_mut().insert(PendingError {
+            error_type: self.error_type,
+            message: self.message,
+        });
+        response
+    }
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    status_code: u16,
+    request_id: &'a RequestId,
+    error_type: &'static str,
+    error_message: &'a str,
+    error_url: String,
+}
+
+/// Stytch's error body for `pending`.
+pub fn render_error(pending: &PendingError, request_id: &RequestId) -> Response<Body> {
+    let status = pending.error_type.status();
+    let body = ErrorBody {
+        status_code: status.as_u16(),
+        request_id,
+        error_type: pending.error_type.name(),
+        error_message: &pending.message,
+        error_url: format!(
+            "https://stytch.com/docs/api/errors/{}#{}",
+            status.as_u16(),
+            pending.error_type.name()
+        ),
+    };
+    let json = serde_json::to_vec(&body).unwrap_or_default();
+    let mut response = Response::new(Body::from(json));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+impl From<InputError> for ApiError {
+    fn from(error: InputError) -> ApiError {
+        let error_type = match &error {
+            InputError::InvalidEmail => ErrorType::InvalidEmail,
+            InputError::InvalidPhoneNumber => ErrorType::InvalidPhoneNumber,
+            InputError::InvalidExternalId => ErrorType::InvalidExternalId,
+            InputError::InvalidUserId => ErrorType::InvalidUserId,
+            InputError::InvalidId { field } => ErrorType::InvalidId(field),
+            InputError::InvalidMetadata(_) => ErrorType::InvalidMetadata,
+            InputError::InvalidName(_) => ErrorType::InvalidName,
+            InputError::InvalidRoles(_) => ErrorType::InvalidRoles,
+            InputError::InvalidSearchQuery(_) => ErrorType::InvalidSearchQuery,
+            InputError::InvalidCursor => ErrorType::InvalidSearchCursor,
+            InputError::InvalidLimit => ErrorType::InvalidLimit,
+            InputError::BadRequest(_) => ErrorType::BadRequest,
+        };
+        ApiError::new(error_type, error.to_string())
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> ApiError {
+        match error {
+            StoreError::NotFound(missing) => ApiError::new(
+                ErrorType::NotFound(missing),
+                match missing {
+                    Missing::User => "User could not be found.",
+                    Missing::Email => "Email could not be found.",
+                    Missing::PhoneNumber => "Phone number could not be found.",
+                    Missing::WebAuthnRegistration => "WebAuthn registration could not be found.",
+                    Missing::BiometricRegistration => "Biometric registration could not be found.",
+                    Missing::Totp => "TOTP could not be found.",
+                    Missing::CryptoWallet => "Crypto wallet could not be found.",
+                    Missing::Password => "Password could not be found.",
+                    Missing::OAuthRegistration => "OAuth registration could not be found.",
+                    Missing::Project => "Project could not be found.",
+                },
+            ),
+            StoreError::Conflict(Conflict::DuplicateEmail) => ApiError::new(
+                ErrorType::DuplicateEmail,
+                "A user with the specified email already exists for this project.",
+            ),
+            StoreError::Conflict(Conflict::DuplicatePhoneNumber) => ApiError::new(
+                ErrorType::DuplicatePhoneNumber,
+                "A user with the specified phone number already exists for this project.",
+            ),
+            StoreError::Conflict(Conflict::DuplicateExternalId) => ApiError::new(
+                ErrorType::DuplicateExternalId,
+                "A user with the specified external_id already exists for this project.",
+            ),
+            StoreError::Invalid(input) => input.into(),
+            StoreError::Refused(Refusal::NotExactlyOnePrimaryFactor) => ApiError::new(
+                ErrorType::UserHasMultipleFactors,
+                "exchange_primary_factor only works for a user whose one factor is an email \
+                 address or a phone number.",
+            ),
+            StoreError::Database(cause) => database_failure(&cause),
+            StoreError::Migration(cause) => {
+                tracing::error!(error = %cause, "migration error during a request");
+                ApiError::new(
+                    ErrorType::InternalServerError,
+                    "Something went wrong on the server.",
+                )
+            }
+        }
+    }
+}
+
+/// Pool exhaustion and lost connections are worth a retry (503); anything else is a 500. Either
+/// way the cause goes to the log, never to the caller.
+fn database_failure(cause: &sqlx_error::Error) -> ApiError {
+    let retryable = matches!(
+        cause,
+        sqlx_error::Error::PoolTimedOut | sqlx_error::Error::Io(_) | sqlx_error::Error::PoolClosed
+    );
+    tracing::error!(error = %cause, "database error");
+    if retryable {
+        ApiError::new(
+            ErrorType::ServiceUnavailable,
+            "The database is unavailable. Retry the request later.",
+        )
+    } else {
+        ApiError::new(
+            ErrorType::InternalServerError,
+            "Something went wrong on the server.",
+        )
+    }
+}
+
+/// sqlx's error type, reached through the store crate so the server needs no sqlx dependency.
+mod sqlx_error {
+    pub use latchkey_store::DatabaseError as Error;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_store_error_maps_to_its_stytch_type_and_status() {
+        let cases = [
+            (StoreError::NotFound(Missing::User), "user_not_found", 404),
+            (StoreError::NotFound(Missing::Email), "email_not_found", 404),
+            (
+                StoreError::NotFound(Missing::PhoneNumber),
+                "phone_number_not_found",
+                404,
+            ),
+            (
+                StoreError::Conflict(Conflict::DuplicateEmail),
+                "duplicate_email",
+                400,
+            ),
+            (
+                StoreError::Conflict(Conflict::DuplicatePhoneNumber),
+                "duplicate_phone_number",
+                400,
+            ),
+            (
+                StoreError::Conflict(Conflict::DuplicateExternalId),
+                "duplicate_external_id",
+                400,
+            ),
+            (
+                StoreError::Refused(Refusal::NotExactlyOnePrimaryFactor),
+                "user_has_multiple_factors",
+                400,
+            ),
+            (
+                StoreError::Database(latchkey_store::DatabaseError::PoolTimedOut),
+                "service_unavailable",
+                503,
+            ),
+            (
+                StoreError::Database(latchkey_store::DatabaseError::RowNotFound),
+                "internal_server_error",
+                500,
+            ),
+        ];
+        for (error, name, status) in cases {
+            let api: ApiError = error.into();
+            assert_eq!(api.error_type.name(), name);
+            assert_eq!(api.error_type.status().as_u16(), status);
+        }
+    }
+
+    #[test]
+    fn input_errors_map_to_400s() {
+        let api: ApiError = InputError::InvalidEmail.into();
+        assert_eq!(
+            (api.error_type.name(), api.error_type.status().as_u16()),
+            ("invalid_email", 400)
+        );
+        let api: ApiError = InputError::InvalidCursor.into();
+        assert_eq!(api.error_type.name(), "invalid_search_cursor");
+        let api: ApiError = InputError::InvalidId { field: "phone_id" }.into();
+        assert_eq!(api.error_type.name(), "invalid_phone_id");
+    }
+
+    #[test]
+    fn error_body_has_stytch_shape() {
+        let request_id = RequestId::generate(latchkey_core::Environment::Test);
+        let response = render_error(
+            &PendingError {
+                error_type: ErrorType::NotFound(Missing::User),
+                message: "User could not be found.".into(),
+            },
+            &request_id,
+        );
+        assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    }
+}

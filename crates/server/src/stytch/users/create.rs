@@ -1,0 +1,104 @@
+//! `POST /v1/users`: add a user.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::Utc;
+use latchkey_core::user::NewUser;
+use latchkey_core::values::{parse_metadata, parse_roles, Email, ExternalId, Name, PhoneNumber};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::{given, NameRequest};
+use crate::error::{ApiError, ErrorType};
+use crate::extract::{Authenticated, JsonBody};
+use crate::stytch::{reply, user_json};
+use crate::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct CreateUserRequest {
+    email: Option<String>,
+    name: Option<NameRequest>,
+    /// Fraud-detection hints (IP, user agent). Accepted and not stored, as there is no fraud
+    /// engine to feed.
+    #[allow(dead_code)]
+    attributes: Option<Value>,
+    phone_number: Option<String>,
+    create_user_as_pending: Option<bool>,
+    trusted_metadata: Option<Value>,
+    untrusted_metadata: Option<Value>,
+    external_id: Option<String>,
+    roles: Option<Vec<String>>,
+}
+
+impl TryFrom<CreateUserRequest> for NewUser {
+    type Error = ApiError;
+
+    fn try_from(request: CreateUserRequest) -> Result<NewUser, ApiError> {
+        let email = given(request.email)
+            .map(|email| Email::parse(&email))
+            .transpose()?;
+        let phone_number = given(request.phone_number)
+            .map(|phone| PhoneNumber::parse(&phone))
+            .transpose()?;
+        if email.is_none() && phone_number.is_none() {
+            return Err(ApiError::new(
+                ErrorType::EmailOrPhoneNumberRequired,
+                "An email or a phone_number is required to create a user.",
+            ));
+        }
+        let mut name = Name::default();
+        if let Some(patch) = request.name {
+            patch.parse()?.apply(&mut name);
+        }
+        Ok(NewUser {
+            email,
+            email_verified: false,
+            phone_number,
+            phone_verified: false,
+            name,
+            pending: request.create_user_as_pending.unwrap_or(false),
+            trusted_metadata: metadata("trusted_metadata", request.trusted_metadata)?,
+            untrusted_metadata: metadata("untrusted_metadata", request.untrusted_metadata)?,
+            external_id: given(request.external_id)
+                .map(|id| ExternalId::parse(&id))
+                .transpose()?,
+            roles: parse_roles(request.roles.unwrap_or_default())?,
+        })
+    }
+}
+
+fn metadata(field: &str, value: Option<Value>) -> Result<serde_json::Map<String, Value>, ApiError> {
+    match value {
+        None | Some(Value::Null) => Ok(serde_json::Map::new()),
+        Some(value) => Ok(parse_metadata(field, value)?),
+    }
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    JsonBody(request): JsonBody<CreateUserRequest>,
+) -> Result<Response, ApiError> {
+    let new_user = NewUser::try_from(request)?;
+    let now = Utc::now();
+    let user = state
+        .store
+        .create_user(&auth.project.project_id, new_user, now)
+        .await?;
+    let body = json!({
+        "user_id": user.user_id,
+        "email_id": user.emails.first().map(|email| email.email_id.as_str()).unwrap_or_default(),
+        "status": user.status.as_str(),
+        "phone_id": user.phone_numbers.first().map(|phone| phone.phone_id.as_str()).unwrap_or_default(),
+        "user": user_json(&user, now),
+    });
+    Ok(reply(&auth.request_id, StatusCode::OK, object(body)))
+}
+
+pub(crate) fn object(value: Value) -> serde_json::Map<String, Value> {
+    match value {
+        Value::Object(map) => map,
+        _ => serde_json::Map::new(),
+    }
+}

@@ -1,0 +1,84 @@
+//! `/v1/users`: create, get, search, update, delete, the per-factor deletes and the exchange of
+//! the primary factor.
+
+use axum::routing::{delete, get, post, put};
+use axum::Router;
+use latchkey_core::values::NamePatch;
+use serde::Deserialize;
+
+use crate::error::ApiError;
+use crate::AppState;
+
+mod create;
+mod delete;
+mod read;
+mod update;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/users", post(create::create))
+        .route("/v1/users/search", post(read::search))
+        .route(
+            "/v1/users/{user_id}",
+            get(read::get)
+                .put(update::update)
+                .delete(delete::delete_user),
+        )
+        .route(
+            "/v1/users/{user_id}/exchange_primary_factor",
+            put(update::exchange_primary_factor),
+        )
+        .route(
+            "/v1/users/{user_id}/external_id",
+            delete(update::delete_external_id),
+        )
+        .route("/v1/users/emails/{email_id}", delete(delete::delete_email))
+        .route(
+            "/v1/users/phone_numbers/{phone_id}",
+            delete(delete::delete_phone_number),
+        )
+        .route(
+            "/v1/users/webauthn_registrations/{webauthn_registration_id}",
+            delete(delete::delete_webauthn_registration),
+        )
+        .route(
+            "/v1/users/biometric_registrations/{biometric_registration_id}",
+            delete(delete::delete_biometric_registration),
+        )
+        .route("/v1/users/totps/{totp_id}", delete(delete::delete_totp))
+        .route(
+            "/v1/users/crypto_wallets/{crypto_wallet_id}",
+            delete(delete::delete_crypto_wallet),
+        )
+        .route(
+            "/v1/users/passwords/{password_id}",
+            delete(delete::delete_password),
+        )
+        .route(
+            "/v1/users/oauth/{oauth_user_registration_id}",
+            delete(delete::delete_oauth_registration),
+        )
+}
+
+/// `name` as Stytch's clients send it: each part optional.
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct NameRequest {
+    first_name: Option<String>,
+    middle_name: Option<String>,
+    last_name: Option<String>,
+}
+
+impl NameRequest {
+    pub(crate) fn parse(self) -> Result<NamePatch, ApiError> {
+        Ok(NamePatch::parse(
+            self.first_name,
+            self.middle_name,
+            self.last_name,
+        )?)
+    }
+}
+
+/// Stytch's clients send absent strings as missing or empty: both mean "not given".
+pub(crate) fn given(value: Option<String>) -> Option<String> {
+    value.filter(|text| !text.is_empty())
+}

@@ -1,0 +1,155 @@
+//! `PUT /v1/users/{user_id}`, `PUT /v1/users/{user_id}/exchange_primary_factor` and
+//! `DELETE /v1/users/{user_id}/external_id`.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::Utc;
+use latchkey_core::user::UserRef;
+use latchkey_core::values::{parse_metadata, parse_roles, Email, ExternalId, PhoneNumber};
+use latchkey_store::{PrimaryFactor, UserPatch};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::create::object;
+use super::{given, NameRequest};
+use crate::error::ApiError;
+use crate::extract::{Authenticated, JsonBody, Segment};
+use crate::stytch::{reply, user_json};
+use crate::AppState;
+
+#[derive(Debug, Deserialize)]
+pub struct EmailRequest {
+    email: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct PhoneNumberRequest {
+    phone_number: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct UpdateUserRequest {
+    name: Option<NameRequest>,
+    #[allow(dead_code)]
+    attributes: Option<Value>,
+    trusted_metadata: Option<Value>,
+    untrusted_metadata: Option<Value>,
+    external_id: Option<String>,
+    roles: Option<Vec<String>>,
+    /// Stytch's legacy way of attaching contacts: each is added unverified.
+    emails: Option<Vec<EmailRequest>>,
+    phone_numbers: Option<Vec<PhoneNumberRequest>>,
+}
+
+impl TryFrom<UpdateUserRequest> for UserPatch {
+    type Error = ApiError;
+
+    fn try_from(request: UpdateUserRequest) -> Result<UserPatch, ApiError> {
+        let metadata = |field: &str, value: Option<Value>| match value {
+            None | Some(Value::Null) => Ok(None),
+            Some(value) => parse_metadata(field, value).map(Some),
+        };
+        Ok(UserPatch {
+            name: request.name.map(NameRequest::parse).transpose()?,
+            trusted_metadata: metadata("trusted_metadata", request.trusted_metadata)?,
+            untrusted_metadata: metadata("untrusted_metadata", request.untrusted_metadata)?,
+            external_id: given(request.external_id)
+                .map(|id| ExternalId::parse(&id))
+                .transpose()?,
+            roles: request.roles.map(parse_roles).transpose()?,
+            add_emails: request
+                .emails
+                .unwrap_or_default()
+                .iter()
+                .map(|email| Email::parse(&email.email))
+                .collect::<Result<_, _>>()?,
+            add_phone_numbers: request
+                .phone_numbers
+                .unwrap_or_default()
+                .iter()
+                .map(|phone| PhoneNumber::parse(&phone.phone_number))
+                .collect::<Result<_, _>>()?,
+        })
+    }
+}
+
+pub async fn update(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Segment(user_id): Segment,
+    JsonBody(request): JsonBody<UpdateUserRequest>,
+) -> Result<Response, ApiError> {
+    let user_ref = UserRef::parse(&user_id)?;
+    let patch = UserPatch::try_from(request)?;
+    let now = Utc::now();
+    let user = state
+        .store
+        .update_user(&auth.project.project_id, &user_ref, patch, now)
+        .await?;
+    let user = user_json(&user, now);
+    let body = json!({
+        "user_id": user.get("user_id"),
+        "emails": user.get("emails"),
+        "phone_numbers": user.get("phone_numbers"),
+        "crypto_wallets": user.get("crypto_wallets"),
+        "user": user,
+    });
+    Ok(reply(&auth.request_id, StatusCode::OK, object(body)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ExchangePrimaryFactorRequest {
+    email_address: Option<String>,
+    phone_number: Option<String>,
+}
+
+pub async fn exchange_primary_factor(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Segment(user_id): Segment,
+    JsonBody(request): JsonBody<ExchangePrimaryFactorRequest>,
+) -> Result<Response, ApiError> {
+    let user_ref = UserRef::parse(&user_id)?;
+    let to = match (given(request.email_address), given(request.phone_number)) {
+        (Some(email), None) => PrimaryFactor::Email(Email::parse(&email)?),
+        (None, Some(phone)) => PrimaryFactor::PhoneNumber(PhoneNumber::parse(&phone)?),
+        _ => {
+            return Err(ApiError::bad_request(
+                "Pass exactly one of email_address and phone_number.",
+            ))
+        }
+    };
+    let now = Utc::now();
+    let user = state
+        .store
+        .exchange_primary_factor(&auth.project.project_id, &user_ref, to, now)
+        .await?;
+    Ok(user_reply(&auth, &user, now))
+}
+
+pub async fn delete_external_id(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Segment(user_id): Segment,
+) -> Result<Response, ApiError> {
+    let user_ref = UserRef::parse(&user_id)?;
+    let user = state
+        .store
+        .delete_external_id(&auth.project.project_id, &user_ref)
+        .await?;
+    Ok(user_reply(&auth, &user, Utc::now()))
+}
+
+/// `{user_id, user}`: the shape of every response that returns the affected user.
+pub(crate) fn user_reply(
+    auth: &Authenticated,
+    user: &latchkey_core::user::User,
+    now: chrono::DateTime<Utc>,
+) -> Response {
+    let body = json!({
+        "user_id": user.user_id,
+        "user": user_json(user, now),
+    });
+    reply(&auth.request_id, StatusCode::OK, object(body))
+}
