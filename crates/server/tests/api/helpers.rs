@@ -1,0 +1,240 @@
+//! `spawn_app`: a real server on a free port over a fresh store, and a client bound to a fresh
+//! project.
+
+use std::sync::Arc;
+
+use chrono::Utc;
+use latchkey_core::ids::{Environment, ProjectId};
+use latchkey_core::secret::Secret;
+use latchkey_server::AppState;
+use latchkey_store::{ProjectRecord, Store};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+#[derive(Clone, Copy, Debug)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named `async fn(Engine)` as one test per engine.
+#[macro_export]
+macro_rules! both_engines {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Engine::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if $crate::helpers::skip_postgres() {
+                        return;
+                    }
+                    super::$name($crate::helpers::Engine::Postgres).await
+                }
+            )*
+        }
+    };
+}
+
+pub fn skip_postgres() -> bool {
+    let skip = std::env::var("LATCHKEY_SKIP_POSTGRES").is_ok_and(|value| value == "1");
+    if skip {
+        eprintln!("LATCHKEY_SKIP_POSTGRES=1: PostgreSQL test skipped");
+    }
+    skip
+}
+
+pub fn postgres_url() -> String {
+    std::env::var("LATCHKEY_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// A running server and a client authenticated as one project.
+pub struct TestApp {
+    pub base_url: String,
+    pub client: reqwest::Client,
+    pub store: Arc<dyn Store>,
+    pub project_id: ProjectId,
+    pub secret: String,
+    sqlite_path: Option<std::path::PathBuf>,
+}
+
+/// A response: status and JSON body.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl Reply {
+    /// Asserts a Stytch error of this status and type, in Stytch's shape.
+    pub fn assert_error(&self, status: u16, error_type: &str) {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_eq!(self.body["error_type"], error_type, "body: {}", self.body);
+        assert_eq!(self.body["status_code"], status);
+        assert!(self.body["request_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("request-id-"));
+        assert!(!self.body["error_message"].as_str().unwrap().is_empty());
+        assert!(self.body["error_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://"));
+    }
+
+    pub fn assert_ok(&self) -> &Value {
+        assert_eq!(self.status, StatusCode::OK, "body: {}", self.body);
+        assert_eq!(self.body["status_code"], 200);
+        assert!(self.body["request_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("request-id-test-"));
+        &self.body
+    }
+}
+
+pub async fn spawn_app(engine: Engine) -> TestApp {
+    let (store, sqlite_path): (Arc<dyn Store>, _) = match engine {
+        Engine::Sqlite => {
+            let path =
+                std::env::temp_dir().join(format!("latchkey-test-{}.db", uuid::Uuid::new_v4()));
+            let store =
+                latchkey_store::SqliteStore::connect(&format!("sqlite://{}", path.display()))
+                    .await
+                    .expect("open SQLite");
+            (Arc::new(store), Some(path))
+        }
+        Engine::Postgres => {
+            let store = latchkey_store::PostgresStore::connect(&postgres_url())
+                .await
+                .expect(
+                    "PostgreSQL must be reachable (set LATCHKEY_SKIP_POSTGRES=1 to skip locally)",
+                );
+            (Arc::new(store), None)
+        }
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let app = latchkey_server::router(AppState::new(store.clone()));
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    let (project_id, secret) = create_project(store.as_ref()).await;
+    TestApp {
+        base_url: format!("http://{address}"),
+        client: reqwest::Client::new(),
+        store,
+        project_id,
+        secret,
+        sqlite_path,
+    }
+}
+
+pub async fn create_project(store: &dyn Store) -> (ProjectId, String) {
+    let secret = Secret::generate("secret", Environment::Test);
+    let project = ProjectRecord {
+        project_id: ProjectId::generate(Environment::Test),
+        name: "test".to_owned(),
+        environment: Environment::Test,
+        secret_digest: secret.digest(),
+        created_at: Utc::now(),
+    };
+    store.create_project(&project).await.unwrap();
+    (project.project_id, secret.expose().to_owned())
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(path) = &self.sqlite_path {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+        }
+    }
+}
+
+impl TestApp {
+    /// A second project on the same server, with its own credentials.
+    pub async fn other_project(&self) -> (ProjectId, String) {
+        create_project(self.store.as_ref()).await
+    }
+
+    pub async fn request_as(
+        &self,
+        credentials: Option<(&str, &str)>,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Reply {
+        let mut request = self
+            .client
+            .request(method, format!("{}{path}", self.base_url));
+        if let Some((user, password)) = credentials {
+            request = request.basic_auth(user, Some(password));
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Reply { status, body }
+    }
+
+    pub async fn request(&self, method: Method, path: &str, body: Option<Value>) -> Reply {
+        let project_id = self.project_id.to_string();
+        self.request_as(Some((&project_id, &self.secret)), method, path, body)
+            .await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.request(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Reply {
+        self.request(Method::PUT, path, Some(body)).await
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.request(Method::GET, path, None).await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.request(Method::DELETE, path, None).await
+    }
+
+    /// Creates a user and returns the response's `user` object.
+    pub async fn create_user(&self, body: Value) -> Value {
+        let reply = self.post("/v1/users", body).await;
+        reply.assert_ok();
+        reply.body["user"].clone()
+    }
+
+    /// All users of the project, through search.
+    pub async fn count_users(&self) -> i64 {
+        let reply = self.post("/v1/users/search", serde_json::json!({})).await;
+        reply.assert_ok()["results_metadata"]["total"]
+            .as_i64()
+            .unwrap()
+    }
+}
+
+/// A unique email for a test, so tests sharing a PostgreSQL database never collide.
+pub fn unique_email(tag: &str) -> String {
+    format!("{tag}.{}@example.com", uuid::Uuid::new_v4().simple())
+}
+
+/// A valid San Francisco number chosen at random (NANP exchanges start with 2 to 9).
+pub fn unique_phone() -> String {
+    let n = uuid::Uuid::new_v4().as_u128();
+    format!("+1415{:07}", (n % 8_000_000) + 2_000_000)
+}
