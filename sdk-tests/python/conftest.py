@@ -67,6 +67,15 @@ class Server:
             suppress_warnings=True,
         )
 
+    def client_for(self, project: dict) -> stytch.Client:
+        """A client for another project on the same server."""
+        return stytch.Client(
+            project_id=project["project_id"],
+            secret=project["secret"],
+            environment=self.base_url,
+            suppress_warnings=True,
+        )
+
     def stop(self) -> None:
         self.process.send_signal(signal.SIGTERM)
         code = self.process.wait(timeout=30)
