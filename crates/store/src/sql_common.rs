@@ -435,7 +435,7 @@ fn like_contains(text: &str) -> String {
     pattern
 }
 
-fn push_list<'a, T: AsRef<str>>(query: &mut QueryBuilder<'a, Db>, values: &[T]) {
+fn push_list<T: AsRef<str>>(query: &mut QueryBuilder<'_, Db>, values: &[T]) {
     query.push("(");
     let mut list = query.separated(", ");
     for value in values {
@@ -444,32 +444,122 @@ fn push_list<'a, T: AsRef<str>>(query: &mut QueryBuilder<'a, Db>, values: &[T]) 
     query.push(")");
 }
 
-/// `u.user_id IN (SELECT user_id FROM <table> WHERE project_id = ? AND <condition>)`, with the
-/// condition written by `condition`. `negate` turns it into NOT IN.
-fn push_factor_subquery<'a>(
-    query: &mut QueryBuilder<'a, Db>,
+/// A condition on the rows of one factor table.
+enum FactorCondition {
+    /// `column IN (values)`.
+    In(&'static str, Vec<String>),
+    /// `verified = value`.
+    Verified(bool),
+    /// `column LIKE %text%`, with the text matched literally.
+    Contains(&'static str, String),
+    /// Any row at all (`negate` turns this into "no row").
+    Exists,
+}
+
+fn strings<T: AsRef<str>>(values: &[T]) -> Vec<String> {
+    values.iter().map(|value| value.as_ref().to_owned()).collect()
+}
+
+fn ids<T>(values: &[T], as_str: fn(&T) -> &str) -> Vec<String> {
+    values.iter().map(|value| as_str(value).to_owned()).collect()
+}
+
+/// `u.user_id [NOT] IN (SELECT user_id FROM <table> WHERE project_id = ? AND <condition>)`.
+fn push_factor_condition(
+    query: &mut QueryBuilder<'_, Db>,
     project_id: &str,
     table: &str,
     negate: bool,
-    condition: impl FnOnce(&mut QueryBuilder<'a, Db>),
+    condition: FactorCondition,
 ) {
     query.push(if negate { "u.user_id NOT IN (SELECT user_id FROM " } else { "u.user_id IN (SELECT user_id FROM " });
     query.push(table);
     query.push(" WHERE project_id = ");
     query.push_bind(project_id.to_owned());
-    condition(query);
+    match condition {
+        FactorCondition::In(column, values) => {
+            query.push(format!(" AND {column} IN "));
+            push_list(query, &values);
+        }
+        FactorCondition::Verified(verified) => {
+            query.push(" AND verified = ");
+            query.push_bind(verified);
+        }
+        FactorCondition::Contains(column, text) => {
+            query.push(format!(" AND {column} LIKE "));
+            query.push_bind(like_contains(&text));
+            query.push(" ESCAPE '\\'");
+        }
+        FactorCondition::Exists => {}
+    }
     query.push(")");
 }
 
-fn push_filter<'a>(query: &mut QueryBuilder<'a, Db>, project_id: &str, filter: &Filter) {
+/// Which factor table a filter reads and what it asks of its rows; `None` for filters on the
+/// users row itself.
+fn factor_condition(filter: &Filter) -> Option<(&'static str, bool, FactorCondition)> {
+    use FactorCondition::{Contains, Exists, In, Verified};
+    let condition = match filter {
+        Filter::EmailAddresses(emails) => ("user_emails", false, In("email", strings(emails))),
+        Filter::EmailIds(values) => ("user_emails", false, In("email_id", ids(values, EmailId::as_str))),
+        Filter::EmailVerified(verified) => ("user_emails", false, Verified(*verified)),
+        Filter::EmailAddressFuzzy(text) => ("user_emails", false, Contains("email", text.clone())),
+        Filter::PhoneNumbers(phones) => ("user_phone_numbers", false, In("phone_number", strings(phones))),
+        Filter::PhoneIds(values) => ("user_phone_numbers", false, In("phone_id", ids(values, PhoneId::as_str))),
+        Filter::PhoneVerified(verified) => ("user_phone_numbers", false, Verified(*verified)),
+        Filter::PhoneNumberFuzzy(text) => ("user_phone_numbers", false, Contains("phone_number", text.clone())),
+        Filter::WebAuthnRegistrationIds(values) => (
+            "webauthn_registrations",
+            false,
+            In("webauthn_registration_id", ids(values, WebAuthnRegistrationId::as_str)),
+        ),
+        Filter::WebAuthnRegistrationVerified(verified) => ("webauthn_registrations", false, Verified(*verified)),
+        Filter::BiometricRegistrationIds(values) => (
+            "biometric_registrations",
+            false,
+            In("biometric_registration_id", ids(values, BiometricRegistrationId::as_str)),
+        ),
+        Filter::BiometricRegistrationVerified(verified) => ("biometric_registrations", false, Verified(*verified)),
+        Filter::CryptoWalletIds(values) => (
+            "crypto_wallets",
+            false,
+            In("crypto_wallet_id", ids(values, CryptoWalletId::as_str)),
+        ),
+        Filter::CryptoWalletAddresses(addresses) => (
+            "crypto_wallets",
+            false,
+            In("crypto_wallet_address", strings(addresses)),
+        ),
+        Filter::CryptoWalletVerified(verified) => ("crypto_wallets", false, Verified(*verified)),
+        Filter::TotpIds(values) => ("totps", false, In("totp_id", ids(values, TotpId::as_str))),
+        Filter::TotpVerified(verified) => ("totps", false, Verified(*verified)),
+        Filter::PasswordExists(exists) => ("passwords", !exists, Exists),
+        Filter::OAuthProviders(providers) => ("oauth_registrations", false, In("LOWER(provider_type)", strings(providers))),
+        Filter::Roles(roles) => ("user_roles", false, In("role", strings(roles))),
+        Filter::UserIds(_)
+        | Filter::ExternalIds(_)
+        | Filter::Status(_)
+        | Filter::CreatedAtGreaterThan(_)
+        | Filter::CreatedAtLessThan(_)
+        | Filter::CreatedAtBetween(..)
+        | Filter::FullNameFuzzy(_) => return None,
+    };
+    Some(condition)
+}
+
+fn push_filter(query: &mut QueryBuilder<'_, Db>, project_id: &str, filter: &Filter) {
+    if let Some((table, negate, condition)) = factor_condition(filter) {
+        push_factor_condition(query, project_id, table, negate, condition);
+        return;
+    }
     match filter {
-        Filter::UserIds(ids) => {
+        Filter::UserIds(values) => {
             query.push("u.user_id IN ");
-            push_list(query, &ids.iter().map(UserId::as_str).collect::<Vec<_>>());
+            push_list(query, &ids(values, UserId::as_str));
         }
-        Filter::ExternalIds(ids) => {
+        Filter::ExternalIds(values) => {
             query.push("u.external_id IN ");
-            push_list(query, ids);
+            push_list(query, values);
         }
         Filter::Status(status) => {
             query.push("u.status = ");
@@ -500,127 +590,8 @@ fn push_filter<'a>(query: &mut QueryBuilder<'a, Db>, project_id: &str, filter: &
             query.push_bind(pattern);
             query.push(" ESCAPE '\\')");
         }
-        Filter::EmailAddresses(emails) => {
-            push_factor_subquery(query, project_id, "user_emails", false, |query| {
-                query.push(" AND email IN ");
-                push_list(query, emails);
-            });
-        }
-        Filter::EmailIds(ids) => {
-            push_factor_subquery(query, project_id, "user_emails", false, |query| {
-                query.push(" AND email_id IN ");
-                push_list(query, &ids.iter().map(EmailId::as_str).collect::<Vec<_>>());
-            });
-        }
-        Filter::EmailVerified(verified) => {
-            push_factor_subquery(query, project_id, "user_emails", false, |query| {
-                query.push(" AND verified = ");
-                query.push_bind(*verified);
-            });
-        }
-        Filter::EmailAddressFuzzy(text) => {
-            let pattern = like_contains(text);
-            push_factor_subquery(query, project_id, "user_emails", false, |query| {
-                query.push(" AND email LIKE ");
-                query.push_bind(pattern);
-                query.push(" ESCAPE '\\'");
-            });
-        }
-        Filter::PhoneNumbers(phones) => {
-            push_factor_subquery(query, project_id, "user_phone_numbers", false, |query| {
-                query.push(" AND phone_number IN ");
-                push_list(query, phones);
-            });
-        }
-        Filter::PhoneIds(ids) => {
-            push_factor_subquery(query, project_id, "user_phone_numbers", false, |query| {
-                query.push(" AND phone_id IN ");
-                push_list(query, &ids.iter().map(PhoneId::as_str).collect::<Vec<_>>());
-            });
-        }
-        Filter::PhoneVerified(verified) => {
-            push_factor_subquery(query, project_id, "user_phone_numbers", false, |query| {
-                query.push(" AND verified = ");
-                query.push_bind(*verified);
-            });
-        }
-        Filter::PhoneNumberFuzzy(text) => {
-            let pattern = like_contains(text);
-            push_factor_subquery(query, project_id, "user_phone_numbers", false, |query| {
-                query.push(" AND phone_number LIKE ");
-                query.push_bind(pattern);
-                query.push(" ESCAPE '\\'");
-            });
-        }
-        Filter::WebAuthnRegistrationIds(ids) => {
-            push_factor_subquery(query, project_id, "webauthn_registrations", false, |query| {
-                query.push(" AND webauthn_registration_id IN ");
-                push_list(query, &ids.iter().map(WebAuthnRegistrationId::as_str).collect::<Vec<_>>());
-            });
-        }
-        Filter::WebAuthnRegistrationVerified(verified) => {
-            push_factor_subquery(query, project_id, "webauthn_registrations", false, |query| {
-                query.push(" AND verified = ");
-                query.push_bind(*verified);
-            });
-        }
-        Filter::BiometricRegistrationIds(ids) => {
-            push_factor_subquery(query, project_id, "biometric_registrations", false, |query| {
-                query.push(" AND biometric_registration_id IN ");
-                push_list(query, &ids.iter().map(BiometricRegistrationId::as_str).collect::<Vec<_>>());
-            });
-        }
-        Filter::BiometricRegistrationVerified(verified) => {
-            push_factor_subquery(query, project_id, "biometric_registrations", false, |query| {
-                query.push(" AND verified = ");
-                query.push_bind(*verified);
-            });
-        }
-        Filter::CryptoWalletIds(ids) => {
-            push_factor_subquery(query, project_id, "crypto_wallets", false, |query| {
-                query.push(" AND crypto_wallet_id IN ");
-                push_list(query, &ids.iter().map(CryptoWalletId::as_str).collect::<Vec<_>>());
-            });
-        }
-        Filter::CryptoWalletAddresses(addresses) => {
-            push_factor_subquery(query, project_id, "crypto_wallets", false, |query| {
-                query.push(" AND crypto_wallet_address IN ");
-                push_list(query, addresses);
-            });
-        }
-        Filter::CryptoWalletVerified(verified) => {
-            push_factor_subquery(query, project_id, "crypto_wallets", false, |query| {
-                query.push(" AND verified = ");
-                query.push_bind(*verified);
-            });
-        }
-        Filter::TotpIds(ids) => {
-            push_factor_subquery(query, project_id, "totps", false, |query| {
-                query.push(" AND totp_id IN ");
-                push_list(query, &ids.iter().map(TotpId::as_str).collect::<Vec<_>>());
-            });
-        }
-        Filter::TotpVerified(verified) => {
-            push_factor_subquery(query, project_id, "totps", false, |query| {
-                query.push(" AND verified = ");
-                query.push_bind(*verified);
-            });
-        }
-        Filter::PasswordExists(exists) => {
-            push_factor_subquery(query, project_id, "passwords", !exists, |_| {});
-        }
-        Filter::OAuthProviders(providers) => {
-            push_factor_subquery(query, project_id, "oauth_registrations", false, |query| {
-                query.push(" AND LOWER(provider_type) IN ");
-                push_list(query, providers);
-            });
-        }
-        Filter::Roles(roles) => {
-            push_factor_subquery(query, project_id, "user_roles", false, |query| {
-                query.push(" AND role IN ");
-                push_list(query, roles);
-            });
-        }
+        // Factor filters were rendered above.
+        _ => {}
     }
 }
 
