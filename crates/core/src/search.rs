@@ -208,11 +208,22 @@ fn strings(name: &str, value: &Value) -> Result<Vec<String>, InputError> {
     items
         .iter()
         .map(|item| {
-            item.as_str().map(str::to_owned).ok_or_else(|| {
-                invalid(&format!("{name} filter_value must be an array of strings."))
-            })
+            item.as_str()
+                .filter(|text| is_plain(text))
+                .map(str::to_owned)
+                .ok_or_else(|| {
+                    invalid(&format!(
+                        "{name} filter_value must be an array of strings without control characters."
+                    ))
+                })
         })
         .collect()
+}
+
+/// Search values never hold control characters (a NUL byte cannot even be stored in PostgreSQL
+/// text) and are at most 1024 bytes.
+fn is_plain(text: &str) -> bool {
+    text.len() <= 1024 && !text.chars().any(char::is_control)
 }
 
 fn ids<T>(
@@ -239,7 +250,7 @@ fn fuzzy(name: &str, value: &Value) -> Result<String, InputError> {
         .as_str()
         .ok_or_else(|| invalid(&format!("{name} filter_value must be a string.")))?;
     let text = text.trim();
-    if text.is_empty() || text.chars().count() > MAX_FUZZY_CHARS {
+    if text.is_empty() || text.chars().count() > MAX_FUZZY_CHARS || !is_plain(text) {
         return Err(invalid(&format!(
             "{name} filter_value must be 1 to {MAX_FUZZY_CHARS} characters."
         )));
@@ -349,6 +360,8 @@ mod tests {
             json!({"operator": "AND", "operands": [{"filter_name": "created_at_less_than", "filter_value": "yesterday"}]}),
             json!({"operator": "AND", "operands": [{"filter_name": "email_address_fuzzy", "filter_value": "  "}]}),
             json!({"operator": "AND", "operands": [{"filter_name": "status"}]}),
+            json!({"operator": "AND", "operands": [{"filter_name": "email_address", "filter_value": ["a\u{0}@example.com"]}]}),
+            json!({"operator": "AND", "operands": [{"filter_name": "email_address_fuzzy", "filter_value": "a\u{0}b"}]}),
         ] {
             assert!(
                 matches!(

@@ -154,6 +154,15 @@ async fn create_refuses_bad_input_and_writes_nothing(engine: Engine) {
             json!({"email": "ok@example.com", "name": {"first_name": "x".repeat(300)}}),
             "invalid_name",
         ),
+        (json!({"email": "nul\u{0}@example.com"}), "invalid_email"),
+        (
+            json!({"email": "ok@example.com", "external_id": "nul\u{0}"}),
+            "invalid_external_id",
+        ),
+        (
+            json!({"email": "ok@example.com", "name": {"last_name": "nul\u{0}"}}),
+            "invalid_name",
+        ),
         (json!({"email": 42}), "bad_request"),
         (
             json!({"email": "ok@example.com", "create_user_as_pending": "yes"}),

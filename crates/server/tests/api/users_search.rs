@@ -107,6 +107,8 @@ async fn limits_and_cursors_are_checked(engine: Engine) {
         json!({"operator": "AND", "operands": [{"filter_name": "user_id", "filter_value": ["nope"]}]}),
         json!({"operator": "AND", "operands": [{"filter_name": "email_verified", "filter_value": "true"}]}),
         json!({"operator": "AND", "operands": "all"}),
+        json!({"operator": "AND", "operands": [{"filter_name": "external_id", "filter_value": ["nul\u{0}byte"]}]}),
+        json!({"operator": "AND", "operands": [{"filter_name": "phone_number_fuzzy", "filter_value": "\u{0}"}]}),
     ] {
         app.post("/v1/users/search", json!({"query": query}))
             .await
