@@ -9,7 +9,7 @@ use axum::http::{header, HeaderValue, Response, StatusCode};
 use axum::response::IntoResponse;
 use latchkey_core::ids::RequestId;
 use latchkey_core::InputError;
-use latchkey_store::{Conflict, Missing, Refusal, StoreError};
+use latchkey_store::{Conflict, DatabaseError, Missing, Refusal, StoreError};
 use serde::Serialize;
 
 /// Stytch's `error_type` names, each with its HTTP status.
@@ -251,10 +251,10 @@ impl From<StoreError> for ApiError {
 
 /// Pool exhaustion and lost connections are worth a retry (503); anything else is a 500. Either
 /// way the cause goes to the log, never to the caller.
-fn database_failure(cause: &sqlx_error::Error) -> ApiError {
+fn database_failure(cause: &DatabaseError) -> ApiError {
     let retryable = matches!(
         cause,
-        sqlx_error::Error::PoolTimedOut | sqlx_error::Error::Io(_) | sqlx_error::Error::PoolClosed
+        DatabaseError::PoolTimedOut | DatabaseError::Io(_) | DatabaseError::PoolClosed
     );
     tracing::error!(error = %cause, "database error");
     if retryable {
@@ -268,11 +268,6 @@ fn database_failure(cause: &sqlx_error::Error) -> ApiError {
             "Something went wrong on the server.",
         )
     }
-}
-
-/// sqlx's error type, reached through the store crate so the server needs no sqlx dependency.
-mod sqlx_error {
-    pub use latchkey_store::DatabaseError as Error;
 }
 
 #[cfg(test)]
@@ -340,8 +335,8 @@ mod tests {
         assert_eq!(api.error_type.name(), "invalid_phone_id");
     }
 
-    #[test]
-    fn error_body_has_stytch_shape() {
+    #[tokio::test]
+    async fn error_body_has_stytch_shape() {
         let request_id = RequestId::generate(latchkey_core::Environment::Test);
         let response = render_error(
             &PendingError {
@@ -351,5 +346,20 @@ mod tests {
             &request_id,
         );
         assert_eq!(response.status(), StatusCode::NOT_FOUND);
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/json");
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({
+                "status_code": 404,
+                "request_id": request_id.as_str(),
+                "error_type": "user_not_found",
+                "error_message": "User could not be found.",
+                "error_url": "https://stytch.com/docs/api/errors/404#user_not_found",
+            })
+        );
     }
 }

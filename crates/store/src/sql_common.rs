@@ -629,10 +629,6 @@ fn project_row(row: &<Db as sqlx::Database>::Row) -> Result<ProjectRecord, sqlx:
     })
 }
 
-fn environment_of(project_id: &ProjectId) -> Environment {
-    project_id.environment()
-}
-
 #[async_trait]
 impl Store for Engine {
     async fn ping(&self) -> Result<(), StoreError> {
@@ -682,7 +678,7 @@ impl Store for Engine {
         new_user: NewUser,
         now: DateTime<Utc>,
     ) -> Result<User, StoreError> {
-        let env = environment_of(project_id);
+        let env = project_id.environment();
         let user_id = UserId::generate(env);
         let now = to_micros(now);
         let project = project_id.as_str();
@@ -737,7 +733,7 @@ impl Store for Engine {
         patch: UserPatch,
         now: DateTime<Utc>,
     ) -> Result<User, StoreError> {
-        let env = environment_of(project_id);
+        let env = project_id.environment();
         let project = project_id.as_str();
         let now = to_micros(now);
         let mut tx = self.writer().begin().await?;
@@ -914,7 +910,7 @@ impl Store for Engine {
         to: PrimaryFactor,
         now: DateTime<Utc>,
     ) -> Result<User, StoreError> {
-        let env = environment_of(project_id);
+        let env = project_id.environment();
         let project = project_id.as_str();
         let now = to_micros(now);
         let mut tx = self.writer().begin().await?;
@@ -960,7 +956,7 @@ impl Store for Engine {
         factor: NewFactor,
         now: DateTime<Utc>,
     ) -> Result<User, StoreError> {
-        let env = environment_of(project_id);
+        let env = project_id.environment();
         let project = project_id.as_str();
         let now = to_micros(now);
         let mut tx = self.writer().begin().await?;

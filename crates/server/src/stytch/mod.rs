@@ -11,10 +11,13 @@ use serde_json::{json, Map, Value};
 pub mod users;
 
 /// A successful Stytch response: the body's fields plus `status_code` and `request_id`.
-pub fn reply(request_id: &RequestId, status: StatusCode, mut body: Map<String, Value>) -> Response {
-    body.insert("status_code".to_owned(), json!(status.as_u16()));
-    body.insert("request_id".to_owned(), json!(request_id));
-    (status, Json(Value::Object(body))).into_response()
+pub fn reply(request_id: &RequestId, status: StatusCode, body: impl Into<Value>) -> Response {
+    let mut body = body.into();
+    if let Value::Object(fields) = &mut body {
+        fields.insert("status_code".to_owned(), json!(status.as_u16()));
+        fields.insert("request_id".to_owned(), json!(request_id));
+    }
+    (status, Json(body)).into_response()
 }
 
 /// RFC 3339 in UTC with whole seconds, as Stytch prints times: `2021-12-29T12:33:09Z`.

@@ -93,12 +93,5 @@ pub async fn create(
         "phone_id": user.phone_numbers.first().map(|phone| phone.phone_id.as_str()).unwrap_or_default(),
         "user": user_json(&user, now),
     });
-    Ok(reply(&auth.request_id, StatusCode::OK, object(body)))
-}
-
-pub(crate) fn object(value: Value) -> serde_json::Map<String, Value> {
-    match value {
-        Value::Object(map) => map,
-        _ => serde_json::Map::new(),
-    }
+    Ok(reply(&auth.request_id, StatusCode::OK, body))
 }

@@ -14,7 +14,6 @@ use latchkey_core::InputError;
 use latchkey_store::FactorRef;
 use serde_json::json;
 
-use super::create::object;
 use super::update::user_reply;
 use crate::error::ApiError;
 use crate::extract::{Authenticated, Segment};
@@ -34,7 +33,7 @@ pub async fn delete_user(
     Ok(reply(
         &auth.request_id,
         StatusCode::OK,
-        object(json!({ "user_id": deleted })),
+        json!({ "user_id": deleted }),
     ))
 }
 

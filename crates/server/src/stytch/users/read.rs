@@ -9,7 +9,6 @@ use latchkey_core::user::UserRef;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::create::object;
 use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody, Segment};
 use crate::stytch::{reply, user_json};
@@ -67,5 +66,5 @@ pub async fn search(
             "next_cursor": page.next_cursor.map(SearchCursor::encode),
         },
     });
-    Ok(reply(&auth.request_id, StatusCode::OK, object(body)))
+    Ok(reply(&auth.request_id, StatusCode::OK, body))
 }

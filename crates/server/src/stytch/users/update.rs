@@ -11,7 +11,6 @@ use latchkey_store::{PrimaryFactor, UserPatch};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::create::object;
 use super::{given, NameRequest};
 use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody, Segment};
@@ -95,7 +94,7 @@ pub async fn update(
         "crypto_wallets": user.get("crypto_wallets"),
         "user": user,
     });
-    Ok(reply(&auth.request_id, StatusCode::OK, object(body)))
+    Ok(reply(&auth.request_id, StatusCode::OK, body))
 }
 
 #[derive(Debug, Deserialize)]
@@ -151,5 +150,5 @@ pub(crate) fn user_reply(
         "user_id": user.user_id,
         "user": user_json(user, now),
     });
-    reply(&auth.request_id, StatusCode::OK, object(body))
+    reply(&auth.request_id, StatusCode::OK, body)
 }
