@@ -35,4 +35,11 @@ pub enum InputError {
     InvalidLimit,
     #[error("{0}")]
     BadRequest(String),
+    /// A refusal whose Stytch `error_type` the domain names itself (the password-hash rules
+    /// have dozens; one variant each would add nothing).
+    #[error("{message}")]
+    Named {
+        error_type: &'static str,
+        message: String,
+    },
 }

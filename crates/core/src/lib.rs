@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod ids;
+pub mod password;
 pub mod search;
 pub mod secret;
 pub mod user;
