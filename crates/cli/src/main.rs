@@ -1,4 +1,5 @@
-//! The `latchkey` binary: `serve` runs the API; `project` manages projects.
+//! The `latchkey` binary: `serve` runs the API; `project` manages projects; `keys` rotates a
+//! project's JWT signing keys.
 //!
 //! Logs go to stderr; stdout carries only machine-readable output (the JSON of
 //! `project create` and `project list`).
@@ -9,8 +10,9 @@ use anyhow::Context;
 use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
 use latchkey_core::ids::{Environment, ProjectId};
+use latchkey_core::jwt::SigningKey;
 use latchkey_core::secret::Secret;
-use latchkey_store::{ProjectRecord, Store};
+use latchkey_store::{ProjectRecord, ProjectSettings, Store};
 use serde_json::json;
 use tokio::net::TcpListener;
 
@@ -56,6 +58,23 @@ enum Command {
         #[command(subcommand)]
         command: ProjectCommand,
     },
+    /// Manage a project's JWT signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Add a new signing key. New JWTs are signed with it; JWTs signed with the older keys still
+    /// validate, as the JWKS keeps publishing them.
+    Rotate {
+        #[arg(long)]
+        project_id: String,
+        #[arg(long, default_value = DEFAULT_DATABASE_URL, env = "LATCHKEY_DATABASE_URL")]
+        database_url: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -72,6 +91,19 @@ enum ProjectCommand {
     },
     /// List projects as JSON lines, without secrets.
     List {
+        #[arg(long, default_value = DEFAULT_DATABASE_URL, env = "LATCHKEY_DATABASE_URL")]
+        database_url: String,
+    },
+    /// Change a project's user-lock settings.
+    Settings {
+        #[arg(long)]
+        project_id: String,
+        /// Consecutive failed authentications that lock a user (1 to 100).
+        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100))]
+        lock_threshold: Option<u32>,
+        /// How long a lock lasts, in seconds (300 to 604800).
+        #[arg(long, value_parser = clap::value_parser!(i64).range(300..=604_800))]
+        lock_ttl_seconds: Option<i64>,
         #[arg(long, default_value = DEFAULT_DATABASE_URL, env = "LATCHKEY_DATABASE_URL")]
         database_url: String,
     },
@@ -113,8 +145,65 @@ async fn main() -> anyhow::Result<()> {
                 }
                 Ok(())
             }
+            ProjectCommand::Settings {
+                project_id,
+                lock_threshold,
+                lock_ttl_seconds,
+                database_url,
+            } => {
+                let store = latchkey_store::connect(&database_url)
+                    .await
+                    .context("opening the database")?;
+                let project = find_project(store.as_ref(), &project_id).await?;
+                let mut settings = project.settings;
+                if let Some(threshold) = lock_threshold {
+                    settings.lock_threshold = threshold;
+                }
+                if let Some(ttl) = lock_ttl_seconds {
+                    settings.lock_ttl_seconds = ttl;
+                }
+                store
+                    .update_project_settings(&project.project_id, &settings)
+                    .await?;
+                println!(
+                    "{}",
+                    json!({
+                        "project_id": project.project_id,
+                        "lock_threshold": settings.lock_threshold,
+                        "lock_ttl_seconds": settings.lock_ttl_seconds,
+                    })
+                );
+                Ok(())
+            }
         },
+        Command::Keys {
+            command:
+                KeysCommand::Rotate {
+                    project_id,
+                    database_url,
+                },
+        } => {
+            let store = latchkey_store::connect(&database_url)
+                .await
+                .context("opening the database")?;
+            let project = find_project(store.as_ref(), &project_id).await?;
+            let key = SigningKey::generate(project.environment, Utc::now())?;
+            store.add_signing_key(&project.project_id, &key).await?;
+            println!(
+                "{}",
+                json!({"project_id": project.project_id, "kid": key.kid})
+            );
+            Ok(())
+        }
     }
+}
+
+async fn find_project(store: &dyn Store, project_id: &str) -> anyhow::Result<ProjectRecord> {
+    let id = ProjectId::parse(project_id).context("--project-id is not a project id")?;
+    store
+        .get_project(&id)
+        .await?
+        .with_context(|| format!("no project {project_id}"))
 }
 
 fn init_logging(format: LogFormat) {
@@ -141,9 +230,11 @@ async fn create_project(
         environment: env,
         secret_digest: secret.digest(),
         created_at: Utc::now(),
+        settings: ProjectSettings::default(),
     };
+    let key = SigningKey::generate(env, project.created_at)?;
     store
-        .create_project(&project)
+        .create_project(&project, &key)
         .await
         .context("storing the project")?;
     Ok((project, secret))

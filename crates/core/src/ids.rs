@@ -132,6 +132,8 @@ stytch_id!(
 stytch_id!(TotpId, "totp", "totp_id");
 stytch_id!(CryptoWalletId, "crypto-wallet", "crypto_wallet_id");
 stytch_id!(PasswordId, "password", "password_id");
+stytch_id!(SessionId, "session", "session_id");
+stytch_id!(SigningKeyId, "jwk", "kid");
 stytch_id!(
     OAuthUserRegistrationId,
     "oauth-user-registration",

@@ -6,9 +6,11 @@
 
 pub mod error;
 pub mod ids;
+pub mod jwt;
 pub mod password;
 pub mod search;
 pub mod secret;
+pub mod session;
 pub mod user;
 pub mod values;
 

@@ -26,6 +26,14 @@ impl Secret {
         Secret(format!("{kind}-{env}-{}", URL_SAFE_NO_PAD.encode(bytes)))
     }
 
+    /// A bearer token with no prefix: 43 base64url characters (256 bits), like Stytch's session
+    /// tokens.
+    pub fn generate_token() -> Secret {
+        let mut bytes = [0u8; 32];
+        OsRng.fill_bytes(&mut bytes);
+        Secret(URL_SAFE_NO_PAD.encode(bytes))
+    }
+
     /// The value to show once to its owner.
     pub fn expose(&self) -> &str {
         &self.0

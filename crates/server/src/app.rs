@@ -17,6 +17,8 @@ pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(stytch::users::routes())
+        .merge(stytch::passwords::routes())
+        .merge(stytch::sessions::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(not_found)

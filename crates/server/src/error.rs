@@ -40,6 +40,8 @@ pub enum ErrorType {
     UnsupportedMediaType,
     ServiceUnavailable,
     InternalServerError,
+    /// A Stytch error type named where it arises (password hashes, sessions, locks, …).
+    Named(&'static str, StatusCode),
 }
 
 impl ErrorType {
@@ -85,6 +87,7 @@ impl ErrorType {
                 Missing::Password => "password_not_found",
                 Missing::OAuthRegistration => "oauth_user_registration_not_found",
                 Missing::Project => "project_not_found",
+                Missing::Session => "session_not_found",
             },
             ErrorType::RouteNotFound => "route_not_found",
             ErrorType::MethodNotAllowed => "method_not_allowed",
@@ -92,6 +95,7 @@ impl ErrorType {
             ErrorType::UnsupportedMediaType => "unsupported_media_type",
             ErrorType::ServiceUnavailable => "service_unavailable",
             ErrorType::InternalServerError => "internal_server_error",
+            ErrorType::Named(name, _) => name,
         }
     }
 
@@ -104,6 +108,7 @@ impl ErrorType {
             ErrorType::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ErrorType::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             ErrorType::InternalServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorType::Named(_, status) => status,
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -196,6 +201,9 @@ impl From<InputError> for ApiError {
             InputError::InvalidCursor => ErrorType::InvalidSearchCursor,
             InputError::InvalidLimit => ErrorType::InvalidLimit,
             InputError::BadRequest(_) => ErrorType::BadRequest,
+            InputError::Named { error_type, .. } => {
+                ErrorType::Named(error_type, StatusCode::BAD_REQUEST)
+            }
         };
         ApiError::new(error_type, error.to_string())
     }
@@ -217,6 +225,7 @@ impl From<StoreError> for ApiError {
                     Missing::Password => "Password could not be found.",
                     Missing::OAuthRegistration => "OAuth registration could not be found.",
                     Missing::Project => "Project could not be found.",
+                    Missing::Session => "Session could not be found.",
                 },
             ),
             StoreError::Conflict(Conflict::DuplicateEmail) => ApiError::new(
@@ -230,6 +239,15 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(Conflict::DuplicateExternalId) => ApiError::new(
                 ErrorType::DuplicateExternalId,
                 "A user with the specified external_id already exists for this project.",
+            ),
+            StoreError::Conflict(Conflict::PasswordAlreadyExists) => ApiError::new(
+                ErrorType::Named("password_already_exists", StatusCode::BAD_REQUEST),
+                "This user already has a password. Reset it instead of migrating another.",
+            ),
+            StoreError::Refused(Refusal::UserLocked) => ApiError::new(
+                ErrorType::Named("user_lock_limit_reached", StatusCode::TOO_MANY_REQUESTS),
+                "The user has been locked out due to too many failed authentication attempts. \
+                 Please try again later.",
             ),
             StoreError::Invalid(input) => input.into(),
             StoreError::Refused(Refusal::NotExactlyOnePrimaryFactor) => ApiError::new(

@@ -5,24 +5,35 @@
 
 use std::sync::Arc;
 
+use latchkey_core::password::Argon2Settings;
 use latchkey_store::Store;
 
 pub mod app;
 pub mod error;
 pub mod extract;
+pub mod hashing;
 pub mod request_id;
 pub mod stytch;
 
 pub use app::router;
+pub use hashing::HashPool;
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
+    /// Where password hashing runs: off the async runtime, a bounded number at a time.
+    pub hashing: HashPool,
+    /// The cost of the argon2id hashes Latchkey writes.
+    pub argon2: Argon2Settings,
 }
 
 impl AppState {
     pub fn new(store: Arc<dyn Store>) -> AppState {
-        AppState { store }
+        AppState {
+            store,
+            hashing: HashPool::new(HashPool::default_size()),
+            argon2: Argon2Settings::default(),
+        }
     }
 }

@@ -67,3 +67,23 @@ pub fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response<Body> {
     );
     response
 }
+
+/// The request's id, for handlers that answer without authenticating a project.
+pub struct CurrentRequestId(pub RequestId);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for CurrentRequestId {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(CurrentRequestId(
+            parts
+                .extensions
+                .get::<RequestId>()
+                .cloned()
+                .unwrap_or_else(|| RequestId::generate(Environment::Test)),
+        ))
+    }
+}

@@ -15,6 +15,8 @@ use latchkey_core::ids::{
     BiometricRegistrationId, CryptoWalletId, EmailId, Environment, OAuthUserRegistrationId,
     PasswordId, PhoneId, ProjectId, TotpId, UserId, WebAuthnRegistrationId,
 };
+use latchkey_core::jwt::SigningKey;
+use latchkey_core::password::strength::Policy;
 use latchkey_core::search::{SearchCursor, SearchQuery};
 use latchkey_core::secret::SecretDigest;
 use latchkey_core::user::{NewUser, User, UserRef};
@@ -22,9 +24,11 @@ use latchkey_core::values::{Email, ExternalId, NamePatch, PhoneNumber};
 use latchkey_core::InputError;
 use serde_json::{Map, Value};
 
+mod credentials;
 pub mod postgres;
 pub mod sqlite;
 
+pub use credentials::*;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 /// The database driver's error, for callers that classify failures.
@@ -64,6 +68,7 @@ pub enum Missing {
     Password,
     OAuthRegistration,
     Project,
+    Session,
 }
 
 impl std::fmt::Display for Missing {
@@ -78,6 +83,8 @@ pub enum Conflict {
     DuplicateEmail,
     DuplicatePhoneNumber,
     DuplicateExternalId,
+    /// `passwords/migrate` for a user that already has a password.
+    PasswordAlreadyExists,
 }
 
 /// Why the state of a user refuses a change.
@@ -85,6 +92,8 @@ pub enum Conflict {
 pub enum Refusal {
     /// `exchange_primary_factor` needs a user with exactly one factor, an email or a phone.
     NotExactlyOnePrimaryFactor,
+    /// The user is locked after too many failed authentications.
+    UserLocked,
 }
 
 impl std::fmt::Display for Refusal {
@@ -101,6 +110,27 @@ pub struct ProjectRecord {
     pub environment: Environment,
     pub secret_digest: SecretDigest,
     pub created_at: DateTime<Utc>,
+    pub settings: ProjectSettings,
+}
+
+/// A project's authentication settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ProjectSettings {
+    /// Consecutive failed authentications that lock a user (Stytch: 1 to 100, default 10).
+    pub lock_threshold: u32,
+    /// How long a lock lasts (Stytch: 5 minutes to 7 days, default 1 hour).
+    pub lock_ttl_seconds: i64,
+    pub strength_policy: Policy,
+}
+
+impl Default for ProjectSettings {
+    fn default() -> Self {
+        ProjectSettings {
+            lock_threshold: 10,
+            lock_ttl_seconds: 3600,
+            strength_policy: Policy::Zxcvbn,
+        }
+    }
 }
 
 /// A change to a user. `None` leaves a field as it is.
@@ -180,11 +210,16 @@ pub struct SearchPage {
 
 /// Everything Latchkey stores. Each method is atomic.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: CredentialStore + Send + Sync + 'static {
     /// Succeeds when the database answers a trivial query.
     async fn ping(&self) -> Result<(), StoreError>;
 
-    async fn create_project(&self, project: &ProjectRecord) -> Result<(), StoreError>;
+    /// Creates the project with its first JWT signing key, in one transaction.
+    async fn create_project(
+        &self,
+        project: &ProjectRecord,
+        key: &SigningKey,
+    ) -> Result<(), StoreError>;
     async fn get_project(
         &self,
         project_id: &ProjectId,

@@ -40,3 +40,4 @@ impl PostgresStore {
 }
 
 include!("sql_common.rs");
+include!("sql_credentials.rs");

@@ -16,6 +16,8 @@ use latchkey_core::ids::{
     PasswordId, PhoneId, ProjectId, TotpId, UserId, WebAuthnRegistrationId,
 };
 use latchkey_core::search::{Filter, Operator, SearchCursor, SearchQuery};
+use latchkey_core::jwt::SigningKey;
+use latchkey_core::password::strength::Policy;
 use latchkey_core::secret::SecretDigest;
 use latchkey_core::user::{
     BiometricRegistration, CryptoWallet, NewUser, OAuthProvider, PasswordSummary, Totp, User,
@@ -26,7 +28,7 @@ use serde_json::{Map, Value};
 use sqlx::{QueryBuilder, Row};
 
 use crate::{
-    from_micros, to_micros, Conflict, FactorRef, Missing, NewFactor, PrimaryFactor, ProjectRecord,
+    from_micros, to_micros, Conflict, FactorRef, Missing, NewFactor, PrimaryFactor, ProjectRecord, ProjectSettings,
     Refusal, SearchPage, Store, StoreError, UserPatch,
 };
 
@@ -616,6 +618,47 @@ fn push_search_conditions<'a>(query: &mut QueryBuilder<'a, Db>, project_id: &str
     query.push(")");
 }
 
+/// Inserts a user with its email, phone number and roles; the caller owns the transaction.
+async fn insert_user(
+    conn: &mut Conn,
+    project_id: &ProjectId,
+    new_user: &NewUser,
+    now: i64,
+) -> Result<UserId, StoreError> {
+    let env = project_id.environment();
+    let user_id = UserId::generate(env);
+    let project = project_id.as_str();
+    sqlx::query(
+        "INSERT INTO users (user_id, project_id, status, first_name, middle_name, last_name, \
+         trusted_metadata, untrusted_metadata, external_id, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(user_id.as_str())
+    .bind(project)
+    .bind(if new_user.pending { "pending" } else { "active" })
+    .bind(&new_user.name.first_name)
+    .bind(&new_user.name.middle_name)
+    .bind(&new_user.name.last_name)
+    .bind(metadata_to_text(&new_user.trusted_metadata))
+    .bind(metadata_to_text(&new_user.untrusted_metadata))
+    .bind(new_user.external_id.as_ref().map(|id| id.as_str().to_owned()))
+    .bind(now)
+    .execute(&mut *conn)
+    .await
+    .map_err(conflict_or)?;
+    if let Some(email) = &new_user.email {
+        insert_email(conn, project, env, &user_id, email, new_user.email_verified, now).await?;
+    }
+    if let Some(phone) = &new_user.phone_number {
+        insert_phone_number(conn, project, env, &user_id, phone, new_user.phone_verified, now).await?;
+    }
+    replace_roles(conn, project, &user_id, &new_user.roles).await?;
+    Ok(user_id)
+}
+
+const PROJECT_COLUMNS: &str = "project_id, name, environment, secret_digest, created_at, \
+     lock_threshold, lock_ttl_seconds, strength_policy, luds_min_length, luds_complexity";
+
 fn project_row(row: &<Db as sqlx::Database>::Row) -> Result<ProjectRecord, sqlx::Error> {
     let environment: String = row.try_get("environment")?;
     let digest: Vec<u8> = row.try_get("secret_digest")?;
@@ -626,6 +669,26 @@ fn project_row(row: &<Db as sqlx::Database>::Row) -> Result<ProjectRecord, sqlx:
         secret_digest: SecretDigest::from_bytes(&digest)
             .ok_or_else(|| sqlx::Error::Decode("secret_digest is not 32 bytes".into()))?,
         created_at: from_micros(row.try_get("created_at")?),
+        settings: settings_row(row)?,
+    })
+}
+
+fn settings_row(row: &<Db as sqlx::Database>::Row) -> Result<ProjectSettings, sqlx::Error> {
+    let policy: String = row.try_get("strength_policy")?;
+    let min_length: i64 = row.try_get("luds_min_length")?;
+    let complexity: i64 = row.try_get("luds_complexity")?;
+    let threshold: i64 = row.try_get("lock_threshold")?;
+    Ok(ProjectSettings {
+        lock_threshold: u32::try_from(threshold).unwrap_or(10),
+        lock_ttl_seconds: row.try_get("lock_ttl_seconds")?,
+        strength_policy: if policy == "luds" {
+            Policy::Luds {
+                min_length: u32::try_from(min_length).unwrap_or(8),
+                min_complexity: u32::try_from(complexity).unwrap_or(3),
+            }
+        } else {
+            Policy::Zxcvbn
+        },
     })
 }
 
@@ -636,7 +699,8 @@ impl Store for Engine {
         Ok(())
     }
 
-    async fn create_project(&self, project: &ProjectRecord) -> Result<(), StoreError> {
+    async fn create_project(&self, project: &ProjectRecord, key: &SigningKey) -> Result<(), StoreError> {
+        let mut tx = self.writer().begin().await?;
         sqlx::query(
             "INSERT INTO projects (project_id, name, environment, secret_digest, created_at) \
              VALUES ($1, $2, $3, $4, $5)",
@@ -646,27 +710,26 @@ impl Store for Engine {
         .bind(project.environment.as_str())
         .bind(project.secret_digest.as_bytes().to_vec())
         .bind(to_micros(project.created_at))
-        .execute(self.writer())
+        .execute(&mut *tx)
         .await?;
+        write_project_settings(&mut tx, &project.project_id, &project.settings).await?;
+        insert_signing_key(&mut tx, &project.project_id, key).await?;
+        tx.commit().await?;
         Ok(())
     }
 
     async fn get_project(&self, project_id: &ProjectId) -> Result<Option<ProjectRecord>, StoreError> {
-        let row = sqlx::query(
-            "SELECT project_id, name, environment, secret_digest, created_at FROM projects \
-             WHERE project_id = $1",
-        )
-        .bind(project_id.as_str())
-        .fetch_optional(self.reader())
-        .await?;
+        let row = sqlx::query(&format!("SELECT {PROJECT_COLUMNS} FROM projects WHERE project_id = $1"))
+            .bind(project_id.as_str())
+            .fetch_optional(self.reader())
+            .await?;
         Ok(row.as_ref().map(project_row).transpose()?)
     }
 
     async fn list_projects(&self) -> Result<Vec<ProjectRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT project_id, name, environment, secret_digest, created_at FROM projects \
-             ORDER BY created_at, project_id",
-        )
+        let rows = sqlx::query(&format!(
+            "SELECT {PROJECT_COLUMNS} FROM projects ORDER BY created_at, project_id"
+        ))
         .fetch_all(self.reader())
         .await?;
         Ok(rows.iter().map(project_row).collect::<Result<_, _>>()?)
@@ -678,38 +741,9 @@ impl Store for Engine {
         new_user: NewUser,
         now: DateTime<Utc>,
     ) -> Result<User, StoreError> {
-        let env = project_id.environment();
-        let user_id = UserId::generate(env);
-        let now = to_micros(now);
-        let project = project_id.as_str();
         let mut tx = self.writer().begin().await?;
-        sqlx::query(
-            "INSERT INTO users (user_id, project_id, status, first_name, middle_name, last_name, \
-             trusted_metadata, untrusted_metadata, external_id, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(user_id.as_str())
-        .bind(project)
-        .bind(if new_user.pending { "pending" } else { "active" })
-        .bind(&new_user.name.first_name)
-        .bind(&new_user.name.middle_name)
-        .bind(&new_user.name.last_name)
-        .bind(metadata_to_text(&new_user.trusted_metadata))
-        .bind(metadata_to_text(&new_user.untrusted_metadata))
-        .bind(new_user.external_id.as_ref().map(|id| id.as_str().to_owned()))
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(conflict_or)?;
-        if let Some(email) = &new_user.email {
-            insert_email(&mut tx, project, env, &user_id, email, new_user.email_verified, now).await?;
-        }
-        if let Some(phone) = &new_user.phone_number {
-            insert_phone_number(&mut tx, project, env, &user_id, phone, new_user.phone_verified, now)
-                .await?;
-        }
-        replace_roles(&mut tx, project, &user_id, &new_user.roles).await?;
-        let user = load_user(&mut tx, project, &user_id).await?;
+        let user_id = insert_user(&mut tx, project_id, &new_user, to_micros(now)).await?;
+        let user = load_user(&mut tx, project_id.as_str(), &user_id).await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -898,6 +932,14 @@ impl Store for Engine {
             .fetch_optional(&mut *tx)
             .await?;
         let owner = owner.map(UserId::from_trusted).ok_or(StoreError::NotFound(missing))?;
+        if matches!(factor, FactorRef::Password(_)) {
+            // A password's sessions end with it.
+            sqlx::query("DELETE FROM sessions WHERE project_id = $1 AND user_id = $2 AND by_password")
+                .bind(project)
+                .bind(owner.as_str())
+                .execute(&mut *tx)
+                .await?;
+        }
         let user = load_user(&mut tx, project, &owner).await?;
         tx.commit().await?;
         Ok(user)

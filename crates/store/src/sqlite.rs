@@ -64,3 +64,4 @@ impl SqliteStore {
 }
 
 include!("sql_common.rs");
+include!("sql_credentials.rs");

@@ -8,6 +8,8 @@ use latchkey_core::ids::RequestId;
 use latchkey_core::user::User;
 use serde_json::{json, Map, Value};
 
+pub mod passwords;
+pub mod sessions;
 pub mod users;
 
 /// A successful Stytch response: the body's fields plus `status_code` and `request_id`.

@@ -5,9 +5,10 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use latchkey_core::ids::{Environment, ProjectId};
+use latchkey_core::jwt::SigningKey;
 use latchkey_core::secret::Secret;
 use latchkey_server::AppState;
-use latchkey_store::{ProjectRecord, Store};
+use latchkey_store::{ProjectRecord, ProjectSettings, Store};
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
@@ -146,8 +147,10 @@ pub async fn create_project(store: &dyn Store) -> (ProjectId, String) {
         environment: Environment::Test,
         secret_digest: secret.digest(),
         created_at: Utc::now(),
+        settings: ProjectSettings::default(),
     };
-    store.create_project(&project).await.unwrap();
+    let key = SigningKey::generate(Environment::Test, project.created_at).unwrap();
+    store.create_project(&project, &key).await.unwrap();
     (project.project_id, secret.expose().to_owned())
 }
 

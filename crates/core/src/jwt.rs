@@ -1,0 +1,198 @@
+//! Per-project RS256 signing keys, the JWKS that publishes them, and signing and checking of
+//! session JWTs.
+//!
+//! Keys are generated with the `rsa` crate (key generation is not exposed to remote timing) and
+//! used through `jsonwebtoken`, whose RSA signing is ring's constant-time implementation.
+
+use std::fmt;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rsa::pkcs1::EncodeRsaPrivateKey;
+use rsa::traits::PublicKeyParts;
+use serde_json::{json, Value};
+
+use crate::ids::{Environment, ProjectId, SigningKeyId};
+use crate::session::issuer;
+
+const KEY_BITS: usize = 2048;
+
+/// One signing key of a project. `Debug` does not show the private key.
+#[derive(Clone)]
+pub struct SigningKey {
+    pub kid: SigningKeyId,
+    /// PKCS#1 DER.
+    pub private_der: Vec<u8>,
+    /// Modulus and exponent, base64url without padding, as a JWK carries them.
+    pub n: String,
+    pub e: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl fmt::Debug for SigningKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum JwtError {
+    #[error("key generation failed: {0}")]
+    KeyGeneration(String),
+    #[error("signing failed: {0}")]
+    Signing(String),
+}
+
+/// Why a presented JWT is not accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JwtProblem {
+    /// Not a JWT, or signed by no key of this project, or for another audience or issuer.
+    Invalid,
+    /// Genuine, but past its `exp`.
+    Expired,
+}
+
+impl SigningKey {
+    pub fn generate(env: Environment, now: DateTime<Utc>) -> Result<SigningKey, JwtError> {
+        let private = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, KEY_BITS)
+            .map_err(|error| JwtError::KeyGeneration(error.to_string()))?;
+        let der = private
+            .to_pkcs1_der()
+            .map_err(|error| JwtError::KeyGeneration(error.to_string()))?;
+        Ok(SigningKey {
+            kid: SigningKeyId::generate(env),
+            private_der: der.as_bytes().to_vec(),
+            n: URL_SAFE_NO_PAD.encode(private.n().to_bytes_be()),
+            e: URL_SAFE_NO_PAD.encode(private.e().to_bytes_be()),
+            created_at: now,
+        })
+    }
+
+    /// The public half as a JWK, with every field of Stytch's JWK model.
+    pub fn jwk(&self) -> Value {
+        json!({
+            "kty": "RSA",
+            "use": "sig",
+            "key_ops": ["verify"],
+            "alg": "RS256",
+            "kid": self.kid,
+            "x5c": [],
+            "x5tS256": "",
+            "n": self.n,
+            "e": self.e,
+        })
+    }
+
+    pub fn sign(&self, claims: &Value) -> Result<String, JwtError> {
+        let mut header = Header::new(Algorithm::RS256);
+        header.kid = Some(self.kid.as_str().to_owned());
+        let key = EncodingKey::from_rsa_der(&self.private_der);
+        jsonwebtoken::encode(&header, claims, &key)
+            .map_err(|error| JwtError::Signing(error.to_string()))
+    }
+}
+
+/// Checks a session JWT's signature against the project's keys, and its `aud`, `iss` and `nbf`;
+/// returns the claims without looking at `exp`.
+fn decode(token: &str, keys: &[SigningKey], project_id: &ProjectId) -> Result<Value, JwtProblem> {
+    let header = jsonwebtoken::decode_header(token).map_err(|_| JwtProblem::Invalid)?;
+    if header.alg != Algorithm::RS256 {
+        return Err(JwtProblem::Invalid);
+    }
+    let kid = header.kid.ok_or(JwtProblem::Invalid)?;
+    let key = keys
+        .iter()
+        .find(|key| key.kid.as_str() == kid)
+        .ok_or(JwtProblem::Invalid)?;
+    let decoding =
+        DecodingKey::from_rsa_components(&key.n, &key.e).map_err(|_| JwtProblem::Invalid)?;
+    let mut validation = Validation::new(Algorithm::RS256);
+    validation.set_audience(&[project_id.as_str()]);
+    validation.set_issuer(&[issuer(project_id)]);
+    validation.set_required_spec_claims(&["exp", "nbf", "aud", "iss", "sub"]);
+    validation.validate_exp = false;
+    validation.validate_nbf = true;
+    validation.leeway = 0;
+    let data = jsonwebtoken::decode::<Value>(token, &decoding, &validation)
+        .map_err(|_| JwtProblem::Invalid)?;
+    Ok(data.claims)
+}
+
+/// Checks a session JWT completely, `exp` included. Returns the claims.
+pub fn verify(
+    token: &str,
+    keys: &[SigningKey],
+    project_id: &ProjectId,
+) -> Result<Value, JwtProblem> {
+    match verify_allowing_expired(token, keys, project_id)? {
+        (_, true) => Err(JwtProblem::Expired),
+        (claims, false) => Ok(claims),
+    }
+}
+
+/// Reads the claims of a JWT this project signed, and whether it is past its `exp` (an expired
+/// JWT of a live session may still be refreshed, as with Stytch).
+pub fn verify_allowing_expired(
+    token: &str,
+    keys: &[SigningKey],
+    project_id: &ProjectId,
+) -> Result<(Value, bool), JwtProblem> {
+    let claims = decode(token, keys, project_id)?;
+    let exp = claims["exp"].as_i64().ok_or(JwtProblem::Invalid)?;
+    let expired = exp <= Utc::now().timestamp();
+    Ok((claims, expired))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sign_and_verify() {
+        let project = ProjectId::generate(Environment::Test);
+        let other = ProjectId::generate(Environment::Test);
+        let now = Utc::now();
+        let key = SigningKey::generate(Environment::Test, now).unwrap();
+        let claims = json!({
+            "sub": "user-test-x", "iss": issuer(&project), "aud": [project.as_str()],
+            "iat": now.timestamp(), "nbf": now.timestamp(), "exp": now.timestamp() + 300,
+        });
+        let token = key.sign(&claims).unwrap();
+        assert_eq!(
+            verify(&token, std::slice::from_ref(&key), &project).unwrap()["sub"],
+            "user-test-x"
+        );
+        // Another project's audience, another key, garbage.
+        assert_eq!(
+            verify(&token, std::slice::from_ref(&key), &other),
+            Err(JwtProblem::Invalid)
+        );
+        let stranger = SigningKey::generate(Environment::Test, now).unwrap();
+        assert_eq!(
+            verify(&token, &[stranger], &project),
+            Err(JwtProblem::Invalid)
+        );
+        assert_eq!(
+            verify("a.b.c", std::slice::from_ref(&key), &project),
+            Err(JwtProblem::Invalid)
+        );
+        // Expired: refused by verify, readable by verify_allowing_expired.
+        let mut old = claims.clone();
+        old["exp"] = json!(now.timestamp() - 1);
+        let expired = key.sign(&old).unwrap();
+        assert_eq!(
+            verify(&expired, std::slice::from_ref(&key), &project),
+            Err(JwtProblem::Expired)
+        );
+        assert!(
+            verify_allowing_expired(&expired, std::slice::from_ref(&key), &project)
+                .unwrap()
+                .1
+        );
+        assert!(!format!("{key:?}").contains(&key.n));
+    }
+}

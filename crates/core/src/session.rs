@@ -1,0 +1,303 @@
+//! Sessions as Stytch serves them: the Session object, its authentication factors, custom
+//! claims, opaque tokens (stored only as digests) and the claims of its signed JWT.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::{json, Map, Value};
+
+use crate::ids::{EmailId, ProjectId, SessionId, UserId};
+use crate::InputError;
+
+/// `session_duration_minutes` bounds: 5 minutes to 366 days.
+pub const MIN_DURATION_MINUTES: i64 = 5;
+pub const MAX_DURATION_MINUTES: i64 = 527_040;
+/// A session JWT lives five minutes whatever the session's own lifetime, as Stytch's do.
+pub const JWT_LIFETIME_SECONDS: i64 = 300;
+/// The claim that carries the session inside a JWT.
+pub const SESSION_CLAIM: &str = "https://stytch.com/session";
+const RESERVED_CLAIMS: [&str; 7] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"];
+const MAX_CUSTOM_CLAIMS_BYTES: usize = 4096;
+
+/// One factor that authenticated a session.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuthenticationFactor {
+    /// `password`, `totp`, …
+    pub kind: String,
+    /// `knowledge`, `authenticator_app`, …
+    pub delivery_method: String,
+    pub last_authenticated_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub email: Option<(EmailId, String)>,
+}
+
+impl AuthenticationFactor {
+    pub fn password(email_id: EmailId, email: String, now: DateTime<Utc>) -> AuthenticationFactor {
+        AuthenticationFactor {
+            kind: "password".to_owned(),
+            delivery_method: "knowledge".to_owned(),
+            last_authenticated_at: now,
+            created_at: now,
+            updated_at: now,
+            email: Some((email_id, email)),
+        }
+    }
+
+    /// Stytch's JSON for the factor.
+    pub fn to_json(&self) -> Value {
+        let mut factor = json!({
+            "type": self.kind,
+            "delivery_method": self.delivery_method,
+            "last_authenticated_at": rfc3339(self.last_authenticated_at),
+            "created_at": rfc3339(self.created_at),
+            "updated_at": rfc3339(self.updated_at),
+        });
+        if let (Some((email_id, email)), Value::Object(fields)) = (&self.email, &mut factor) {
+            fields.insert(
+                "email_factor".to_owned(),
+                json!({"email_id": email_id, "email_address": email}),
+            );
+        }
+        factor
+    }
+
+    /// Reads back what [`AuthenticationFactor::to_json`] wrote (the form stored in the database).
+    pub fn from_json(value: &Value) -> Option<AuthenticationFactor> {
+        let time = |key: &str| {
+            value[key]
+                .as_str()
+                .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
+                .map(|time| time.with_timezone(&Utc))
+        };
+        let email = match &value["email_factor"] {
+            Value::Object(fields) => Some((
+                EmailId::from_trusted(fields.get("email_id")?.as_str()?.to_owned()),
+                fields.get("email_address")?.as_str()?.to_owned(),
+            )),
+            _ => None,
+        };
+        Some(AuthenticationFactor {
+            kind: value["type"].as_str()?.to_owned(),
+            delivery_method: value["delivery_method"].as_str()?.to_owned(),
+            last_authenticated_at: time("last_authenticated_at")?,
+            created_at: time("created_at")?,
+            updated_at: time("updated_at")?,
+            email,
+        })
+    }
+
+    /// Two factors are "the same" (one replaces the other on re-authentication) when their type,
+    /// delivery method and subject agree.
+    pub fn same_as(&self, other: &AuthenticationFactor) -> bool {
+        self.kind == other.kind
+            && self.delivery_method == other.delivery_method
+            && self.email == other.email
+    }
+}
+
+/// A session. Its token is never part of it: only the digest is stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Session {
+    pub session_id: SessionId,
+    pub user_id: UserId,
+    pub started_at: DateTime<Utc>,
+    pub last_accessed_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub authentication_factors: Vec<AuthenticationFactor>,
+    pub custom_claims: Map<String, Value>,
+}
+
+fn rfc3339(time: DateTime<Utc>) -> String {
+    time.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+impl Session {
+    pub fn is_active(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at > now
+    }
+
+    /// Adds `factor`, replacing an earlier factor of the same kind and subject.
+    pub fn record_factor(&mut self, factor: AuthenticationFactor) {
+        match self
+            .authentication_factors
+            .iter_mut()
+            .find(|existing| existing.same_as(&factor))
+        {
+            Some(existing) => {
+                existing.last_authenticated_at = factor.last_authenticated_at;
+                existing.updated_at = factor.updated_at;
+            }
+            None => self.authentication_factors.push(factor),
+        }
+    }
+
+    /// The Session object. `roles` are the user's, which Stytch reports with `stytch_user`.
+    pub fn to_json(&self, roles: &[String]) -> Value {
+        json!({
+            "session_id": self.session_id,
+            "user_id": self.user_id,
+            "started_at": rfc3339(self.started_at),
+            "last_accessed_at": rfc3339(self.last_accessed_at),
+            "expires_at": rfc3339(self.expires_at),
+            "attributes": {"ip_address": "", "user_agent": ""},
+            "authentication_factors": self.factors_json(),
+            "custom_claims": self.custom_claims,
+            "roles": session_roles(roles),
+        })
+    }
+
+    pub fn factors_json(&self) -> Vec<Value> {
+        self.authentication_factors
+            .iter()
+            .map(AuthenticationFactor::to_json)
+            .collect()
+    }
+
+    /// The claims of a session JWT issued at `now`: registered claims, the session claim, then
+    /// the custom claims at top level.
+    pub fn jwt_claims(
+        &self,
+        project_id: &ProjectId,
+        roles: &[String],
+        now: DateTime<Utc>,
+    ) -> Value {
+        let mut claims = self.custom_claims.clone();
+        let issued = now.timestamp();
+        claims.insert("sub".to_owned(), json!(self.user_id));
+        claims.insert("iss".to_owned(), json!(issuer(project_id)));
+        claims.insert("aud".to_owned(), json!([project_id]));
+        claims.insert("iat".to_owned(), json!(issued));
+        claims.insert("nbf".to_owned(), json!(issued));
+        claims.insert("exp".to_owned(), json!(issued + JWT_LIFETIME_SECONDS));
+        claims.insert(
+            SESSION_CLAIM.to_owned(),
+            json!({
+                "id": self.session_id,
+                "started_at": rfc3339(self.started_at),
+                "last_accessed_at": rfc3339(self.last_accessed_at),
+                "expires_at": rfc3339(self.expires_at),
+                "attributes": {"ip_address": "", "user_agent": ""},
+                "authentication_factors": self.factors_json(),
+                "roles": session_roles(roles),
+            }),
+        );
+        Value::Object(claims)
+    }
+}
+
+/// The issuer Stytch writes and the official SDKs accept: `stytch.com/<project_id>`.
+pub fn issuer(project_id: &ProjectId) -> String {
+    format!("stytch.com/{project_id}")
+}
+
+fn session_roles(roles: &[String]) -> Vec<String> {
+    let mut all = vec!["stytch_user".to_owned()];
+    all.extend(
+        roles
+            .iter()
+            .filter(|role| role.as_str() != "stytch_user")
+            .cloned(),
+    );
+    all
+}
+
+/// `session_duration_minutes`: absent means "no new session".
+pub fn parse_duration(minutes: Option<i64>) -> Result<Option<Duration>, InputError> {
+    match minutes {
+        None => Ok(None),
+        Some(minutes) if (MIN_DURATION_MINUTES..=MAX_DURATION_MINUTES).contains(&minutes) => {
+            Ok(Some(Duration::minutes(minutes)))
+        }
+        Some(_) => Err(InputError::Named {
+            error_type: "invalid_session_duration_minutes",
+            message: format!(
+                "session_duration_minutes must be between {MIN_DURATION_MINUTES} and {MAX_DURATION_MINUTES}."
+            ),
+        }),
+    }
+}
+
+/// Applies `session_custom_claims` to `current`: top-level keys replace, `null` deletes, the
+/// registered JWT claims are ignored (as Stytch documents) and `https://stytch.com/…` claims are
+/// refused. The result must fit in 4 KiB of JSON.
+pub fn merge_custom_claims(
+    current: &mut Map<String, Value>,
+    patch: Value,
+) -> Result<(), InputError> {
+    let patch = match patch {
+        Value::Null => return Ok(()),
+        Value::Object(patch) => patch,
+        _ => {
+            return Err(InputError::BadRequest(
+                "session_custom_claims must be an object.".to_owned(),
+            ));
+        }
+    };
+    for (key, value) in patch {
+        if RESERVED_CLAIMS.contains(&key.as_str()) {
+            continue;
+        }
+        if key.starts_with("https://stytch.com/") {
+            return Err(InputError::Named {
+                error_type: "stytch_claims_in_custom_claims",
+                message: "Custom claims may not use the https://stytch.com/ namespace.".to_owned(),
+            });
+        }
+        if value.is_null() {
+            current.remove(&key);
+        } else {
+            current.insert(key, value);
+        }
+    }
+    if serde_json::to_string(current).map_or(0, |text| text.len()) > MAX_CUSTOM_CLAIMS_BYTES {
+        return Err(InputError::Named {
+            error_type: "custom_claims_too_large",
+            message: "Custom claims may not exceed 4 KiB.".to_owned(),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration(None).unwrap(), None);
+        assert_eq!(parse_duration(Some(5)).unwrap(), Some(Duration::minutes(5)));
+        assert!(parse_duration(Some(4)).is_err());
+        assert!(parse_duration(Some(527_041)).is_err());
+    }
+
+    #[test]
+    fn custom_claims_merge() {
+        let mut claims = Map::new();
+        merge_custom_claims(&mut claims, json!({"a": 1, "b": {"c": 2}, "sub": "evil"})).unwrap();
+        assert_eq!(
+            Value::Object(claims.clone()),
+            json!({"a": 1, "b": {"c": 2}})
+        );
+        merge_custom_claims(&mut claims, json!({"a": null, "d": true})).unwrap();
+        assert_eq!(
+            Value::Object(claims.clone()),
+            json!({"b": {"c": 2}, "d": true})
+        );
+        assert!(merge_custom_claims(&mut claims, json!({"https://stytch.com/x": 1})).is_err());
+        assert!(merge_custom_claims(&mut claims, json!({"big": "x".repeat(5000)})).is_err());
+        assert!(merge_custom_claims(&mut claims, json!([1])).is_err());
+    }
+
+    #[test]
+    fn factors_round_trip() {
+        let now = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let factor = AuthenticationFactor::password(
+            EmailId::from_trusted("email-test-x".into()),
+            "a@b.co".into(),
+            now,
+        );
+        assert_eq!(
+            AuthenticationFactor::from_json(&factor.to_json()),
+            Some(factor)
+        );
+    }
+}

@@ -1,0 +1,560 @@
+//! Passwords: migrate, authenticate (upgrading legacy hashes to argon2id), create, strength
+//! check, and reset by existing password or by session.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::post;
+use axum::Router;
+use chrono::{DateTime, Utc};
+use latchkey_core::ids::{EmailId, ProjectId};
+use latchkey_core::password::migrate::{
+    self, Argon2Config, FirebaseScryptConfig, MigrateHash, Pbkdf2Config, SaltConfig, ScryptConfig,
+};
+use latchkey_core::password::strength::{self, Strength, MAX_PASSWORD_BYTES};
+use latchkey_core::password::{hash_password, StoredHash};
+use latchkey_core::session::{AuthenticationFactor, Session};
+use latchkey_core::user::{NewUser, User};
+use latchkey_core::values::{parse_metadata, parse_roles, Email, ExternalId, Name, PhoneNumber};
+use latchkey_store::{
+    Completion, MigratePassword, Missing, PasswordWrite, ProjectRecord, Revocation, StoreError,
+};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::sessions::{plan_session, presented_session, session_fields, SessionOptions};
+use super::users::{given, NameRequest};
+use crate::error::{ApiError, ErrorType};
+use crate::extract::{Authenticated, JsonBody};
+use crate::stytch::{reply, user_json};
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/passwords", post(create))
+        .route("/v1/passwords/authenticate", post(authenticate))
+        .route("/v1/passwords/migrate", post(migrate_password))
+        .route("/v1/passwords/strength_check", post(strength_check))
+        .route(
+            "/v1/passwords/existing_password/reset",
+            post(reset_by_existing_password),
+        )
+        .route("/v1/passwords/session/reset", post(reset_by_session))
+}
+
+fn named(name: &'static str, status: StatusCode, message: impl Into<String>) -> ApiError {
+    ApiError::new(ErrorType::Named(name, status), message)
+}
+
+fn unauthorized() -> ApiError {
+    ApiError::new(
+        ErrorType::UnauthorizedCredentials,
+        "Unauthorized credentials.",
+    )
+}
+
+fn metadata(field: &str, value: Option<Value>) -> Result<Map<String, Value>, ApiError> {
+    match value {
+        None | Some(Value::Null) => Ok(Map::new()),
+        Some(value) => Ok(parse_metadata(field, value)?),
+    }
+}
+
+fn required_password(field: &str, password: Option<String>) -> Result<String, ApiError> {
+    match password {
+        Some(password) if !password.is_empty() && password.len() <= MAX_PASSWORD_BYTES => {
+            Ok(password)
+        }
+        Some(password) if password.len() > MAX_PASSWORD_BYTES => Err(ApiError::bad_request(
+            format!("{field} must be at most {MAX_PASSWORD_BYTES} bytes."),
+        )),
+        _ => Err(ApiError::bad_request(format!("{field} is required."))),
+    }
+}
+
+fn required_email(email: Option<String>) -> Result<Email, ApiError> {
+    let email = given(email).ok_or_else(|| ApiError::bad_request("email is required."))?;
+    Ok(Email::parse(&email)?)
+}
+
+/// Rates a new password under the project's policy, refusing it with `weak_password`.
+fn require_strong(
+    project: &ProjectRecord,
+    password: &str,
+    email: Option<&str>,
+) -> Result<(), ApiError> {
+    let inputs: Vec<&str> = email.into_iter().collect();
+    let rated = strength::check(password, &inputs, project.settings.strength_policy);
+    if rated.valid_password {
+        return Ok(());
+    }
+    let mut message = "The password is too weak.".to_owned();
+    if !rated.warning.is_empty() {
+        message = format!("{message} {}", rated.warning);
+    }
+    Err(named("weak_password", StatusCode::BAD_REQUEST, message))
+}
+
+async fn new_hash(state: &AppState, password: String) -> Result<StoredHash, ApiError> {
+    let settings = state.argon2;
+    state
+        .hashing
+        .run(move || hash_password(&password, &settings))
+        .await?
+        .map_err(|error| {
+            tracing::error!(%error, "hashing a new password failed");
+            ApiError::new(
+                ErrorType::InternalServerError,
+                "Something went wrong on the server.",
+            )
+        })
+}
+
+/// The fields every authenticate-style response shares.
+async fn authenticated_body(
+    state: &AppState,
+    project_id: &ProjectId,
+    user: &User,
+    session: Option<&Session>,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Map<String, Value>, ApiError> {
+    let (session_token, session_jwt, session_json) =
+        session_fields(state, project_id, session, token, &user.roles, now).await?;
+    let mut body = Map::new();
+    body.insert("user_id".into(), json!(user.user_id));
+    body.insert("session_token".into(), json!(session_token));
+    body.insert("session_jwt".into(), json!(session_jwt));
+    body.insert("session".into(), session_json);
+    body.insert("user".into(), Value::Object(user_json(user, now)));
+    Ok(body)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct MigrateRequest {
+    email: Option<String>,
+    hash: Option<String>,
+    hash_type: Option<String>,
+    md_5_config: Option<SaltConfig>,
+    argon_2_config: Option<Argon2Config>,
+    sha_1_config: Option<SaltConfig>,
+    sha_256_config: Option<SaltConfig>,
+    sha_512_config: Option<SaltConfig>,
+    scrypt_config: Option<ScryptConfig>,
+    pbkdf_2_config: Option<Pbkdf2Config>,
+    firebase_scrypt_config: Option<FirebaseScryptConfig>,
+    trusted_metadata: Option<Value>,
+    untrusted_metadata: Option<Value>,
+    set_email_verified: Option<bool>,
+    name: Option<NameRequest>,
+    phone_number: Option<String>,
+    set_phone_number_verified: Option<bool>,
+    external_id: Option<String>,
+    roles: Option<Vec<String>>,
+}
+
+async fn migrate_password(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    JsonBody(request): JsonBody<MigrateRequest>,
+) -> Result<Response, ApiError> {
+    let email = required_email(request.email)?;
+    let hash = migrate::parse(&MigrateHash {
+        hash: request.hash.unwrap_or_default(),
+        hash_type: request.hash_type.unwrap_or_default(),
+        md_5_config: request.md_5_config,
+        sha_1_config: request.sha_1_config,
+        sha_256_config: request.sha_256_config,
+        sha_512_config: request.sha_512_config,
+        argon_2_config: request.argon_2_config,
+        scrypt_config: request.scrypt_config,
+        pbkdf_2_config: request.pbkdf_2_config,
+        firebase_scrypt_config: request.firebase_scrypt_config,
+    })?;
+    let mut name = Name::default();
+    if let Some(patch) = request.name {
+        patch.parse()?.apply(&mut name);
+    }
+    let new_user = NewUser {
+        email: Some(email.clone()),
+        email_verified: request.set_email_verified.unwrap_or(false),
+        phone_number: given(request.phone_number)
+            .map(|phone| PhoneNumber::parse(&phone))
+            .transpose()?,
+        phone_verified: request.set_phone_number_verified.unwrap_or(false),
+        name,
+        pending: false,
+        trusted_metadata: metadata("trusted_metadata", request.trusted_metadata)?,
+        untrusted_metadata: metadata("untrusted_metadata", request.untrusted_metadata)?,
+        external_id: given(request.external_id)
+            .map(|id| ExternalId::parse(&id))
+            .transpose()?,
+        roles: parse_roles(request.roles.unwrap_or_default())?,
+    };
+    let now = Utc::now();
+    let (user, email_id, user_created) = state
+        .store
+        .migrate_password(
+            &auth.project.project_id,
+            MigratePassword {
+                email,
+                hash,
+                new_user,
+            },
+            now,
+        )
+        .await?;
+    let body = json!({
+        "user_id": user.user_id,
+        "email_id": email_id,
+        "user_created": user_created,
+        "user": user_json(&user, now),
+    });
+    Ok(reply(&auth.request_id, StatusCode::OK, body))
+}
+
+/// A verified email-and-password pair.
+struct Verified {
+    user_id: latchkey_core::ids::UserId,
+    email_id: EmailId,
+    email: String,
+    upgrade: PasswordWrite,
+}
+
+/// Checks `password` for the user of `email`, counting the attempt toward the user's lock.
+/// Legacy (or differently tuned) hashes come back with their argon2id replacement.
+async fn verify_login(
+    state: &AppState,
+    project: &ProjectRecord,
+    email: &Email,
+    password: String,
+    now: DateTime<Utc>,
+) -> Result<Verified, ApiError> {
+    let project_id = &project.project_id;
+    let login = state
+        .store
+        .password_login(project_id, email)
+        .await?
+        .ok_or(StoreError::NotFound(Missing::Email))?;
+    state
+        .store
+        .reserve_attempt(project_id, &login.user_id, &project.settings, now)
+        .await?;
+    let Some(stored) = login.password else {
+        return Err(unauthorized());
+    };
+    let settings = state.argon2;
+    let hash = stored.hash.clone();
+    let (matched, replacement) = state
+        .hashing
+        .run(move || match hash {
+            Some(hash) if hash.verify(&password) => {
+                let replacement = hash
+                    .needs_upgrade(&settings)
+                    .then(|| hash_password(&password, &settings).ok())
+                    .flatten();
+                (true, replacement)
+            }
+            _ => (false, None),
+        })
+        .await?;
+    if !matched {
+        return Err(unauthorized());
+    }
+    if stored.requires_reset {
+        // The right password, but it must be reset first: the attempt still counts as a success.
+        state
+            .store
+            .complete(
+                project_id,
+                Completion {
+                    user_id: login.user_id.clone(),
+                    password: PasswordWrite::Keep,
+                    revoke: Revocation::None,
+                    session: None,
+                },
+                now,
+            )
+            .await?;
+        return Err(named(
+            "reset_password",
+            StatusCode::UNAUTHORIZED,
+            "This password must be reset before it can be used to log in.",
+        ));
+    }
+    let upgrade = match replacement {
+        Some(to) => PasswordWrite::Upgrade {
+            from: stored.hash_text,
+            to,
+        },
+        None => PasswordWrite::Keep,
+    };
+    Ok(Verified {
+        user_id: login.user_id,
+        email_id: login.email_id,
+        email: login.email,
+        upgrade,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AuthenticateRequest {
+    email: Option<String>,
+    password: Option<String>,
+    #[serde(flatten)]
+    session: SessionOptions,
+}
+
+async fn authenticate(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    JsonBody(request): JsonBody<AuthenticateRequest>,
+) -> Result<Response, ApiError> {
+    let project_id = &auth.project.project_id;
+    let email = required_email(request.email)?;
+    let password = required_password("password", request.password)?;
+    latchkey_core::session::parse_duration(request.session.session_duration_minutes)?;
+    let now = Utc::now();
+    let verified = verify_login(&state, &auth.project, &email, password, now).await?;
+    let factor = AuthenticationFactor::password(verified.email_id, verified.email, now);
+    let (session, token) = plan_session(
+        &state,
+        project_id,
+        &verified.user_id,
+        request.session,
+        Some(factor),
+        now,
+    )
+    .await?;
+    let completion = Completion {
+        user_id: verified.user_id,
+        password: verified.upgrade,
+        revoke: Revocation::None,
+        session,
+    };
+    let (user, session) = state.store.complete(project_id, completion, now).await?;
+    let body = authenticated_body(&state, project_id, &user, session.as_ref(), &token, now).await?;
+    Ok(reply(&auth.request_id, StatusCode::OK, body))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CreateRequest {
+    email: Option<String>,
+    password: Option<String>,
+    session_duration_minutes: Option<i64>,
+    session_custom_claims: Option<Value>,
+    trusted_metadata: Option<Value>,
+    untrusted_metadata: Option<Value>,
+    name: Option<NameRequest>,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    JsonBody(request): JsonBody<CreateRequest>,
+) -> Result<Response, ApiError> {
+    let project_id = &auth.project.project_id;
+    let email = required_email(request.email)?;
+    let password = required_password("password", request.password)?;
+    let duration = latchkey_core::session::parse_duration(request.session_duration_minutes)?;
+    let mut name = Name::default();
+    if let Some(patch) = request.name {
+        patch.parse()?.apply(&mut name);
+    }
+    let new_user = NewUser {
+        email: Some(email.clone()),
+        email_verified: false,
+        phone_number: None,
+        phone_verified: false,
+        name,
+        pending: false,
+        trusted_metadata: metadata("trusted_metadata", request.trusted_metadata)?,
+        untrusted_metadata: metadata("untrusted_metadata", request.untrusted_metadata)?,
+        external_id: None,
+        roles: Vec::new(),
+    };
+    require_strong(&auth.project, &password, Some(email.as_str()))?;
+    let mut custom_claims = Map::new();
+    latchkey_core::session::merge_custom_claims(
+        &mut custom_claims,
+        request.session_custom_claims.unwrap_or(Value::Null),
+    )?;
+    let hash = new_hash(&state, password).await?;
+    let now = Utc::now();
+    // The password factor names the email, whose id only exists once the user does; the store
+    // fills it in (see `create_password_user`), so it starts here with a placeholder.
+    let token = latchkey_core::secret::Secret::generate_token();
+    let session = duration.map(|duration| latchkey_store::SessionWrite::Start {
+        session_id: latchkey_core::ids::SessionId::generate(project_id.environment()),
+        token_digest: token.digest(),
+        expires_at: now + duration,
+        custom_claims,
+        factor: AuthenticationFactor::password(
+            EmailId::from_trusted(String::new()),
+            email.as_str().to_owned(),
+            now,
+        ),
+    });
+    let (user, email_id, session) = state
+        .store
+        .create_password_user(project_id, new_user, hash, session, now)
+        .await?;
+    let token = if session.is_some() {
+        token.expose()
+    } else {
+        ""
+    };
+    let mut body =
+        authenticated_body(&state, project_id, &user, session.as_ref(), token, now).await?;
+    body.insert("email_id".into(), json!(email_id));
+    Ok(reply(&auth.request_id, StatusCode::OK, body))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StrengthCheckRequest {
+    password: Option<String>,
+    email: Option<String>,
+}
+
+fn strength_json(rated: &Strength) -> Value {
+    json!({
+        "valid_password": rated.valid_password,
+        "score": rated.score,
+        "breached_password": false,
+        "strength_policy": rated.strength_policy,
+        "breach_detection_on_create": false,
+        "feedback": {
+            "warning": rated.warning,
+            "suggestions": rated.suggestions,
+            "luds_requirements": {
+                "has_lower_case": rated.luds.has_lower_case,
+                "has_upper_case": rated.luds.has_upper_case,
+                "has_digit": rated.luds.has_digit,
+                "has_symbol": rated.luds.has_symbol,
+                "missing_complexity": rated.luds.missing_complexity,
+                "missing_characters": rated.luds.missing_characters,
+            },
+        },
+    })
+}
+
+async fn strength_check(
+    State(_state): State<AppState>,
+    auth: Authenticated,
+    JsonBody(request): JsonBody<StrengthCheckRequest>,
+) -> Result<Response, ApiError> {
+    let password = required_password("password", request.password)?;
+    let email = given(request.email)
+        .map(|email| Email::parse(&email))
+        .transpose()?;
+    let inputs: Vec<&str> = email.as_ref().map(Email::as_str).into_iter().collect();
+    let rated = strength::check(&password, &inputs, auth.project.settings.strength_policy);
+    Ok(reply(
+        &auth.request_id,
+        StatusCode::OK,
+        strength_json(&rated),
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ExistingPasswordResetRequest {
+    email: Option<String>,
+    existing_password: Option<String>,
+    new_password: Option<String>,
+    #[serde(flatten)]
+    session: SessionOptions,
+}
+
+/// Reset by existing password: every session of the user ends (but one continued here).
+async fn reset_by_existing_password(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    JsonBody(request): JsonBody<ExistingPasswordResetRequest>,
+) -> Result<Response, ApiError> {
+    let project_id = &auth.project.project_id;
+    let email = required_email(request.email)?;
+    let existing = required_password("existing_password", request.existing_password)?;
+    let new_password = required_password("new_password", request.new_password)?;
+    latchkey_core::session::parse_duration(request.session.session_duration_minutes)?;
+    require_strong(&auth.project, &new_password, Some(email.as_str()))?;
+    let now = Utc::now();
+    let verified = verify_login(&state, &auth.project, &email, existing, now).await?;
+    let hash = new_hash(&state, new_password).await?;
+    let factor = AuthenticationFactor::password(verified.email_id, verified.email, now);
+    let (session, token) = plan_session(
+        &state,
+        project_id,
+        &verified.user_id,
+        request.session,
+        Some(factor),
+        now,
+    )
+    .await?;
+    let keep = match &session {
+        Some(latchkey_store::SessionWrite::Continue(session)) => Some(session.session_id.clone()),
+        _ => None,
+    };
+    let completion = Completion {
+        user_id: verified.user_id,
+        password: PasswordWrite::Replace(hash),
+        revoke: Revocation::AllExcept(keep),
+        session,
+    };
+    let (user, session) = state.store.complete(project_id, completion, now).await?;
+    let body = authenticated_body(&state, project_id, &user, session.as_ref(), &token, now).await?;
+    Ok(reply(&auth.request_id, StatusCode::OK, body))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SessionResetRequest {
+    password: Option<String>,
+    #[serde(flatten)]
+    session: SessionOptions,
+}
+
+/// Reset by session: the session's user gets the new password; every other session ends.
+async fn reset_by_session(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    JsonBody(request): JsonBody<SessionResetRequest>,
+) -> Result<Response, ApiError> {
+    let project_id = &auth.project.project_id;
+    let password = required_password("password", request.password)?;
+    latchkey_core::session::parse_duration(request.session.session_duration_minutes)?;
+    let now = Utc::now();
+    let options = request.session;
+    let presented = presented_session(
+        &state,
+        project_id,
+        options.session_token.clone(),
+        options.session_jwt.clone(),
+        now,
+    )
+    .await?
+    .ok_or_else(|| {
+        named(
+            "no_session_arguments",
+            StatusCode::BAD_REQUEST,
+            "Include one of session_token or session_jwt.",
+        )
+    })?;
+    let user_id = presented.session.user_id.clone();
+    let email = presented
+        .session
+        .authentication_factors
+        .iter()
+        .find_map(|factor| factor.email.as_ref().map(|(_, email)| email.clone()));
+    require_strong(&auth.project, &password, email.as_deref())?;
+    let hash = new_hash(&state, password).await?;
+    let (session, token) = plan_session(&state, project_id, &user_id, options, None, now).await?;
+    let keep = Some(presented.session.session_id.clone());
+    let completion = Completion {
+        user_id,
+        password: PasswordWrite::Replace(hash),
+        revoke: Revocation::AllExcept(keep),
+        session,
+    };
+    let (user, session) = state.store.complete(project_id, completion, now).await?;
+    let body = authenticated_body(&state, project_id, &user, session.as_ref(), &token, now).await?;
+    Ok(reply(&auth.request_id, StatusCode::OK, body))
+}

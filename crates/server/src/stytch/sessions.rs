@@ -1,0 +1,359 @@
+//! Sessions: `POST /v1/sessions/authenticate`, `POST /v1/sessions/revoke`, `GET /v1/sessions`,
+//! `GET /v1/sessions/jwks/{project_id}`, and the session part every authenticate call shares.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::{DateTime, Utc};
+use latchkey_core::ids::{ProjectId, SessionId, UserId};
+use latchkey_core::jwt::{self, JwtProblem};
+use latchkey_core::secret::{Secret, SecretDigest};
+use latchkey_core::session::{
+    self, merge_custom_claims, AuthenticationFactor, Session, SESSION_CLAIM,
+};
+use latchkey_core::user::UserRef;
+use latchkey_store::{Missing, SessionWrite, StoreError};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use crate::error::{ApiError, ErrorType};
+use crate::extract::{Authenticated, JsonBody};
+use crate::stytch::users::given;
+use crate::stytch::{reply, user_json};
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/sessions", get(list))
+        .route("/v1/sessions/authenticate", post(authenticate))
+        .route("/v1/sessions/revoke", post(revoke))
+        .route("/v1/sessions/jwks/{project_id}", get(jwks))
+}
+
+fn named(name: &'static str, status: StatusCode, message: &str) -> ApiError {
+    ApiError::new(ErrorType::Named(name, status), message)
+}
+
+fn session_not_found() -> ApiError {
+    StoreError::NotFound(Missing::Session).into()
+}
+
+/// The session fields of every authenticate request.
+#[derive(Debug, Default, Deserialize)]
+pub struct SessionOptions {
+    pub session_token: Option<String>,
+    pub session_jwt: Option<String>,
+    pub session_duration_minutes: Option<i64>,
+    pub session_custom_claims: Option<Value>,
+}
+
+/// An existing session named by a request, and the token it was named by (empty when it was
+/// named by a JWT: tokens are stored only as digests, so they cannot be given back).
+pub struct Presented {
+    pub session: Session,
+    pub token: String,
+}
+
+/// Finds the active session a token or a JWT names; `None` when neither is given.
+pub async fn presented_session(
+    state: &AppState,
+    project_id: &ProjectId,
+    token: Option<String>,
+    jwt: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<Option<Presented>, ApiError> {
+    let (session, token) = match (given(token), given(jwt)) {
+        (Some(_), Some(_)) => {
+            return Err(named(
+                "too_many_session_arguments",
+                StatusCode::BAD_REQUEST,
+                "Please include at most one of session_token or session_jwt.",
+            ))
+        }
+        (None, None) => return Ok(None),
+        (Some(token), None) => {
+            let session = state
+                .store
+                .session_by_token(project_id, &SecretDigest::of(&token))
+                .await?;
+            (session, token)
+        }
+        (None, Some(jwt)) => {
+            let keys = state.store.signing_keys(project_id).await?;
+            let claims = match jwt::verify_allowing_expired(&jwt, &keys, project_id) {
+                Ok((claims, _expired)) => claims,
+                Err(JwtProblem::Invalid | JwtProblem::Expired) => {
+                    return Err(named(
+                        "unable_to_parse_session_jwt",
+                        StatusCode::UNAUTHORIZED,
+                        "The session JWT is malformed or was not signed by this project.",
+                    ))
+                }
+            };
+            let session_id = claims[SESSION_CLAIM]["id"]
+                .as_str()
+                .and_then(|id| SessionId::parse(id).ok())
+                .ok_or_else(session_not_found)?;
+            (
+                state.store.session_by_id(project_id, &session_id).await?,
+                String::new(),
+            )
+        }
+    };
+    match session {
+        Some(session) if session.is_active(now) => Ok(Some(Presented { session, token })),
+        _ => Err(session_not_found()),
+    }
+}
+
+/// Decides the session part of an authentication of `user_id` by `factor`: continue the
+/// presented session, start one when `session_duration_minutes` asks, or none. Returns the write
+/// and the token to answer with.
+pub async fn plan_session(
+    state: &AppState,
+    project_id: &ProjectId,
+    user_id: &UserId,
+    options: SessionOptions,
+    factor: Option<AuthenticationFactor>,
+    now: DateTime<Utc>,
+) -> Result<(Option<SessionWrite>, String), ApiError> {
+    let duration = session::parse_duration(options.session_duration_minutes)?;
+    let claims_patch = options.session_custom_claims.unwrap_or(Value::Null);
+    let presented = presented_session(
+        state,
+        project_id,
+        options.session_token,
+        options.session_jwt,
+        now,
+    )
+    .await?;
+    match presented {
+        Some(Presented { mut session, token }) => {
+            if &session.user_id != user_id {
+                return Err(session_not_found());
+            }
+            if let Some(factor) = factor {
+                session.record_factor(factor);
+            }
+            session.last_accessed_at = now;
+            if let Some(duration) = duration {
+                session.expires_at = now + duration;
+            }
+            merge_custom_claims(&mut session.custom_claims, claims_patch)?;
+            Ok((Some(SessionWrite::Continue(session)), token))
+        }
+        None => {
+            let (Some(duration), Some(factor)) = (duration, factor) else {
+                return Ok((None, String::new()));
+            };
+            let mut custom_claims = Map::new();
+            merge_custom_claims(&mut custom_claims, claims_patch)?;
+            let token = Secret::generate_token();
+            let write = SessionWrite::Start {
+                session_id: SessionId::generate(project_id.environment()),
+                token_digest: token.digest(),
+                expires_at: now + duration,
+                custom_claims,
+                factor,
+            };
+            Ok((Some(write), token.expose().to_owned()))
+        }
+    }
+}
+
+/// `session_token`, `session_jwt` and `session` for a response; empty strings and `null` when
+/// there is no session.
+pub async fn session_fields(
+    state: &AppState,
+    project_id: &ProjectId,
+    session: Option<&Session>,
+    token: &str,
+    roles: &[String],
+    now: DateTime<Utc>,
+) -> Result<(String, String, Value), ApiError> {
+    let Some(session) = session else {
+        return Ok((String::new(), String::new(), Value::Null));
+    };
+    let keys = state.store.signing_keys(project_id).await?;
+    let key = keys.first().ok_or_else(|| {
+        tracing::error!(project_id = %project_id, "project has no signing key");
+        ApiError::new(
+            ErrorType::InternalServerError,
+            "Something went wrong on the server.",
+        )
+    })?;
+    let jwt = key
+        .sign(&session.jwt_claims(project_id, roles, now))
+        .map_err(|error| {
+            tracing::error!(%error, "signing a session JWT failed");
+            ApiError::new(
+                ErrorType::InternalServerError,
+                "Something went wrong on the server.",
+            )
+        })?;
+    Ok((token.to_owned(), jwt, session.to_json(roles)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AuthenticateRequest {
+    #[serde(flatten)]
+    session: SessionOptions,
+}
+
+async fn authenticate(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    JsonBody(request): JsonBody<AuthenticateRequest>,
+) -> Result<Response, ApiError> {
+    let project_id = &auth.project.project_id;
+    let now = Utc::now();
+    let options = request.session;
+    let duration = session::parse_duration(options.session_duration_minutes)?;
+    let presented = presented_session(
+        &state,
+        project_id,
+        options.session_token,
+        options.session_jwt,
+        now,
+    )
+    .await?
+    .ok_or_else(|| {
+        named(
+            "no_session_arguments",
+            StatusCode::BAD_REQUEST,
+            "Include one of session_token or session_jwt.",
+        )
+    })?;
+    let Presented { mut session, token } = presented;
+    session.last_accessed_at = now;
+    if let Some(duration) = duration {
+        session.expires_at = now + duration;
+    }
+    merge_custom_claims(
+        &mut session.custom_claims,
+        options.session_custom_claims.unwrap_or(Value::Null),
+    )?;
+    state.store.save_session(project_id, &session).await?;
+    let user = state
+        .store
+        .get_user(project_id, &UserRef::Id(session.user_id.clone()))
+        .await?
+        .ok_or_else(session_not_found)?;
+    let (session_token, session_jwt, session_json) =
+        session_fields(&state, project_id, Some(&session), &token, &user.roles, now).await?;
+    let body = json!({
+        "session": session_json,
+        "session_token": session_token,
+        "session_jwt": session_jwt,
+        "user": user_json(&user, now),
+    });
+    Ok(reply(&auth.request_id, StatusCode::OK, body))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RevokeRequest {
+    session_id: Option<String>,
+    session_token: Option<String>,
+    session_jwt: Option<String>,
+}
+
+async fn revoke(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    JsonBody(request): JsonBody<RevokeRequest>,
+) -> Result<Response, ApiError> {
+    let project_id = &auth.project.project_id;
+    let now = Utc::now();
+    let given_count = [
+        &request.session_id,
+        &request.session_token,
+        &request.session_jwt,
+    ]
+    .iter()
+    .filter(|value| value.as_deref().is_some_and(|text| !text.is_empty()))
+    .count();
+    if given_count == 0 {
+        return Err(named(
+            "no_session_revoke_arguments",
+            StatusCode::BAD_REQUEST,
+            "Include one of session_id, session_token or session_jwt.",
+        ));
+    }
+    if given_count > 1 {
+        return Err(named(
+            "too_many_session_revoke_arguments",
+            StatusCode::BAD_REQUEST,
+            "Include only one of session_id, session_token or session_jwt.",
+        ));
+    }
+    let session_id = match given(request.session_id) {
+        Some(id) => SessionId::parse(&id).map_err(|_| {
+            named(
+                "invalid_session_id",
+                StatusCode::BAD_REQUEST,
+                "session_id format is invalid.",
+            )
+        })?,
+        None => {
+            presented_session(
+                &state,
+                project_id,
+                request.session_token,
+                request.session_jwt,
+                now,
+            )
+            .await?
+            .ok_or_else(session_not_found)?
+            .session
+            .session_id
+        }
+    };
+    state.store.revoke_session(project_id, &session_id).await?;
+    Ok(reply(&auth.request_id, StatusCode::OK, json!({})))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    user_id: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, ApiError> {
+    let project_id = &auth.project.project_id;
+    let now = Utc::now();
+    let user_ref = UserRef::parse(query.user_id.as_deref().unwrap_or_default())?;
+    let user = state
+        .store
+        .get_user(project_id, &user_ref)
+        .await?
+        .ok_or(StoreError::NotFound(Missing::User))?;
+    let sessions = state
+        .store
+        .list_sessions(project_id, &UserRef::Id(user.user_id.clone()), now)
+        .await?;
+    let body = json!({
+        "sessions": sessions.iter().map(|session| session.to_json(&user.roles)).collect::<Vec<_>>(),
+    });
+    Ok(reply(&auth.request_id, StatusCode::OK, body))
+}
+
+/// Public, like Stytch's: JWT libraries fetch it without credentials.
+async fn jwks(
+    State(state): State<AppState>,
+    request_id: crate::request_id::CurrentRequestId,
+    Path(project_id): Path<String>,
+) -> Result<Response, ApiError> {
+    let project_id =
+        ProjectId::parse(&project_id).map_err(|_| StoreError::NotFound(Missing::Project))?;
+    let keys = state.store.signing_keys(&project_id).await?;
+    if keys.is_empty() {
+        return Err(StoreError::NotFound(Missing::Project).into());
+    }
+    let body = json!({"keys": keys.iter().map(jwt::SigningKey::jwk).collect::<Vec<_>>()});
+    Ok(reply(&request_id.0, StatusCode::OK, body))
+}
