@@ -57,6 +57,14 @@ pub fn postgres_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
 
+/// The argon2id cost the test servers write new hashes with.
+pub const TEST_ARGON2: latchkey_core::password::Argon2Settings =
+    latchkey_core::password::Argon2Settings {
+        memory_kib: 1024,
+        iterations: 1,
+        parallelism: 1,
+    };
+
 /// A running server and a client authenticated as one project.
 pub struct TestApp {
     pub base_url: String,
@@ -124,7 +132,10 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let app = latchkey_server::router(AppState::new(store.clone()));
+    let mut state = AppState::new(store.clone());
+    // Cheap argon2id so the suite stays fast; the defaults are covered by unit tests.
+    state.argon2 = TEST_ARGON2;
+    let app = latchkey_server::router(state);
     tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });

@@ -10,5 +10,7 @@
 mod helpers;
 mod http_conventions;
 mod isolation;
+mod passwords;
+mod sessions;
 mod users;
 mod users_search;

@@ -1,0 +1,439 @@
+//! Passwords over HTTP: migrate every hash type (fixtures made by other ecosystems' libraries),
+//! log in, upgrade to argon2id, refuse what cannot be right, lock, create, strength, resets.
+
+use chrono::{Duration, Utc};
+use latchkey_core::password::StoredHash;
+use latchkey_core::values::Email;
+use latchkey_store::{ProjectSettings, StoreError};
+use serde_json::{json, Value};
+
+use crate::both_engines;
+use crate::helpers::{spawn_app, unique_email, Engine, TestApp, TEST_ARGON2};
+
+const FIXTURES: &str = include_str!("../../../core/tests/fixtures/password_hashes.json");
+
+/// One fixture per variant (the first of each family), so both engines stay quick.
+fn fixture_cases() -> Vec<Value> {
+    let fixtures: Value = serde_json::from_str(FIXTURES).unwrap();
+    fixtures["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|case| {
+            let name = case["name"].as_str().unwrap();
+            name.ends_with(" 0") || name.starts_with("firebase")
+        })
+        .cloned()
+        .collect()
+}
+
+fn migrate_body(case: &Value, email: &str) -> Value {
+    let mut body = case.clone();
+    let fields = body.as_object_mut().unwrap();
+    for key in ["name", "password", "wrong_password"] {
+        fields.remove(key);
+    }
+    fields.insert("email".into(), json!(email));
+    body
+}
+
+async fn stored_hash(app: &TestApp, email: &str) -> StoredHash {
+    let login = app
+        .store
+        .password_login(&app.project_id, &Email::parse(email).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    login.password.unwrap().hash.unwrap()
+}
+
+async fn login(app: &TestApp, email: &str, password: &str) -> crate::helpers::Reply {
+    app.post(
+        "/v1/passwords/authenticate",
+        json!({"email": email, "password": password}),
+    )
+    .await
+}
+
+async fn every_hash_type_migrates_logs_in_and_upgrades(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let cases = fixture_cases();
+    assert!(cases.len() >= 35, "{}", cases.len());
+    for case in cases {
+        let name = case["name"].as_str().unwrap();
+        let email = unique_email("migrate");
+        let reply = app
+            .post("/v1/passwords/migrate", migrate_body(&case, &email))
+            .await;
+        let body = reply.assert_ok();
+        assert_eq!(body["user_created"], true, "{name}");
+        assert!(body["email_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("email-test-"));
+        assert_eq!(body["user"]["password"]["requires_reset"], false);
+        assert!(body["user"]["password"]["password_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("password-test-"));
+        let hash_text = serde_json::to_string(&body).unwrap();
+        assert!(
+            !hash_text.contains(case["hash"].as_str().unwrap()),
+            "{name}: the hash leaked"
+        );
+
+        let password = case["password"].as_str().unwrap();
+        login(&app, &email, case["wrong_password"].as_str().unwrap())
+            .await
+            .assert_error(401, "unauthorized_credentials");
+        let before = stored_hash(&app, &email).await;
+        assert!(before.needs_upgrade(&TEST_ARGON2), "{name}");
+
+        let ok = login(&app, &email, password).await;
+        let body = ok.assert_ok();
+        assert_eq!(
+            body["session_token"], "",
+            "{name}: no session was asked for"
+        );
+        assert_eq!(body["session_jwt"], "");
+        assert!(body["session"].is_null());
+        let after = stored_hash(&app, &email).await;
+        assert_eq!(after.kind(), "argon2_phc", "{name}: upgraded");
+        assert!(!after.needs_upgrade(&TEST_ARGON2), "{name}");
+        // The upgraded hash accepts the same password, and only it.
+        login(&app, &email, password).await.assert_ok();
+        login(&app, &email, case["wrong_password"].as_str().unwrap())
+            .await
+            .assert_error(401, "unauthorized_credentials");
+    }
+}
+
+async fn bad_hashes_are_refused_at_migrate_time_and_write_nothing(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let before = app.count_users().await;
+    let cases = [
+        (
+            json!({"hash_type": "bcrypt", "hash": "$2b$04$short"}),
+            "invalid_bcrypt_hash",
+        ),
+        (
+            json!({"hash_type": "bcrypt", "hash": "$2b$31$RoEFDryXNGmcXpw.KnjIHuKvEBddXs.ccNmzxQ1HsrlCTwX7f2.De"}),
+            "invalid_bcrypt_cost",
+        ),
+        (
+            json!({"hash_type": "md_5", "hash": "nothex"}),
+            "invalid_md_5_hash",
+        ),
+        (
+            json!({"hash_type": "sha_1", "hash": "abcd"}),
+            "invalid_sha_1_hash",
+        ),
+        (
+            json!({"hash_type": "scrypt", "hash": "AAAA", "scrypt_config": {"salt": "c2FsdA==", "n_parameter": 1000, "r_parameter": 8, "p_parameter": 1, "key_length": 3}}),
+            "invalid_scrypt_n_parameter",
+        ),
+        (
+            json!({"hash_type": "pbkdf_2", "hash": "AAAAAAAA", "pbkdf_2_config": {"salt": "c2FsdA==", "iteration_amount": 1000, "key_length": 32}}),
+            "pbkdf_2_key_length_mismatch",
+        ),
+        (
+            json!({"hash_type": "phpass", "hash": "$Q$685/Q9ccXii3VUzDP0zRsvztKF836s0"}),
+            "invalid_phpass_hash_prefix",
+        ),
+        (
+            json!({"hash_type": "argon_2id", "hash": "abcd"}),
+            "invalid_hash",
+        ),
+        (
+            json!({"hash_type": "whirlpool", "hash": "abcd"}),
+            "invalid_hash_type",
+        ),
+    ];
+    for (mut body, error_type) in cases {
+        body["email"] = json!(unique_email("bad"));
+        app.post("/v1/passwords/migrate", body)
+            .await
+            .assert_error(400, error_type);
+    }
+    app.post(
+        "/v1/passwords/migrate",
+        json!({"email": "not an email", "hash_type": "md_5", "hash": "ab".repeat(16)}),
+    )
+    .await
+    .assert_error(400, "invalid_email");
+    // A valid hash with an invalid phone number writes nothing either.
+    app.post(
+        "/v1/passwords/migrate",
+        json!({"email": unique_email("phone"), "hash_type": "md_5", "hash": "ab".repeat(16), "phone_number": "12"}),
+    )
+    .await
+    .assert_error(400, "invalid_phone_number");
+    assert_eq!(app.count_users().await, before);
+}
+
+async fn migrate_attaches_to_an_existing_user_once(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let email = unique_email("existing");
+    let user = app
+        .create_user(json!({"email": email, "name": {"first_name": "Ada"}}))
+        .await;
+    let md5 = format!("{:x}", md5_of("hunter2"));
+    let reply = app
+        .post(
+            "/v1/passwords/migrate",
+            json!({"email": email, "hash_type": "md_5", "hash": md5, "set_email_verified": true,
+                   "name": {"first_name": "Ignored"}, "external_id": "ignored-1"}),
+        )
+        .await;
+    let body = reply.assert_ok();
+    assert_eq!(body["user_created"], false);
+    assert_eq!(body["user_id"], user["user_id"]);
+    assert_eq!(body["user"]["emails"][0]["verified"], true);
+    assert_eq!(body["user"]["name"]["first_name"], "Ada");
+    assert_eq!(body["user"]["external_id"], "");
+    app.post(
+        "/v1/passwords/migrate",
+        json!({"email": email, "hash_type": "md_5", "hash": md5}),
+    )
+    .await
+    .assert_error(400, "password_already_exists");
+    login(&app, &email, "hunter2").await.assert_ok();
+
+    // A created user gets every field of the request.
+    let email = unique_email("fields");
+    let body = app
+        .post(
+            "/v1/passwords/migrate",
+            json!({"email": email, "hash_type": "md_5", "hash": md5, "name": {"first_name": "Grace", "last_name": "Hopper"},
+                   "phone_number": crate::helpers::unique_phone(), "set_phone_number_verified": true,
+                   "external_id": format!("ext-{}", uuid::Uuid::new_v4().simple()), "roles": ["admin"],
+                   "trusted_metadata": {"plan": "pro"}, "untrusted_metadata": {"theme": "dark"}}),
+        )
+        .await;
+    let user = &body.assert_ok()["user"];
+    assert_eq!(user["name"]["last_name"], "Hopper");
+    assert_eq!(user["phone_numbers"][0]["verified"], true);
+    assert_eq!(user["emails"][0]["verified"], false);
+    assert_eq!(user["roles"], json!(["admin"]));
+    assert_eq!(user["trusted_metadata"], json!({"plan": "pro"}));
+    assert!(user["external_id"].as_str().unwrap().starts_with("ext-"));
+}
+
+fn md5_of(text: &str) -> u128 {
+    use md5_digest::Digest;
+    u128::from_be_bytes(md5_digest::Md5::digest(text.as_bytes()).into())
+}
+
+async fn unknown_emails_and_missing_fields(engine: Engine) {
+    let app = spawn_app(engine).await;
+    login(&app, &unique_email("nobody"), "whatever")
+        .await
+        .assert_error(404, "email_not_found");
+    app.post(
+        "/v1/passwords/authenticate",
+        json!({"email": unique_email("x")}),
+    )
+    .await
+    .assert_error(400, "bad_request");
+    // A user without a password cannot log in with one.
+    let email = unique_email("nopassword");
+    app.create_user(json!({"email": email})).await;
+    login(&app, &email, "anything")
+        .await
+        .assert_error(401, "unauthorized_credentials");
+}
+
+async fn repeated_failures_lock_the_user_even_concurrently(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let settings = ProjectSettings {
+        lock_threshold: 3,
+        ..ProjectSettings::default()
+    };
+    app.store
+        .update_project_settings(&app.project_id, &settings)
+        .await
+        .unwrap();
+    let email = unique_email("lock");
+    let md5 = format!("{:x}", md5_of("right"));
+    let migrated = app
+        .post(
+            "/v1/passwords/migrate",
+            json!({"email": email, "hash_type": "md_5", "hash": md5}),
+        )
+        .await;
+    let user_id = migrated.body["user_id"].as_str().unwrap().to_owned();
+    // A success in between resets the count.
+    for _ in 0..2 {
+        login(&app, &email, "wrong")
+            .await
+            .assert_error(401, "unauthorized_credentials");
+    }
+    login(&app, &email, "right").await.assert_ok();
+    // Eight concurrent wrong guesses: at most three are verified, the rest are refused as locked.
+    let guesses = (0..8).map(|_| login(&app, &email, "wrong"));
+    let replies = futures::future::join_all(guesses).await;
+    let verified = replies
+        .iter()
+        .filter(|reply| reply.status.as_u16() == 401)
+        .count();
+    let locked = replies
+        .iter()
+        .filter(|reply| reply.status.as_u16() == 429)
+        .count();
+    assert_eq!(verified + locked, 8);
+    assert!(verified <= 3, "{verified} guesses were verified");
+    assert!(locked >= 5);
+    for reply in replies.iter().filter(|reply| reply.status.as_u16() == 429) {
+        reply.assert_error(429, "user_lock_limit_reached");
+    }
+    // Locked: even the right password is refused, and the user says so.
+    login(&app, &email, "right")
+        .await
+        .assert_error(429, "user_lock_limit_reached");
+    let user = app.get(&format!("/v1/users/{user_id}")).await;
+    let user = user.assert_ok();
+    assert_eq!(user["is_locked"], true);
+    assert!(user["lock_created_at"].is_string());
+    assert!(user["lock_expires_at"].is_string());
+    // The lock expires after its TTL (checked at a later instant through the store).
+    let user_id = latchkey_core::ids::UserId::parse(&user_id).unwrap();
+    let later = Utc::now() + Duration::seconds(settings.lock_ttl_seconds + 1);
+    assert!(matches!(
+        app.store
+            .reserve_attempt(&app.project_id, &user_id, &settings, Utc::now())
+            .await,
+        Err(StoreError::Refused(_))
+    ));
+    app.store
+        .reserve_attempt(&app.project_id, &user_id, &settings, later)
+        .await
+        .unwrap();
+}
+
+async fn create_strength_check_and_resets(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let email = unique_email("create");
+    app.post(
+        "/v1/passwords",
+        json!({"email": email, "password": "password"}),
+    )
+    .await
+    .assert_error(400, "weak_password");
+    let strong = "vRIQomL!faE2S44s-lantern";
+    let reply = app
+        .post(
+            "/v1/passwords",
+            json!({"email": email, "password": strong, "session_duration_minutes": 60,
+                   "name": {"first_name": "Lin"}, "session_custom_claims": {"tier": "gold"}}),
+        )
+        .await;
+    let body = reply.assert_ok().clone();
+    assert!(body["email_id"]
+        .as_str()
+        .unwrap()
+        .starts_with("email-test-"));
+    assert_eq!(
+        body["session"]["authentication_factors"][0]["type"],
+        "password"
+    );
+    assert_eq!(
+        body["session"]["authentication_factors"][0]["email_factor"]["email_id"],
+        body["email_id"]
+    );
+    assert_eq!(body["session"]["custom_claims"], json!({"tier": "gold"}));
+    assert_eq!(body["session_token"].as_str().unwrap().len(), 43);
+    app.post("/v1/passwords", json!({"email": email, "password": strong}))
+        .await
+        .assert_error(400, "duplicate_email");
+
+    let check = app
+        .post(
+            "/v1/passwords/strength_check",
+            json!({"password": "password", "email": email}),
+        )
+        .await;
+    let check = check.assert_ok();
+    assert_eq!(check["valid_password"], false);
+    assert_eq!(check["strength_policy"], "zxcvbn");
+    assert!(check["score"].as_u64().unwrap() < 3);
+    for key in [
+        "has_lower_case",
+        "has_upper_case",
+        "has_digit",
+        "has_symbol",
+        "missing_complexity",
+        "missing_characters",
+    ] {
+        assert!(
+            !check["feedback"]["luds_requirements"][key].is_null(),
+            "{key}"
+        );
+    }
+    let check = app
+        .post("/v1/passwords/strength_check", json!({"password": strong}))
+        .await;
+    assert_eq!(check.assert_ok()["valid_password"], true);
+
+    // Reset by existing password: the old password stops working, every session ends.
+    let first_token = body["session_token"].as_str().unwrap().to_owned();
+    let newer = "another-Strong-passphrase-42!";
+    app.post(
+        "/v1/passwords/existing_password/reset",
+        json!({"email": email, "existing_password": "wrong-one", "new_password": newer}),
+    )
+    .await
+    .assert_error(401, "unauthorized_credentials");
+    let reset = app
+        .post(
+            "/v1/passwords/existing_password/reset",
+            json!({"email": email, "existing_password": strong, "new_password": newer, "session_duration_minutes": 30}),
+        )
+        .await;
+    let reset = reset.assert_ok().clone();
+    login(&app, &email, strong)
+        .await
+        .assert_error(401, "unauthorized_credentials");
+    login(&app, &email, newer).await.assert_ok();
+    app.post(
+        "/v1/sessions/authenticate",
+        json!({"session_token": first_token}),
+    )
+    .await
+    .assert_error(404, "session_not_found");
+
+    // Reset by session: keeps that session, ends the others.
+    let kept = reset["session_token"].as_str().unwrap().to_owned();
+    let other = app
+        .post(
+            "/v1/passwords/authenticate",
+            json!({"email": email, "password": newer, "session_duration_minutes": 30}),
+        )
+        .await;
+    let other = other.body["session_token"].as_str().unwrap().to_owned();
+    let third = "third-Passphrase-for-Lin-7";
+    app.post(
+        "/v1/passwords/session/reset",
+        json!({"password": third, "session_token": kept}),
+    )
+    .await
+    .assert_ok();
+    login(&app, &email, third).await.assert_ok();
+    app.post("/v1/sessions/authenticate", json!({"session_token": kept}))
+        .await
+        .assert_ok();
+    app.post("/v1/sessions/authenticate", json!({"session_token": other}))
+        .await
+        .assert_error(404, "session_not_found");
+    app.post("/v1/passwords/session/reset", json!({"password": third}))
+        .await
+        .assert_error(400, "no_session_arguments");
+}
+
+both_engines!(
+    every_hash_type_migrates_logs_in_and_upgrades,
+    bad_hashes_are_refused_at_migrate_time_and_write_nothing,
+    migrate_attaches_to_an_existing_user_once,
+    unknown_emails_and_missing_fields,
+    repeated_failures_lock_the_user_even_concurrently,
+    create_strength_check_and_resets,
+);
