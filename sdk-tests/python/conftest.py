@@ -67,6 +67,16 @@ class Server:
             suppress_warnings=True,
         )
 
+    def create_project(self, name: str) -> dict:
+        """Another project in the same database, made by the CLI while the server runs."""
+        created = subprocess.run(
+            [BIN, "project", "create", "--name", name, "--database-url", self.database_url],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return json.loads(created.stdout)
+
     def client_for(self, project: dict) -> stytch.Client:
         """A client for another project on the same server."""
         return stytch.Client(
