@@ -124,9 +124,7 @@ async fn main() -> anyhow::Result<()> {
                 live,
                 database_url,
             } => {
-                let store = latchkey_store::connect(&database_url)
-                    .await
-                    .context("opening the database")?;
+                let store = open_store(&database_url).await?;
                 let env = if live {
                     Environment::Live
                 } else {
@@ -137,9 +135,7 @@ async fn main() -> anyhow::Result<()> {
                 Ok(())
             }
             ProjectCommand::List { database_url } => {
-                let store = latchkey_store::connect(&database_url)
-                    .await
-                    .context("opening the database")?;
+                let store = open_store(&database_url).await?;
                 for project in store.list_projects().await? {
                     println!("{}", project_json(&project, None));
                 }
@@ -151,9 +147,7 @@ async fn main() -> anyhow::Result<()> {
                 lock_ttl_seconds,
                 database_url,
             } => {
-                let store = latchkey_store::connect(&database_url)
-                    .await
-                    .context("opening the database")?;
+                let store = open_store(&database_url).await?;
                 let project = find_project(store.as_ref(), &project_id).await?;
                 let mut settings = project.settings;
                 if let Some(threshold) = lock_threshold {
@@ -183,9 +177,7 @@ async fn main() -> anyhow::Result<()> {
                     database_url,
                 },
         } => {
-            let store = latchkey_store::connect(&database_url)
-                .await
-                .context("opening the database")?;
+            let store = open_store(&database_url).await?;
             let project = find_project(store.as_ref(), &project_id).await?;
             let key = SigningKey::generate(project.environment, Utc::now())?;
             store.add_signing_key(&project.project_id, &key).await?;
@@ -196,6 +188,12 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+async fn open_store(database_url: &str) -> anyhow::Result<std::sync::Arc<dyn Store>> {
+    latchkey_store::connect(database_url)
+        .await
+        .context("opening the database")
 }
 
 async fn find_project(store: &dyn Store, project_id: &str) -> anyhow::Result<ProjectRecord> {
@@ -254,9 +252,7 @@ fn project_json(project: &ProjectRecord, secret: Option<&Secret>) -> serde_json:
 }
 
 async fn serve(listen: SocketAddr, database_url: &str) -> anyhow::Result<()> {
-    let store = latchkey_store::connect(database_url)
-        .await
-        .context("opening the database")?;
+    let store = open_store(database_url).await?;
     if store.list_projects().await?.is_empty() {
         let (project, secret) =
             create_project(store.as_ref(), "Default test project", Environment::Test).await?;

@@ -47,13 +47,11 @@ pub enum JwtError {
     Signing(String),
 }
 
-/// Why a presented JWT is not accepted.
+/// Why a presented JWT is not accepted: not a JWT, or signed by no key of this project, or
+/// for another audience or issuer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum JwtProblem {
-    /// Not a JWT, or signed by no key of this project, or for another audience or issuer.
     Invalid,
-    /// Genuine, but past its `exp`.
-    Expired,
 }
 
 impl SigningKey {
@@ -122,29 +120,17 @@ fn decode(token: &str, keys: &[SigningKey], project_id: &ProjectId) -> Result<Va
     Ok(data.claims)
 }
 
-/// Checks a session JWT completely, `exp` included. Returns the claims.
+/// Checks a session JWT against the project's keys (signature, `aud`, `iss`, `nbf`) and returns
+/// its claims with whether it is past its `exp`: an expired JWT of a live session may still be
+/// refreshed, as with Stytch, so expiry is the caller's to judge.
 pub fn verify(
-    token: &str,
-    keys: &[SigningKey],
-    project_id: &ProjectId,
-) -> Result<Value, JwtProblem> {
-    match verify_allowing_expired(token, keys, project_id)? {
-        (_, true) => Err(JwtProblem::Expired),
-        (claims, false) => Ok(claims),
-    }
-}
-
-/// Reads the claims of a JWT this project signed, and whether it is past its `exp` (an expired
-/// JWT of a live session may still be refreshed, as with Stytch).
-pub fn verify_allowing_expired(
     token: &str,
     keys: &[SigningKey],
     project_id: &ProjectId,
 ) -> Result<(Value, bool), JwtProblem> {
     let claims = decode(token, keys, project_id)?;
     let exp = claims["exp"].as_i64().ok_or(JwtProblem::Invalid)?;
-    let expired = exp <= Utc::now().timestamp();
-    Ok((claims, expired))
+    Ok((claims, exp <= Utc::now().timestamp()))
 }
 
 #[cfg(test)]
@@ -162,10 +148,9 @@ mod tests {
             "iat": now.timestamp(), "nbf": now.timestamp(), "exp": now.timestamp() + 300,
         });
         let token = key.sign(&claims).unwrap();
-        assert_eq!(
-            verify(&token, std::slice::from_ref(&key), &project).unwrap()["sub"],
-            "user-test-x"
-        );
+        let (verified, expired) = verify(&token, std::slice::from_ref(&key), &project).unwrap();
+        assert_eq!(verified["sub"], "user-test-x");
+        assert!(!expired);
         // Another project's audience, another key, garbage.
         assert_eq!(
             verify(&token, std::slice::from_ref(&key), &other),
@@ -180,19 +165,16 @@ mod tests {
             verify("a.b.c", std::slice::from_ref(&key), &project),
             Err(JwtProblem::Invalid)
         );
-        // Expired: refused by verify, readable by verify_allowing_expired.
+        // Expired: still genuine, and reported as expired.
         let mut old = claims.clone();
         old["exp"] = json!(now.timestamp() - 1);
         let expired = key.sign(&old).unwrap();
-        assert_eq!(
-            verify(&expired, std::slice::from_ref(&key), &project),
-            Err(JwtProblem::Expired)
-        );
-        assert!(
-            verify_allowing_expired(&expired, std::slice::from_ref(&key), &project)
-                .unwrap()
-                .1
-        );
+        let (_, is_expired) = verify(&expired, std::slice::from_ref(&key), &project).unwrap();
+        assert!(is_expired);
+        // Debug shows the kid only: neither key material nor the private key's field.
+        let shown = format!("{key:?}");
+        assert!(shown.contains(key.kid.as_str()));
+        assert!(!shown.contains("private_der"));
         assert!(!format!("{key:?}").contains(&key.n));
     }
 }

@@ -7,24 +7,8 @@ use latchkey_core::password::migrate::{self, MigrateHash};
 use latchkey_core::password::StoredHash;
 use serde_json::Value;
 
-fn config<T: serde::de::DeserializeOwned>(case: &Value, key: &str) -> Option<T> {
-    case.get(key)
-        .map(|value| serde_json::from_value(value.clone()).unwrap())
-}
-
 fn request(case: &Value) -> MigrateHash {
-    MigrateHash {
-        hash: case["hash"].as_str().unwrap().to_owned(),
-        hash_type: case["hash_type"].as_str().unwrap().to_owned(),
-        md_5_config: config(case, "md_5_config"),
-        sha_1_config: config(case, "sha_1_config"),
-        sha_256_config: config(case, "sha_256_config"),
-        sha_512_config: config(case, "sha_512_config"),
-        argon_2_config: config(case, "argon_2_config"),
-        scrypt_config: config(case, "scrypt_config"),
-        pbkdf_2_config: config(case, "pbkdf_2_config"),
-        firebase_scrypt_config: config(case, "firebase_scrypt_config"),
-    }
+    serde_json::from_value(case.clone()).unwrap()
 }
 
 #[test]

@@ -12,26 +12,18 @@ use crate::error::{ApiError, ErrorType};
 #[derive(Clone, Debug)]
 pub struct HashPool {
     permits: Arc<Semaphore>,
-    size: usize,
 }
 
 impl HashPool {
     pub fn new(size: usize) -> HashPool {
-        let size = size.max(1);
         HashPool {
-            permits: Arc::new(Semaphore::new(size)),
-            size,
+            permits: Arc::new(Semaphore::new(size.max(1))),
         }
     }
 
     /// One job per available core.
     pub fn default_size() -> usize {
         std::thread::available_parallelism().map_or(2, |cores| cores.get())
-    }
-
-    /// Jobs waiting for a permit (for metrics).
-    pub fn queued(&self) -> usize {
-        self.size.saturating_sub(self.permits.available_permits())
     }
 
     /// Runs `job` off the async runtime once a permit is free.

@@ -63,17 +63,20 @@ pub enum Revocation {
     AllExcept(Option<SessionId>),
 }
 
+/// A session about to start: everything but its user and first factor.
+#[derive(Clone, Debug)]
+pub struct NewSession {
+    pub session_id: SessionId,
+    pub token_digest: SecretDigest,
+    pub expires_at: DateTime<Utc>,
+    pub custom_claims: Map<String, Value>,
+}
+
 /// The session a completing authentication starts or continues.
 #[derive(Clone, Debug)]
 pub enum SessionWrite {
     /// A new session whose first factor is the authentication's.
-    Start {
-        session_id: SessionId,
-        token_digest: SecretDigest,
-        expires_at: DateTime<Utc>,
-        custom_claims: Map<String, Value>,
-        factor: AuthenticationFactor,
-    },
+    Start(NewSession, AuthenticationFactor),
     /// An existing session of the same user, already updated by the caller.
     Continue(Session),
 }
@@ -111,13 +114,14 @@ pub trait CredentialStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<(User, EmailId, bool), StoreError>;
 
-    /// Creates a user with an email and a password, and optionally its first session, at once.
+    /// Creates a user with an email and a password, and optionally its first session (whose
+    /// factor is the password of that email), at once.
     async fn create_password_user(
         &self,
         project_id: &ProjectId,
         new_user: NewUser,
         hash: StoredHash,
-        session: Option<SessionWrite>,
+        session: Option<NewSession>,
         now: DateTime<Utc>,
     ) -> Result<(User, EmailId, Option<Session>), StoreError>;
 

@@ -356,12 +356,13 @@ async fn insert_email(
     email: &Email,
     verified: bool,
     now: i64,
-) -> Result<(), StoreError> {
+) -> Result<EmailId, StoreError> {
+    let email_id = EmailId::generate(env);
     sqlx::query(
         "INSERT INTO user_emails (email_id, project_id, user_id, email, verified, created_at) \
          VALUES ($1, $2, $3, $4, $5, $6)",
     )
-    .bind(EmailId::generate(env).into_string())
+    .bind(email_id.as_str())
     .bind(project_id)
     .bind(user_id.as_str())
     .bind(email.as_str())
@@ -370,7 +371,7 @@ async fn insert_email(
     .execute(&mut *conn)
     .await
     .map_err(conflict_or)?;
-    Ok(())
+    Ok(email_id)
 }
 
 async fn insert_phone_number(
@@ -619,12 +620,13 @@ fn push_search_conditions<'a>(query: &mut QueryBuilder<'a, Db>, project_id: &str
 }
 
 /// Inserts a user with its email, phone number and roles; the caller owns the transaction.
+/// Returns the user's id and its email's, if it has one.
 async fn insert_user(
     conn: &mut Conn,
     project_id: &ProjectId,
     new_user: &NewUser,
     now: i64,
-) -> Result<UserId, StoreError> {
+) -> Result<(UserId, Option<EmailId>), StoreError> {
     let env = project_id.environment();
     let user_id = UserId::generate(env);
     let project = project_id.as_str();
@@ -646,14 +648,17 @@ async fn insert_user(
     .execute(&mut *conn)
     .await
     .map_err(conflict_or)?;
-    if let Some(email) = &new_user.email {
-        insert_email(conn, project, env, &user_id, email, new_user.email_verified, now).await?;
-    }
+    let email_id = match &new_user.email {
+        Some(email) => {
+            Some(insert_email(conn, project, env, &user_id, email, new_user.email_verified, now).await?)
+        }
+        None => None,
+    };
     if let Some(phone) = &new_user.phone_number {
         insert_phone_number(conn, project, env, &user_id, phone, new_user.phone_verified, now).await?;
     }
     replace_roles(conn, project, &user_id, &new_user.roles).await?;
-    Ok(user_id)
+    Ok((user_id, email_id))
 }
 
 const PROJECT_COLUMNS: &str = "project_id, name, environment, secret_digest, created_at, \
@@ -742,7 +747,7 @@ impl Store for Engine {
         now: DateTime<Utc>,
     ) -> Result<User, StoreError> {
         let mut tx = self.writer().begin().await?;
-        let user_id = insert_user(&mut tx, project_id, &new_user, to_micros(now)).await?;
+        let (user_id, _) = insert_user(&mut tx, project_id, &new_user, to_micros(now)).await?;
         let user = load_user(&mut tx, project_id.as_str(), &user_id).await?;
         tx.commit().await?;
         Ok(user)
@@ -980,7 +985,7 @@ impl Store for Engine {
             .await?;
         match &to {
             PrimaryFactor::Email(email) => {
-                insert_email(&mut tx, project, env, &current.user_id, email, false, now).await?
+                insert_email(&mut tx, project, env, &current.user_id, email, false, now).await?;
             }
             PrimaryFactor::PhoneNumber(phone) => {
                 insert_phone_number(&mut tx, project, env, &current.user_id, phone, false, now).await?

@@ -4,7 +4,10 @@ use latchkey_core::ids::{SessionId, SigningKeyId};
 use latchkey_core::password::StoredHash;
 use latchkey_core::session::{AuthenticationFactor, Session};
 
-use crate::{Completion, CredentialStore, MigratePassword, PasswordLogin, PasswordWrite, Revocation, SessionWrite, StoredPassword};
+use crate::{
+    Completion, CredentialStore, MigratePassword, NewSession, PasswordLogin, PasswordWrite, Revocation, SessionWrite,
+    StoredPassword,
+};
 
 async fn write_project_settings(
     conn: &mut Conn,
@@ -127,17 +130,17 @@ async fn write_session(
     now: DateTime<Utc>,
 ) -> Result<Session, StoreError> {
     match write {
-        SessionWrite::Start { session_id, token_digest, expires_at, custom_claims, factor } => {
+        SessionWrite::Start(new, factor) => {
             let session = Session {
-                session_id,
+                session_id: new.session_id,
                 user_id: user_id.clone(),
                 started_at: now,
                 last_accessed_at: now,
-                expires_at,
+                expires_at: new.expires_at,
                 authentication_factors: vec![factor],
-                custom_claims,
+                custom_claims: new.custom_claims,
             };
-            insert_session(conn, project, &session, &token_digest).await?;
+            insert_session(conn, project, &session, &new.token_digest).await?;
             Ok(session)
         }
         SessionWrite::Continue(session) => {
@@ -228,8 +231,8 @@ impl CredentialStore for Engine {
         let project = project_id.as_str();
         let micros = to_micros(now);
         let mut tx = self.writer().begin().await?;
-        let (user_id, created) = match email_id_of(&mut tx, project, &migrate.email).await? {
-            Some((_, user_id)) => {
+        let (user_id, email_id, created) = match email_id_of(&mut tx, project, &migrate.email).await? {
+            Some((email_id, user_id)) => {
                 // Lock the user row so two migrations of one email cannot both add a password.
                 find_user_row(&mut tx, project, &UserRef::Id(user_id.clone()), true).await?;
                 let has_password: Option<String> =
@@ -248,9 +251,12 @@ impl CredentialStore for Engine {
                         .execute(&mut *tx)
                         .await?;
                 }
-                (user_id, false)
+                (user_id, Some(email_id), false)
             }
-            None => (insert_user(&mut tx, project_id, &migrate.new_user, micros).await?, true),
+            None => {
+                let (user_id, email_id) = insert_user(&mut tx, project_id, &migrate.new_user, micros).await?;
+                (user_id, email_id, true)
+            }
         };
         insert_password(&mut tx, project_id, &user_id, &migrate.hash, micros)
             .await
@@ -260,9 +266,7 @@ impl CredentialStore for Engine {
                 }
                 other => other,
             })?;
-        let (email_id, _) = email_id_of(&mut tx, project, &migrate.email)
-            .await?
-            .ok_or(StoreError::NotFound(Missing::Email))?;
+        let email_id = email_id.ok_or(StoreError::NotFound(Missing::Email))?;
         let user = load_user(&mut tx, project, &user_id).await?;
         tx.commit().await?;
         Ok((user, email_id, created))
@@ -273,25 +277,21 @@ impl CredentialStore for Engine {
         project_id: &ProjectId,
         new_user: NewUser,
         hash: StoredHash,
-        session: Option<SessionWrite>,
+        session: Option<NewSession>,
         now: DateTime<Utc>,
     ) -> Result<(User, EmailId, Option<Session>), StoreError> {
         let project = project_id.as_str();
         let email = new_user.email.clone().ok_or(StoreError::NotFound(Missing::Email))?;
         let mut tx = self.writer().begin().await?;
-        let user_id = insert_user(&mut tx, project_id, &new_user, to_micros(now)).await?;
+        let (user_id, email_id) = insert_user(&mut tx, project_id, &new_user, to_micros(now)).await?;
+        let email_id = email_id.ok_or(StoreError::NotFound(Missing::Email))?;
         insert_password(&mut tx, project_id, &user_id, &hash, to_micros(now)).await?;
-        let (email_id, _) = email_id_of(&mut tx, project, &email)
-            .await?
-            .ok_or(StoreError::NotFound(Missing::Email))?;
         let session = match session {
-            // The factor names the email, whose id exists only now.
-            Some(SessionWrite::Start { session_id, token_digest, expires_at, custom_claims, mut factor }) => {
-                factor.email = Some((email_id.clone(), email.as_str().to_owned()));
-                let write = SessionWrite::Start { session_id, token_digest, expires_at, custom_claims, factor };
+            Some(new) => {
+                let factor = AuthenticationFactor::password(email_id.clone(), email.as_str().to_owned(), now);
+                let write = SessionWrite::Start(new, factor);
                 Some(write_session(&mut tx, project, &user_id, write, now).await?)
             }
-            Some(write) => Some(write_session(&mut tx, project, &user_id, write, now).await?),
             None => None,
         };
         let user = load_user(&mut tx, project, &user_id).await?;
@@ -360,30 +360,24 @@ impl CredentialStore for Engine {
             None => failed,
         };
         let attempts = failed + 1;
-        if attempts >= i64::from(settings.lock_threshold) {
-            // This attempt is the last one allowed: lock now; a success clears the lock.
-            sqlx::query(
-                "UPDATE users SET failed_attempts = $1, lock_created_at = $2, lock_expires_at = $3 \
-                 WHERE project_id = $4 AND user_id = $5",
-            )
-            .bind(attempts)
-            .bind(micros)
-            .bind(micros + settings.lock_ttl_seconds * 1_000_000)
-            .bind(project)
-            .bind(user_id.as_str())
-            .execute(&mut *tx)
-            .await?;
+        // The attempt that reaches the threshold is the last one allowed: it locks now, and a
+        // success clears the lock.
+        let (lock_created_at, lock_expires_at) = if attempts >= i64::from(settings.lock_threshold) {
+            (Some(micros), Some(micros + settings.lock_ttl_seconds * 1_000_000))
         } else {
-            sqlx::query(
-                "UPDATE users SET failed_attempts = $1, lock_created_at = NULL, lock_expires_at = NULL \
-                 WHERE project_id = $2 AND user_id = $3",
-            )
-            .bind(attempts)
-            .bind(project)
-            .bind(user_id.as_str())
-            .execute(&mut *tx)
-            .await?;
-        }
+            (None, None)
+        };
+        sqlx::query(
+            "UPDATE users SET failed_attempts = $1, lock_created_at = $2, lock_expires_at = $3 \
+             WHERE project_id = $4 AND user_id = $5",
+        )
+        .bind(attempts)
+        .bind(lock_created_at)
+        .bind(lock_expires_at)
+        .bind(project)
+        .bind(user_id.as_str())
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(())
     }

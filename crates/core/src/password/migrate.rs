@@ -62,11 +62,13 @@ pub struct FirebaseScryptConfig {
     pub mem_cost: i64,
 }
 
-/// Everything of a migrate request that describes the hash.
-#[derive(Clone, Debug, Default)]
+/// Everything of a migrate request that describes the hash, as its JSON carries it (absent
+/// fields are empty).
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default)]
 pub struct MigrateHash {
-    pub hash: String,
-    pub hash_type: String,
+    pub hash: Option<String>,
+    pub hash_type: Option<String>,
     pub md_5_config: Option<SaltConfig>,
     pub sha_1_config: Option<SaltConfig>,
     pub sha_256_config: Option<SaltConfig>,
@@ -99,11 +101,11 @@ fn refuse(error_type: &'static str, message: impl Into<String>) -> InputError {
 
 /// Checks a migrate request's hash and config and returns what to store.
 pub fn parse(input: &MigrateHash) -> Result<StoredHash, InputError> {
-    let hash = input.hash.trim();
+    let hash = input.hash.as_deref().unwrap_or_default().trim();
     if hash.is_empty() || hash.len() > MAX_HASH_LEN || hash.contains('\0') {
         return Err(refuse("invalid_hash", "hash must be 1 to 1024 characters."));
     }
-    match input.hash_type.as_str() {
+    match input.hash_type.as_deref().unwrap_or_default() {
         "bcrypt" => parse_bcrypt(hash),
         "md_5" if hash.starts_with("$1$") => parse_unix_crypt(hash, "invalid_md_5_hash"),
         "md_5" => parse_salted(

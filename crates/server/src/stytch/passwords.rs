@@ -8,22 +8,23 @@ use axum::routing::post;
 use axum::Router;
 use chrono::{DateTime, Utc};
 use latchkey_core::ids::{EmailId, ProjectId};
-use latchkey_core::password::migrate::{
-    self, Argon2Config, FirebaseScryptConfig, MigrateHash, Pbkdf2Config, SaltConfig, ScryptConfig,
-};
+use latchkey_core::password::migrate::{self, MigrateHash};
 use latchkey_core::password::strength::{self, Strength, MAX_PASSWORD_BYTES};
 use latchkey_core::password::{hash_password, StoredHash};
 use latchkey_core::session::{AuthenticationFactor, Session};
 use latchkey_core::user::{NewUser, User};
-use latchkey_core::values::{parse_metadata, parse_roles, Email, ExternalId, Name, PhoneNumber};
+use latchkey_core::values::{parse_roles, Email, ExternalId, PhoneNumber};
 use latchkey_store::{
     Completion, MigratePassword, Missing, PasswordWrite, ProjectRecord, Revocation, StoreError,
 };
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::sessions::{plan_session, presented_session, session_fields, SessionOptions};
-use super::users::{given, NameRequest};
+use super::sessions::{
+    custom_claims, new_session, no_session_arguments, plan_session, plan_with, presented_session,
+    session_fields, SessionOptions,
+};
+use super::users::{given, new_metadata, new_name, NameRequest};
 use crate::error::{ApiError, ErrorType};
 use crate::extract::{Authenticated, JsonBody};
 use crate::stytch::{reply, user_json};
@@ -51,13 +52,6 @@ fn unauthorized() -> ApiError {
         ErrorType::UnauthorizedCredentials,
         "Unauthorized credentials.",
     )
-}
-
-fn metadata(field: &str, value: Option<Value>) -> Result<Map<String, Value>, ApiError> {
-    match value {
-        None | Some(Value::Null) => Ok(Map::new()),
-        Some(value) => Ok(parse_metadata(field, value)?),
-    }
 }
 
 fn required_password(field: &str, password: Option<String>) -> Result<String, ApiError> {
@@ -130,19 +124,25 @@ async fn authenticated_body(
     Ok(body)
 }
 
+/// Applies a successful authentication or reset and answers with the user and session fields.
+async fn finish(
+    state: &AppState,
+    auth: &Authenticated,
+    completion: Completion,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Response, ApiError> {
+    let project_id = &auth.project.project_id;
+    let (user, session) = state.store.complete(project_id, completion, now).await?;
+    let body = authenticated_body(state, project_id, &user, session.as_ref(), token, now).await?;
+    Ok(reply(&auth.request_id, StatusCode::OK, body))
+}
+
 #[derive(Debug, Deserialize)]
 pub struct MigrateRequest {
     email: Option<String>,
-    hash: Option<String>,
-    hash_type: Option<String>,
-    md_5_config: Option<SaltConfig>,
-    argon_2_config: Option<Argon2Config>,
-    sha_1_config: Option<SaltConfig>,
-    sha_256_config: Option<SaltConfig>,
-    sha_512_config: Option<SaltConfig>,
-    scrypt_config: Option<ScryptConfig>,
-    pbkdf_2_config: Option<Pbkdf2Config>,
-    firebase_scrypt_config: Option<FirebaseScryptConfig>,
+    #[serde(flatten)]
+    hash: MigrateHash,
     trusted_metadata: Option<Value>,
     untrusted_metadata: Option<Value>,
     set_email_verified: Option<bool>,
@@ -159,22 +159,7 @@ async fn migrate_password(
     JsonBody(request): JsonBody<MigrateRequest>,
 ) -> Result<Response, ApiError> {
     let email = required_email(request.email)?;
-    let hash = migrate::parse(&MigrateHash {
-        hash: request.hash.unwrap_or_default(),
-        hash_type: request.hash_type.unwrap_or_default(),
-        md_5_config: request.md_5_config,
-        sha_1_config: request.sha_1_config,
-        sha_256_config: request.sha_256_config,
-        sha_512_config: request.sha_512_config,
-        argon_2_config: request.argon_2_config,
-        scrypt_config: request.scrypt_config,
-        pbkdf_2_config: request.pbkdf_2_config,
-        firebase_scrypt_config: request.firebase_scrypt_config,
-    })?;
-    let mut name = Name::default();
-    if let Some(patch) = request.name {
-        patch.parse()?.apply(&mut name);
-    }
+    let hash = migrate::parse(&request.hash)?;
     let new_user = NewUser {
         email: Some(email.clone()),
         email_verified: request.set_email_verified.unwrap_or(false),
@@ -182,10 +167,10 @@ async fn migrate_password(
             .map(|phone| PhoneNumber::parse(&phone))
             .transpose()?,
         phone_verified: request.set_phone_number_verified.unwrap_or(false),
-        name,
+        name: new_name(request.name)?,
         pending: false,
-        trusted_metadata: metadata("trusted_metadata", request.trusted_metadata)?,
-        untrusted_metadata: metadata("untrusted_metadata", request.untrusted_metadata)?,
+        trusted_metadata: new_metadata("trusted_metadata", request.trusted_metadata)?,
+        untrusted_metadata: new_metadata("untrusted_metadata", request.untrusted_metadata)?,
         external_id: given(request.external_id)
             .map(|id| ExternalId::parse(&id))
             .transpose()?,
@@ -322,7 +307,7 @@ async fn authenticate(
         project_id,
         &verified.user_id,
         request.session,
-        Some(factor),
+        factor,
         now,
     )
     .await?;
@@ -332,9 +317,7 @@ async fn authenticate(
         revoke: Revocation::None,
         session,
     };
-    let (user, session) = state.store.complete(project_id, completion, now).await?;
-    let body = authenticated_body(&state, project_id, &user, session.as_ref(), &token, now).await?;
-    Ok(reply(&auth.request_id, StatusCode::OK, body))
+    finish(&state, &auth, completion, &token, now).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -357,55 +340,35 @@ async fn create(
     let email = required_email(request.email)?;
     let password = required_password("password", request.password)?;
     let duration = latchkey_core::session::parse_duration(request.session_duration_minutes)?;
-    let mut name = Name::default();
-    if let Some(patch) = request.name {
-        patch.parse()?.apply(&mut name);
-    }
     let new_user = NewUser {
         email: Some(email.clone()),
         email_verified: false,
         phone_number: None,
         phone_verified: false,
-        name,
+        name: new_name(request.name)?,
         pending: false,
-        trusted_metadata: metadata("trusted_metadata", request.trusted_metadata)?,
-        untrusted_metadata: metadata("untrusted_metadata", request.untrusted_metadata)?,
+        trusted_metadata: new_metadata("trusted_metadata", request.trusted_metadata)?,
+        untrusted_metadata: new_metadata("untrusted_metadata", request.untrusted_metadata)?,
         external_id: None,
         roles: Vec::new(),
     };
     require_strong(&auth.project, &password, Some(email.as_str()))?;
-    let mut custom_claims = Map::new();
-    latchkey_core::session::merge_custom_claims(
-        &mut custom_claims,
-        request.session_custom_claims.unwrap_or(Value::Null),
-    )?;
+    let custom_claims = custom_claims(request.session_custom_claims.unwrap_or(Value::Null))?;
     let hash = new_hash(&state, password).await?;
     let now = Utc::now();
-    // The password factor names the email, whose id only exists once the user does; the store
-    // fills it in (see `create_password_user`), so it starts here with a placeholder.
-    let token = latchkey_core::secret::Secret::generate_token();
-    let session = duration.map(|duration| latchkey_store::SessionWrite::Start {
-        session_id: latchkey_core::ids::SessionId::generate(project_id.environment()),
-        token_digest: token.digest(),
-        expires_at: now + duration,
-        custom_claims,
-        factor: AuthenticationFactor::password(
-            EmailId::from_trusted(String::new()),
-            email.as_str().to_owned(),
-            now,
-        ),
-    });
+    let (session, token) = match duration {
+        Some(duration) => {
+            let (new, token) = new_session(project_id, duration, custom_claims, now);
+            (Some(new), token)
+        }
+        None => (None, String::new()),
+    };
     let (user, email_id, session) = state
         .store
         .create_password_user(project_id, new_user, hash, session, now)
         .await?;
-    let token = if session.is_some() {
-        token.expose()
-    } else {
-        ""
-    };
     let mut body =
-        authenticated_body(&state, project_id, &user, session.as_ref(), token, now).await?;
+        authenticated_body(&state, project_id, &user, session.as_ref(), &token, now).await?;
     body.insert("email_id".into(), json!(email_id));
     Ok(reply(&auth.request_id, StatusCode::OK, body))
 }
@@ -439,7 +402,6 @@ fn strength_json(rated: &Strength) -> Value {
 }
 
 async fn strength_check(
-    State(_state): State<AppState>,
     auth: Authenticated,
     JsonBody(request): JsonBody<StrengthCheckRequest>,
 ) -> Result<Response, ApiError> {
@@ -486,7 +448,7 @@ async fn reset_by_existing_password(
         project_id,
         &verified.user_id,
         request.session,
-        Some(factor),
+        factor,
         now,
     )
     .await?;
@@ -500,9 +462,7 @@ async fn reset_by_existing_password(
         revoke: Revocation::AllExcept(keep),
         session,
     };
-    let (user, session) = state.store.complete(project_id, completion, now).await?;
-    let body = authenticated_body(&state, project_id, &user, session.as_ref(), &token, now).await?;
-    Ok(reply(&auth.request_id, StatusCode::OK, body))
+    finish(&state, &auth, completion, &token, now).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -531,13 +491,7 @@ async fn reset_by_session(
         now,
     )
     .await?
-    .ok_or_else(|| {
-        named(
-            "no_session_arguments",
-            StatusCode::BAD_REQUEST,
-            "Include one of session_token or session_jwt.",
-        )
-    })?;
+    .ok_or_else(no_session_arguments)?;
     let user_id = presented.session.user_id.clone();
     let email = presented
         .session
@@ -546,15 +500,13 @@ async fn reset_by_session(
         .find_map(|factor| factor.email.as_ref().map(|(_, email)| email.clone()));
     require_strong(&auth.project, &password, email.as_deref())?;
     let hash = new_hash(&state, password).await?;
-    let (session, token) = plan_session(&state, project_id, &user_id, options, None, now).await?;
     let keep = Some(presented.session.session_id.clone());
+    let (session, token) = plan_with(project_id, &user_id, Some(presented), options, None, now)?;
     let completion = Completion {
         user_id,
         password: PasswordWrite::Replace(hash),
         revoke: Revocation::AllExcept(keep),
         session,
     };
-    let (user, session) = state.store.complete(project_id, completion, now).await?;
-    let body = authenticated_body(&state, project_id, &user, session.as_ref(), &token, now).await?;
-    Ok(reply(&auth.request_id, StatusCode::OK, body))
+    finish(&state, &auth, completion, &token, now).await
 }

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
 use latchkey_core::ids::{ProjectId, SessionId, UserId};
 use latchkey_core::jwt::{self, JwtProblem};
 use latchkey_core::secret::{Secret, SecretDigest};
@@ -14,7 +14,7 @@ use latchkey_core::session::{
     self, merge_custom_claims, AuthenticationFactor, Session, SESSION_CLAIM,
 };
 use latchkey_core::user::UserRef;
-use latchkey_store::{Missing, SessionWrite, StoreError};
+use latchkey_store::{Missing, NewSession, SessionWrite, StoreError};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -34,6 +34,15 @@ pub fn routes() -> Router<AppState> {
 
 fn named(name: &'static str, status: StatusCode, message: &str) -> ApiError {
     ApiError::new(ErrorType::Named(name, status), message)
+}
+
+/// Neither `session_token` nor `session_jwt`, where one is required.
+pub fn no_session_arguments() -> ApiError {
+    named(
+        "no_session_arguments",
+        StatusCode::BAD_REQUEST,
+        "Include one of session_token or session_jwt.",
+    )
 }
 
 fn session_not_found() -> ApiError {
@@ -82,16 +91,15 @@ pub async fn presented_session(
         }
         (None, Some(jwt)) => {
             let keys = state.store.signing_keys(project_id).await?;
-            let claims = match jwt::verify_allowing_expired(&jwt, &keys, project_id) {
-                Ok((claims, _expired)) => claims,
-                Err(JwtProblem::Invalid | JwtProblem::Expired) => {
-                    return Err(named(
+            // An expired JWT still names its session, which decides (as with Stytch).
+            let (claims, _expired) =
+                jwt::verify(&jwt, &keys, project_id).map_err(|JwtProblem::Invalid| {
+                    named(
                         "unable_to_parse_session_jwt",
                         StatusCode::UNAUTHORIZED,
                         "The session JWT is malformed or was not signed by this project.",
-                    ))
-                }
-            };
+                    )
+                })?;
             let session_id = claims[SESSION_CLAIM]["id"]
                 .as_str()
                 .and_then(|id| SessionId::parse(id).ok())
@@ -109,58 +117,98 @@ pub async fn presented_session(
 }
 
 /// Decides the session part of an authentication of `user_id` by `factor`: continue the
-/// presented session, start one when `session_duration_minutes` asks, or none. Returns the write
-/// and the token to answer with.
+/// session the request presents, start one when `session_duration_minutes` asks, or none.
+/// Returns the write and the token to answer with.
 pub async fn plan_session(
     state: &AppState,
     project_id: &ProjectId,
     user_id: &UserId,
+    options: SessionOptions,
+    factor: AuthenticationFactor,
+    now: DateTime<Utc>,
+) -> Result<(Option<SessionWrite>, String), ApiError> {
+    let presented = presented_session(
+        state,
+        project_id,
+        options.session_token.clone(),
+        options.session_jwt.clone(),
+        now,
+    )
+    .await?;
+    plan_with(project_id, user_id, presented, options, Some(factor), now)
+}
+
+/// [`plan_session`] for a request whose presented session has been resolved already. Without a
+/// factor no session is started.
+pub fn plan_with(
+    project_id: &ProjectId,
+    user_id: &UserId,
+    presented: Option<Presented>,
     options: SessionOptions,
     factor: Option<AuthenticationFactor>,
     now: DateTime<Utc>,
 ) -> Result<(Option<SessionWrite>, String), ApiError> {
     let duration = session::parse_duration(options.session_duration_minutes)?;
     let claims_patch = options.session_custom_claims.unwrap_or(Value::Null);
-    let presented = presented_session(
-        state,
-        project_id,
-        options.session_token,
-        options.session_jwt,
-        now,
-    )
-    .await?;
-    match presented {
-        Some(Presented { mut session, token }) => {
-            if &session.user_id != user_id {
-                return Err(session_not_found());
-            }
-            if let Some(factor) = factor {
-                session.record_factor(factor);
-            }
-            session.last_accessed_at = now;
-            if let Some(duration) = duration {
-                session.expires_at = now + duration;
-            }
-            merge_custom_claims(&mut session.custom_claims, claims_patch)?;
+    match (presented, duration, factor) {
+        (Some(Presented { session, token }), _, factor) => {
+            let session = continued(session, user_id, duration, claims_patch, factor, now)?;
             Ok((Some(SessionWrite::Continue(session)), token))
         }
-        None => {
-            let (Some(duration), Some(factor)) = (duration, factor) else {
-                return Ok((None, String::new()));
-            };
-            let mut custom_claims = Map::new();
-            merge_custom_claims(&mut custom_claims, claims_patch)?;
-            let token = Secret::generate_token();
-            let write = SessionWrite::Start {
-                session_id: SessionId::generate(project_id.environment()),
-                token_digest: token.digest(),
-                expires_at: now + duration,
-                custom_claims,
-                factor,
-            };
-            Ok((Some(write), token.expose().to_owned()))
+        (None, Some(duration), Some(factor)) => {
+            let (new, token) = new_session(project_id, duration, custom_claims(claims_patch)?, now);
+            Ok((Some(SessionWrite::Start(new, factor)), token))
         }
+        (None, _, _) => Ok((None, String::new())),
     }
+}
+
+/// A presented session of `user_id`, accessed now: with `factor` recorded, its expiry moved when
+/// a duration is given, and its custom claims merged.
+pub fn continued(
+    mut session: Session,
+    user_id: &UserId,
+    duration: Option<Duration>,
+    claims_patch: Value,
+    factor: Option<AuthenticationFactor>,
+    now: DateTime<Utc>,
+) -> Result<Session, ApiError> {
+    if &session.user_id != user_id {
+        return Err(session_not_found());
+    }
+    if let Some(factor) = factor {
+        session.record_factor(factor);
+    }
+    session.last_accessed_at = now;
+    if let Some(duration) = duration {
+        session.expires_at = now + duration;
+    }
+    merge_custom_claims(&mut session.custom_claims, claims_patch)?;
+    Ok(session)
+}
+
+/// The custom claims of a session about to start.
+pub fn custom_claims(patch: Value) -> Result<Map<String, Value>, ApiError> {
+    let mut claims = Map::new();
+    merge_custom_claims(&mut claims, patch)?;
+    Ok(claims)
+}
+
+/// A session to start, and its token (shown once; only its digest is stored).
+pub fn new_session(
+    project_id: &ProjectId,
+    duration: Duration,
+    custom_claims: Map<String, Value>,
+    now: DateTime<Utc>,
+) -> (NewSession, String) {
+    let token = Secret::generate_token();
+    let new = NewSession {
+        session_id: SessionId::generate(project_id.environment()),
+        token_digest: token.digest(),
+        expires_at: now + duration,
+        custom_claims,
+    };
+    (new, token.expose().to_owned())
 }
 
 /// `session_token`, `session_jwt` and `session` for a response; empty strings and `null` when
@@ -219,22 +267,18 @@ async fn authenticate(
         now,
     )
     .await?
-    .ok_or_else(|| {
-        named(
-            "no_session_arguments",
-            StatusCode::BAD_REQUEST,
-            "Include one of session_token or session_jwt.",
-        )
-    })?;
-    let Presented { mut session, token } = presented;
-    session.last_accessed_at = now;
-    if let Some(duration) = duration {
-        session.expires_at = now + duration;
-    }
-    merge_custom_claims(
-        &mut session.custom_claims,
-        options.session_custom_claims.unwrap_or(Value::Null),
+    .ok_or_else(no_session_arguments)?;
+    let user_id = presented.session.user_id.clone();
+    let claims_patch = options.session_custom_claims.unwrap_or(Value::Null);
+    let session = continued(
+        presented.session,
+        &user_id,
+        duration,
+        claims_patch,
+        None,
+        now,
     )?;
+    let token = presented.token;
     state.store.save_session(project_id, &session).await?;
     let user = state
         .store

@@ -5,11 +5,11 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
 use latchkey_core::user::NewUser;
-use latchkey_core::values::{parse_metadata, parse_roles, Email, ExternalId, Name, PhoneNumber};
+use latchkey_core::values::{parse_roles, Email, ExternalId, PhoneNumber};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use super::{given, NameRequest};
+use super::{given, new_metadata, new_name, NameRequest};
 use crate::error::{ApiError, ErrorType};
 use crate::extract::{Authenticated, JsonBody};
 use crate::stytch::{reply, user_json};
@@ -47,31 +47,20 @@ impl TryFrom<CreateUserRequest> for NewUser {
                 "An email or a phone_number is required to create a user.",
             ));
         }
-        let mut name = Name::default();
-        if let Some(patch) = request.name {
-            patch.parse()?.apply(&mut name);
-        }
         Ok(NewUser {
             email,
             email_verified: false,
             phone_number,
             phone_verified: false,
-            name,
+            name: new_name(request.name)?,
             pending: request.create_user_as_pending.unwrap_or(false),
-            trusted_metadata: metadata("trusted_metadata", request.trusted_metadata)?,
-            untrusted_metadata: metadata("untrusted_metadata", request.untrusted_metadata)?,
+            trusted_metadata: new_metadata("trusted_metadata", request.trusted_metadata)?,
+            untrusted_metadata: new_metadata("untrusted_metadata", request.untrusted_metadata)?,
             external_id: given(request.external_id)
                 .map(|id| ExternalId::parse(&id))
                 .transpose()?,
             roles: parse_roles(request.roles.unwrap_or_default())?,
         })
-    }
-}
-
-fn metadata(field: &str, value: Option<Value>) -> Result<serde_json::Map<String, Value>, ApiError> {
-    match value {
-        None | Some(Value::Null) => Ok(serde_json::Map::new()),
-        Some(value) => Ok(parse_metadata(field, value)?),
     }
 }
 

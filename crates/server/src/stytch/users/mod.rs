@@ -3,8 +3,9 @@
 
 use axum::routing::{delete, get, post, put};
 use axum::Router;
-use latchkey_core::values::NamePatch;
+use latchkey_core::values::{parse_metadata, Name, NamePatch};
 use serde::Deserialize;
+use serde_json::{Map, Value};
 
 use crate::error::ApiError;
 use crate::AppState;
@@ -75,6 +76,26 @@ impl NameRequest {
             self.middle_name,
             self.last_name,
         )?)
+    }
+}
+
+/// The name of a user being created: the parts given, the others empty.
+pub(crate) fn new_name(request: Option<NameRequest>) -> Result<Name, ApiError> {
+    let mut name = Name::default();
+    if let Some(patch) = request {
+        patch.parse()?.apply(&mut name);
+    }
+    Ok(name)
+}
+
+/// Metadata of a user being created: absent or `null` is empty.
+pub(crate) fn new_metadata(
+    field: &str,
+    value: Option<Value>,
+) -> Result<Map<String, Value>, ApiError> {
+    match value {
+        None | Some(Value::Null) => Ok(Map::new()),
+        Some(value) => Ok(parse_metadata(field, value)?),
     }
 }
 
