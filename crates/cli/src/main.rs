@@ -11,6 +11,7 @@ use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
 use latchkey_core::ids::{Environment, ProjectId};
 use latchkey_core::jwt::SigningKey;
+use latchkey_core::password::Argon2Settings;
 use latchkey_core::secret::Secret;
 use latchkey_store::{ProjectRecord, ProjectSettings, Store};
 use serde_json::json;
@@ -52,6 +53,8 @@ enum Command {
         listen: SocketAddr,
         #[arg(long, default_value = DEFAULT_DATABASE_URL, env = "LATCHKEY_DATABASE_URL")]
         database_url: String,
+        #[command(flatten)]
+        argon2: Argon2Args,
     },
     /// Manage projects.
     Project {
@@ -63,6 +66,21 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+}
+
+/// The cost of the argon2id hashes written for new passwords and for upgraded legacy hashes.
+/// Stored hashes with other parameters still verify, and are re-hashed at their next login.
+#[derive(Debug, clap::Args)]
+struct Argon2Args {
+    /// Memory per hash, in KiB (default: OWASP's 19 MiB).
+    #[arg(long, default_value_t = 19_456, env = "LATCHKEY_ARGON2_MEMORY_KIB")]
+    argon2_memory_kib: u32,
+    /// Passes over the memory.
+    #[arg(long, default_value_t = 2, env = "LATCHKEY_ARGON2_ITERATIONS")]
+    argon2_iterations: u32,
+    /// Lanes per hash.
+    #[arg(long, default_value_t = 1, env = "LATCHKEY_ARGON2_PARALLELISM")]
+    argon2_parallelism: u32,
 }
 
 #[derive(Debug, Subcommand)]
@@ -117,7 +135,16 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve {
             listen,
             database_url,
-        } => serve(listen, &database_url).await,
+            argon2,
+        } => {
+            let argon2 = Argon2Settings::new(
+                argon2.argon2_memory_kib,
+                argon2.argon2_iterations,
+                argon2.argon2_parallelism,
+            )
+            .context("the --argon2-* settings")?;
+            serve(listen, &database_url, argon2).await
+        }
         Command::Project { command } => match command {
             ProjectCommand::Create {
                 name,
@@ -251,7 +278,11 @@ fn project_json(project: &ProjectRecord, secret: Option<&Secret>) -> serde_json:
     value
 }
 
-async fn serve(listen: SocketAddr, database_url: &str) -> anyhow::Result<()> {
+async fn serve(
+    listen: SocketAddr,
+    database_url: &str,
+    argon2: Argon2Settings,
+) -> anyhow::Result<()> {
     let store = open_store(database_url).await?;
     if store.list_projects().await?.is_empty() {
         let (project, secret) =
@@ -267,7 +298,9 @@ async fn serve(listen: SocketAddr, database_url: &str) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("binding {listen}"))?;
     tracing::info!(address = %listener.local_addr()?, "latchkey listening");
-    let app = latchkey_server::router(latchkey_server::AppState::new(store));
+    let mut state = latchkey_server::AppState::new(store);
+    state.argon2 = argon2;
+    let app = latchkey_server::router(state);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -9,6 +9,7 @@ use latchkey_core::password::Argon2Settings;
 use latchkey_store::Store;
 
 pub mod app;
+pub mod batching;
 pub mod error;
 pub mod extract;
 pub mod hashing;
@@ -26,11 +27,15 @@ pub struct AppState {
     pub hashing: HashPool,
     /// The cost of the argon2id hashes Latchkey writes.
     pub argon2: Argon2Settings,
+    /// Where `passwords/migrate` requests are grouped into batches for the store.
+    pub migrations: batching::MigrateBatcher,
 }
 
 impl AppState {
+    /// Must be called inside a tokio runtime: it starts the migration lanes.
     pub fn new(store: Arc<dyn Store>) -> AppState {
         AppState {
+            migrations: batching::MigrateBatcher::start(store.clone()),
             store,
             hashing: HashPool::new(HashPool::default_size()),
             argon2: Argon2Settings::default(),

@@ -114,6 +114,29 @@ pub trait CredentialStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<(User, EmailId, bool), StoreError>;
 
+    /// Migrates several passwords, each with [`CredentialStore::migrate_password`]'s meaning and
+    /// its own outcome: one item's refusal never touches another's. An engine may write a batch
+    /// of new users in one transaction with one statement per table (how bulk migration reaches
+    /// thousands of users a second on one SQLite writer); whenever that cannot be done cleanly
+    /// it falls back to one item at a time. Results are in the order of `items`.
+    async fn migrate_passwords(
+        &self,
+        project_id: &ProjectId,
+        items: Vec<MigratePassword>,
+        now: DateTime<Utc>,
+    ) -> Vec<Result<(User, EmailId, bool), StoreError>> {
+        let mut results = Vec::with_capacity(items.len());
+        for item in items {
+            results.push(self.migrate_password(project_id, item, now).await);
+        }
+        results
+    }
+
+    /// How many write transactions the engine runs well at once (SQLite has one writer).
+    fn write_lanes(&self) -> usize {
+        1
+    }
+
     /// Creates a user with an email and a password, and optionally its first session (whose
     /// factor is the password of that email), at once.
     async fn create_password_user(

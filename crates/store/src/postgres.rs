@@ -10,6 +10,8 @@ use sqlx::PgPool;
 
 type Db = sqlx::Postgres;
 type Engine = PostgresStore;
+/// One writer connection on SQLite; PostgreSQL runs concurrent write transactions well.
+const WRITE_LANES: usize = 8;
 const FOR_UPDATE: &str = " FOR UPDATE";
 
 #[derive(Clone, Debug)]

@@ -382,12 +382,13 @@ async fn insert_phone_number(
     phone_number: &PhoneNumber,
     verified: bool,
     now: i64,
-) -> Result<(), StoreError> {
+) -> Result<PhoneId, StoreError> {
+    let phone_id = PhoneId::generate(env);
     sqlx::query(
         "INSERT INTO user_phone_numbers (phone_id, project_id, user_id, phone_number, verified, \
          created_at) VALUES ($1, $2, $3, $4, $5, $6)",
     )
-    .bind(PhoneId::generate(env).into_string())
+    .bind(phone_id.as_str())
     .bind(project_id)
     .bind(user_id.as_str())
     .bind(phone_number.as_str())
@@ -396,7 +397,7 @@ async fn insert_phone_number(
     .execute(&mut *conn)
     .await
     .map_err(conflict_or)?;
-    Ok(())
+    Ok(phone_id)
 }
 
 async fn replace_roles(
@@ -410,6 +411,15 @@ async fn replace_roles(
         .bind(user_id.as_str())
         .execute(&mut *conn)
         .await?;
+    insert_roles(conn, project_id, user_id, roles).await
+}
+
+async fn insert_roles(
+    conn: &mut Conn,
+    project_id: &str,
+    user_id: &UserId,
+    roles: &[String],
+) -> Result<(), StoreError> {
     for (position, role) in roles.iter().enumerate() {
         sqlx::query(
             "INSERT INTO user_roles (project_id, user_id, position, role) VALUES ($1, $2, $3, $4)",
@@ -621,44 +631,133 @@ fn push_search_conditions<'a>(query: &mut QueryBuilder<'a, Db>, project_id: &str
 
 /// Inserts a user with its email, phone number and roles; the caller owns the transaction.
 /// Returns the user's id and its email's, if it has one.
+/// Inserts a user with its email, phone number and roles, and returns the user as `load_user`
+/// would read it back: the rows were just written, so reading them again would only cost time.
 async fn insert_user(
     conn: &mut Conn,
     project_id: &ProjectId,
     new_user: &NewUser,
     now: i64,
-) -> Result<(UserId, Option<EmailId>), StoreError> {
-    let env = project_id.environment();
-    let user_id = UserId::generate(env);
-    let project = project_id.as_str();
-    sqlx::query(
-        "INSERT INTO users (user_id, project_id, status, first_name, middle_name, last_name, \
-         trusted_metadata, untrusted_metadata, external_id, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-    )
-    .bind(user_id.as_str())
-    .bind(project)
-    .bind(if new_user.pending { "pending" } else { "active" })
-    .bind(&new_user.name.first_name)
-    .bind(&new_user.name.middle_name)
-    .bind(&new_user.name.last_name)
-    .bind(metadata_to_text(&new_user.trusted_metadata))
-    .bind(metadata_to_text(&new_user.untrusted_metadata))
-    .bind(new_user.external_id.as_ref().map(|id| id.as_str().to_owned()))
-    .bind(now)
-    .execute(&mut *conn)
-    .await
-    .map_err(conflict_or)?;
-    let email_id = match &new_user.email {
-        Some(email) => {
-            Some(insert_email(conn, project, env, &user_id, email, new_user.email_verified, now).await?)
-        }
-        None => None,
-    };
-    if let Some(phone) = &new_user.phone_number {
-        insert_phone_number(conn, project, env, &user_id, phone, new_user.phone_verified, now).await?;
+) -> Result<User, StoreError> {
+    let user = new_user_object(project_id.environment(), new_user, now);
+    insert_users(conn, project_id.as_str(), std::slice::from_ref(&user)).await?;
+    Ok(user)
+}
+
+/// The user `new_user` describes, with fresh ids, as it will read once written.
+fn new_user_object(env: Environment, new_user: &NewUser, now: i64) -> User {
+    User {
+        user_id: UserId::generate(env),
+        status: if new_user.pending { UserStatus::Pending } else { UserStatus::Active },
+        name: new_user.name.clone(),
+        emails: new_user
+            .email
+            .iter()
+            .map(|email| UserEmail {
+                email_id: EmailId::generate(env),
+                email: email.as_str().to_owned(),
+                verified: new_user.email_verified,
+            })
+            .collect(),
+        phone_numbers: new_user
+            .phone_number
+            .iter()
+            .map(|phone| UserPhoneNumber {
+                phone_id: PhoneId::generate(env),
+                phone_number: phone.as_str().to_owned(),
+                verified: new_user.phone_verified,
+            })
+            .collect(),
+        webauthn_registrations: Vec::new(),
+        biometric_registrations: Vec::new(),
+        totps: Vec::new(),
+        crypto_wallets: Vec::new(),
+        providers: Vec::new(),
+        password: None,
+        trusted_metadata: new_user.trusted_metadata.clone(),
+        untrusted_metadata: new_user.untrusted_metadata.clone(),
+        external_id: new_user.external_id.as_ref().map(|id| id.as_str().to_owned()),
+        roles: new_user.roles.clone(),
+        created_at: from_micros(now),
+        lock_created_at: None,
+        lock_expires_at: None,
     }
-    replace_roles(conn, project, &user_id, &new_user.roles).await?;
-    Ok((user_id, email_id))
+}
+
+/// Writes new users (from [`new_user_object`]) with their emails, phone numbers and roles: one
+/// multi-row statement per table, whatever the number of users.
+async fn insert_users(conn: &mut Conn, project: &str, users: &[User]) -> Result<(), StoreError> {
+    if users.is_empty() {
+        return Ok(());
+    }
+    let mut query = QueryBuilder::<Db>::new(
+        "INSERT INTO users (user_id, project_id, status, first_name, middle_name, last_name, \
+         trusted_metadata, untrusted_metadata, external_id, created_at) ",
+    );
+    query.push_values(users, |mut row, user| {
+        row.push_bind(user.user_id.as_str().to_owned())
+            .push_bind(project.to_owned())
+            .push_bind(user.status.as_str())
+            .push_bind(user.name.first_name.clone())
+            .push_bind(user.name.middle_name.clone())
+            .push_bind(user.name.last_name.clone())
+            .push_bind(metadata_to_text(&user.trusted_metadata))
+            .push_bind(metadata_to_text(&user.untrusted_metadata))
+            .push_bind(user.external_id.clone())
+            .push_bind(to_micros(user.created_at));
+    });
+    query.build().execute(&mut *conn).await.map_err(conflict_or)?;
+
+    let emails: Vec<(&User, &UserEmail)> =
+        users.iter().flat_map(|user| user.emails.iter().map(move |email| (user, email))).collect();
+    if !emails.is_empty() {
+        let mut query = QueryBuilder::<Db>::new(
+            "INSERT INTO user_emails (email_id, project_id, user_id, email, verified, created_at) ",
+        );
+        query.push_values(emails, |mut row, (user, email)| {
+            row.push_bind(email.email_id.as_str().to_owned())
+                .push_bind(project.to_owned())
+                .push_bind(user.user_id.as_str().to_owned())
+                .push_bind(email.email.clone())
+                .push_bind(email.verified)
+                .push_bind(to_micros(user.created_at));
+        });
+        query.build().execute(&mut *conn).await.map_err(conflict_or)?;
+    }
+
+    let phones: Vec<(&User, &UserPhoneNumber)> =
+        users.iter().flat_map(|user| user.phone_numbers.iter().map(move |phone| (user, phone))).collect();
+    if !phones.is_empty() {
+        let mut query = QueryBuilder::<Db>::new(
+            "INSERT INTO user_phone_numbers (phone_id, project_id, user_id, phone_number, verified, \
+             created_at) ",
+        );
+        query.push_values(phones, |mut row, (user, phone)| {
+            row.push_bind(phone.phone_id.as_str().to_owned())
+                .push_bind(project.to_owned())
+                .push_bind(user.user_id.as_str().to_owned())
+                .push_bind(phone.phone_number.clone())
+                .push_bind(phone.verified)
+                .push_bind(to_micros(user.created_at));
+        });
+        query.build().execute(&mut *conn).await.map_err(conflict_or)?;
+    }
+
+    let roles: Vec<(&User, usize, &String)> = users
+        .iter()
+        .flat_map(|user| user.roles.iter().enumerate().map(move |(position, role)| (user, position, role)))
+        .collect();
+    if !roles.is_empty() {
+        let mut query = QueryBuilder::<Db>::new("INSERT INTO user_roles (project_id, user_id, position, role) ");
+        query.push_values(roles, |mut row, (user, position, role)| {
+            row.push_bind(project.to_owned())
+                .push_bind(user.user_id.as_str().to_owned())
+                .push_bind(i64::try_from(position).unwrap_or(i64::MAX))
+                .push_bind(role.clone());
+        });
+        query.build().execute(&mut *conn).await?;
+    }
+    Ok(())
 }
 
 const PROJECT_COLUMNS: &str = "project_id, name, environment, secret_digest, created_at, \
@@ -747,8 +846,7 @@ impl Store for Engine {
         now: DateTime<Utc>,
     ) -> Result<User, StoreError> {
         let mut tx = self.writer().begin().await?;
-        let (user_id, _) = insert_user(&mut tx, project_id, &new_user, to_micros(now)).await?;
-        let user = load_user(&mut tx, project_id.as_str(), &user_id).await?;
+        let user = insert_user(&mut tx, project_id, &new_user, to_micros(now)).await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -988,7 +1086,7 @@ impl Store for Engine {
                 insert_email(&mut tx, project, env, &current.user_id, email, false, now).await?;
             }
             PrimaryFactor::PhoneNumber(phone) => {
-                insert_phone_number(&mut tx, project, env, &current.user_id, phone, false, now).await?
+                insert_phone_number(&mut tx, project, env, &current.user_id, phone, false, now).await?;
             }
         }
         let updated = load_user(&mut tx, project, &current.user_id).await?;

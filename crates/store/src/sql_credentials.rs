@@ -159,19 +159,94 @@ async fn insert_password(
     user_id: &UserId,
     hash: &StoredHash,
     now: i64,
-) -> Result<(), StoreError> {
+) -> Result<PasswordSummary, StoreError> {
+    let password_id = PasswordId::generate(project_id.environment());
     sqlx::query(
         "INSERT INTO passwords (password_id, project_id, user_id, requires_reset, created_at, hash, \
          updated_at) VALUES ($1, $2, $3, FALSE, $4, $5, $4)",
     )
-    .bind(PasswordId::generate(project_id.environment()).into_string())
+    .bind(password_id.as_str())
     .bind(project_id.as_str())
     .bind(user_id.as_str())
     .bind(now)
     .bind(hash.to_json())
     .execute(&mut *conn)
     .await?;
-    Ok(())
+    Ok(PasswordSummary {
+        password_id,
+        requires_reset: false,
+    })
+}
+
+/// The fast path of [`CredentialStore::migrate_passwords`]: when every item is a new user whose
+/// email, phone number and external id appear nowhere else in the batch or the project, all of
+/// them are written in one transaction with one statement per table. `None` (nothing written)
+/// when the batch does not qualify; an error (nothing written either) when a statement fails,
+/// for instance on a unique constraint. The caller then goes one item at a time, which gives
+/// each item its own precise answer.
+async fn migrate_new_users(
+    engine: &Engine,
+    project_id: &ProjectId,
+    items: &[MigratePassword],
+    now: DateTime<Utc>,
+) -> Result<Option<Vec<(User, EmailId, bool)>>, StoreError> {
+    let project = project_id.as_str();
+    let distinct = |values: Vec<&str>| {
+        let count = values.len();
+        values.into_iter().collect::<std::collections::HashSet<_>>().len() == count
+    };
+    if !distinct(items.iter().map(|item| item.email.as_str()).collect())
+        || !distinct(items.iter().filter_map(|item| item.new_user.phone_number.as_ref().map(|p| p.as_str())).collect())
+        || !distinct(items.iter().filter_map(|item| item.new_user.external_id.as_ref().map(|id| id.as_str())).collect())
+    {
+        return Ok(None);
+    }
+    let mut tx = engine.writer().begin().await?;
+    let mut query = QueryBuilder::<Db>::new("SELECT COUNT(*) FROM user_emails WHERE project_id = ");
+    query.push_bind(project.to_owned());
+    query.push(" AND email IN (");
+    let mut emails = query.separated(", ");
+    for item in items {
+        emails.push_bind(item.email.as_str().to_owned());
+    }
+    query.push(")");
+    let existing: i64 = query.build_query_scalar().fetch_one(&mut *tx).await?;
+    if existing > 0 {
+        return Ok(None);
+    }
+    let micros = to_micros(now);
+    let env = project_id.environment();
+    let mut users: Vec<User> = items.iter().map(|item| new_user_object(env, &item.new_user, micros)).collect();
+    insert_users(&mut tx, project, &users).await?;
+    let mut query = QueryBuilder::<Db>::new(
+        "INSERT INTO passwords (password_id, project_id, user_id, requires_reset, created_at, hash, updated_at) ",
+    );
+    let password_ids: Vec<PasswordId> = items.iter().map(|_| PasswordId::generate(env)).collect();
+    query.push_values(users.iter().zip(items).zip(&password_ids), |mut row, ((user, item), password_id)| {
+        row.push_bind(password_id.as_str().to_owned())
+            .push_bind(project.to_owned())
+            .push_bind(user.user_id.as_str().to_owned())
+            .push_bind(false)
+            .push_bind(micros)
+            .push_bind(item.hash.to_json())
+            .push_bind(micros);
+    });
+    query.build().execute(&mut *tx).await?;
+    tx.commit().await?;
+    let mut done = Vec::with_capacity(users.len());
+    for (mut user, password_id) in users.drain(..).zip(password_ids) {
+        user.password = Some(PasswordSummary { password_id, requires_reset: false });
+        let email_id = first_email_id(&user)?;
+        done.push((user, email_id, true));
+    }
+    Ok(Some(done))
+}
+
+fn first_email_id(user: &User) -> Result<EmailId, StoreError> {
+    user.emails
+        .first()
+        .map(|email| email.email_id.clone())
+        .ok_or(StoreError::NotFound(Missing::Email))
 }
 
 async fn email_id_of(conn: &mut Conn, project: &str, email: &Email) -> Result<Option<(EmailId, UserId)>, StoreError> {
@@ -231,7 +306,7 @@ impl CredentialStore for Engine {
         let project = project_id.as_str();
         let micros = to_micros(now);
         let mut tx = self.writer().begin().await?;
-        let (user_id, email_id, created) = match email_id_of(&mut tx, project, &migrate.email).await? {
+        let (user, email_id, created) = match email_id_of(&mut tx, project, &migrate.email).await? {
             Some((email_id, user_id)) => {
                 // Lock the user row so two migrations of one email cannot both add a password.
                 find_user_row(&mut tx, project, &UserRef::Id(user_id.clone()), true).await?;
@@ -251,25 +326,49 @@ impl CredentialStore for Engine {
                         .execute(&mut *tx)
                         .await?;
                 }
-                (user_id, Some(email_id), false)
+                insert_password(&mut tx, project_id, &user_id, &migrate.hash, micros)
+                    .await
+                    .map_err(|error| match error {
+                        StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                            StoreError::Conflict(Conflict::PasswordAlreadyExists)
+                        }
+                        other => other,
+                    })?;
+                (load_user(&mut tx, project, &user_id).await?, email_id, false)
             }
             None => {
-                let (user_id, email_id) = insert_user(&mut tx, project_id, &migrate.new_user, micros).await?;
-                (user_id, email_id, true)
+                let mut user = insert_user(&mut tx, project_id, &migrate.new_user, micros).await?;
+                user.password = Some(insert_password(&mut tx, project_id, &user.user_id, &migrate.hash, micros).await?);
+                let email_id = first_email_id(&user)?;
+                (user, email_id, true)
             }
         };
-        insert_password(&mut tx, project_id, &user_id, &migrate.hash, micros)
-            .await
-            .map_err(|error| match error {
-                StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-                    StoreError::Conflict(Conflict::PasswordAlreadyExists)
-                }
-                other => other,
-            })?;
-        let email_id = email_id.ok_or(StoreError::NotFound(Missing::Email))?;
-        let user = load_user(&mut tx, project, &user_id).await?;
         tx.commit().await?;
         Ok((user, email_id, created))
+    }
+
+    async fn migrate_passwords(
+        &self,
+        project_id: &ProjectId,
+        items: Vec<MigratePassword>,
+        now: DateTime<Utc>,
+    ) -> Vec<Result<(User, EmailId, bool), StoreError>> {
+        if items.len() > 1 {
+            match migrate_new_users(self, project_id, &items, now).await {
+                Ok(Some(done)) => return done.into_iter().map(Ok).collect(),
+                Ok(None) => {}
+                Err(error) => tracing::debug!(%error, "batch migration fell back to one at a time"),
+            }
+        }
+        let mut results = Vec::with_capacity(items.len());
+        for item in items {
+            results.push(self.migrate_password(project_id, item, now).await);
+        }
+        results
+    }
+
+    fn write_lanes(&self) -> usize {
+        WRITE_LANES
     }
 
     async fn create_password_user(
@@ -283,18 +382,17 @@ impl CredentialStore for Engine {
         let project = project_id.as_str();
         let email = new_user.email.clone().ok_or(StoreError::NotFound(Missing::Email))?;
         let mut tx = self.writer().begin().await?;
-        let (user_id, email_id) = insert_user(&mut tx, project_id, &new_user, to_micros(now)).await?;
-        let email_id = email_id.ok_or(StoreError::NotFound(Missing::Email))?;
-        insert_password(&mut tx, project_id, &user_id, &hash, to_micros(now)).await?;
+        let mut user = insert_user(&mut tx, project_id, &new_user, to_micros(now)).await?;
+        let email_id = first_email_id(&user)?;
+        user.password = Some(insert_password(&mut tx, project_id, &user.user_id, &hash, to_micros(now)).await?);
         let session = match session {
             Some(new) => {
                 let factor = AuthenticationFactor::password(email_id.clone(), email.as_str().to_owned(), now);
                 let write = SessionWrite::Start(new, factor);
-                Some(write_session(&mut tx, project, &user_id, write, now).await?)
+                Some(write_session(&mut tx, project, &user.user_id, write, now).await?)
             }
             None => None,
         };
-        let user = load_user(&mut tx, project, &user_id).await?;
         tx.commit().await?;
         Ok((user, email_id, session))
     }

@@ -12,6 +12,8 @@ use sqlx::SqlitePool;
 
 type Db = sqlx::Sqlite;
 type Engine = SqliteStore;
+/// One writer connection on SQLite; PostgreSQL runs concurrent write transactions well.
+const WRITE_LANES: usize = 1;
 /// The single writer connection already excludes other writers.
 const FOR_UPDATE: &str = "";
 
@@ -38,8 +40,11 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        // A SQLite connection is a file handle in this process: it cannot go stale the way a
+        // network connection can, so pinging it before every use would only add a round trip.
         let write = SqlitePoolOptions::new()
             .max_connections(1)
+            .test_before_acquire(false)
             .connect_with(options.clone())
             .await?;
         sqlx::migrate!("./migrations/sqlite").run(&write).await?;
@@ -49,6 +54,7 @@ impl SqliteStore {
             .max(4);
         let read = SqlitePoolOptions::new()
             .max_connections(readers)
+            .test_before_acquire(false)
             .connect_with(options.read_only(true))
             .await?;
         Ok(SqliteStore { read, write })

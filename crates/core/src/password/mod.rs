@@ -16,7 +16,7 @@ use std::fmt;
 
 use aes::cipher::{KeyIvInit, StreamCipher};
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use hmac::digest::Digest as _;
 use serde::{Deserialize, Serialize};
@@ -42,6 +42,37 @@ impl Default for Argon2Settings {
 }
 
 impl Argon2Settings {
+    /// Settings an operator chose, refused when argon2 would refuse them or when they are too
+    /// weak to protect anything (less than 8 MiB, or a single pass with less than 64 MiB) or so
+    /// costly that logins would take seconds (more than 1 GiB or 10 passes).
+    pub fn new(memory_kib: u32, iterations: u32, parallelism: u32) -> Result<Self, HashError> {
+        let settings = Argon2Settings {
+            memory_kib,
+            iterations,
+            parallelism,
+        };
+        if !(8 * 1024..=1024 * 1024).contains(&memory_kib) {
+            return Err(HashError(
+                "argon2 memory must be between 8192 and 1048576 KiB".to_owned(),
+            ));
+        }
+        if !(1..=10).contains(&iterations) || (iterations == 1 && memory_kib < 64 * 1024) {
+            return Err(HashError(
+                "argon2 iterations must be between 1 and 10, and at least 2 below 64 MiB"
+                    .to_owned(),
+            ));
+        }
+        if !(1..=16).contains(&parallelism) {
+            return Err(HashError(
+                "argon2 parallelism must be between 1 and 16".to_owned(),
+            ));
+        }
+        settings
+            .argon2()
+            .map_err(|error| HashError(error.to_string()))?;
+        Ok(settings)
+    }
+
     fn argon2(&self) -> Result<Argon2<'static>, argon2::Error> {
         Ok(Argon2::new(
             Algorithm::Argon2id,
@@ -194,6 +225,70 @@ impl fmt::Debug for StoredHash {
     }
 }
 
+thread_local! {
+    /// Argon2's working memory (19 MiB at the default cost), kept per thread and reused: a
+    /// fresh allocation per hash costs page faults and, with glibc, leaves resident memory
+    /// growing by a hash's worth per thread that ever hashed.
+    static ARGON2_MEMORY: std::cell::RefCell<Vec<argon2::Block>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs argon2 into `out` with this thread's reusable working memory.
+fn argon2_into(argon2: &Argon2<'_>, password: &[u8], salt: &[u8], out: &mut [u8]) -> bool {
+    ARGON2_MEMORY.with(|memory| {
+        let Ok(mut memory) = memory.try_borrow_mut() else {
+            return false;
+        };
+        let needed = argon2.params().block_count();
+        if memory.len() < needed {
+            memory.resize(needed, argon2::Block::default());
+        }
+        let result =
+            argon2.hash_password_into_with_memory(password, salt, out, &mut memory[..needed]);
+        // Bound what a thread keeps: memory beyond Latchkey's own default cost (a migrated hash
+        // with a larger cost) is given back.
+        if memory.len() > Argon2Settings::default().memory_kib as usize {
+            *memory = Vec::new();
+        }
+        result.is_ok()
+    })
+}
+
+/// Checks `password` against an argon2 PHC string (any variant, version and cost it names).
+fn verify_argon2_phc(phc: &str, password: &[u8]) -> bool {
+    let Ok(parsed) = PasswordHash::new(phc) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(params), Some(salt), Some(expected)) = (
+        Algorithm::try_from(parsed.algorithm),
+        Params::try_from(&parsed),
+        parsed.salt,
+        parsed.hash,
+    ) else {
+        return false;
+    };
+    let version = match parsed.version.map(Version::try_from) {
+        None => Version::default(),
+        Some(Ok(version)) => version,
+        Some(Err(_)) => return false,
+    };
+    let mut salt_bytes = [0u8; argon2::password_hash::Salt::MAX_LENGTH];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let Ok(params) = Params::new(
+        params.m_cost(),
+        params.t_cost(),
+        params.p_cost(),
+        Some(expected.len()),
+    ) else {
+        return false;
+    };
+    let argon2 = Argon2::new(algorithm, version, params);
+    let mut out = vec![0u8; expected.len()];
+    argon2_into(&argon2, password, salt, &mut out) && ct_eq(&out, expected.as_bytes())
+}
+
 /// Why a new hash could not be made.
 #[derive(Debug, thiserror::Error)]
 #[error("password hashing failed: {0}")]
@@ -205,10 +300,29 @@ pub fn hash_password(password: &str, settings: &Argon2Settings) -> Result<Stored
         .argon2()
         .map_err(|error| HashError(error.to_string()))?;
     let salt = SaltString::generate(&mut OsRng);
-    let phc = argon2
-        .hash_password(password.as_bytes(), &salt)
-        .map_err(|error| HashError(error.to_string()))?
-        .to_string();
+    let mut salt_bytes = [0u8; argon2::password_hash::Salt::MAX_LENGTH];
+    let raw_salt = salt
+        .decode_b64(&mut salt_bytes)
+        .map_err(|error| HashError(error.to_string()))?;
+    let mut out = [0u8; argon2::Params::DEFAULT_OUTPUT_LEN];
+    if !argon2_into(&argon2, password.as_bytes(), raw_salt, &mut out) {
+        return Err(HashError("argon2 could not hash".to_owned()));
+    }
+    let output =
+        argon2::password_hash::Output::new(&out).map_err(|error| HashError(error.to_string()))?;
+    let params = argon2.params();
+    let phc = format!(
+        "${}$v={}$m={},t={},p={}${}${}",
+        Algorithm::Argon2id.ident(),
+        Version::V0x13 as u32,
+        params.m_cost(),
+        params.t_cost(),
+        params.p_cost(),
+        salt.as_str(),
+        output
+    );
+    // The string must read back as exactly what was computed.
+    PasswordHash::new(&phc).map_err(|error| HashError(error.to_string()))?;
     Ok(StoredHash::Argon2Phc { phc })
 }
 
@@ -245,10 +359,7 @@ impl StoredHash {
     pub fn verify(&self, password: &str) -> bool {
         let password = password.as_bytes();
         match self {
-            StoredHash::Argon2Phc { phc } => match PasswordHash::new(phc) {
-                Ok(parsed) => Argon2::default().verify_password(password, &parsed).is_ok(),
-                Err(_) => false,
-            },
+            StoredHash::Argon2Phc { phc } => verify_argon2_phc(phc, password),
             StoredHash::Argon2Raw {
                 variant,
                 memory_kib,
@@ -264,7 +375,7 @@ impl StoredHash {
                 };
                 let argon2 = Argon2::new(variant.algorithm(), Version::V0x13, params);
                 let mut out = vec![0u8; hash.len()];
-                argon2.hash_password_into(password, salt, &mut out).is_ok() && ct_eq(&out, hash)
+                argon2_into(&argon2, password, salt, &mut out) && ct_eq(&out, hash)
             }
             StoredHash::Bcrypt { mcf, input } => match input {
                 BcryptInput::Plain => bcrypt::verify(password, mcf).unwrap_or(false),
@@ -414,6 +525,7 @@ mod b64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 
     fn quick() -> Argon2Settings {
         Argon2Settings {
@@ -432,6 +544,32 @@ mod tests {
         assert!(hash.needs_upgrade(&Argon2Settings::default()));
         let round_trip = StoredHash::from_json(&hash.to_json()).unwrap();
         assert_eq!(round_trip, hash);
+    }
+
+    #[test]
+    fn our_argon2_agrees_with_the_crates_own_hasher_and_verifier() {
+        // What we write, the argon2 crate's verifier accepts; what its hasher writes, we accept.
+        let settings = Argon2Settings::new(8 * 1024, 2, 2).unwrap();
+        let StoredHash::Argon2Phc { phc } = hash_password("pw-1", &settings).unwrap() else {
+            unreachable!()
+        };
+        assert!(phc.starts_with("$argon2id$v=19$m=8192,t=2,p=2$"), "{phc}");
+        let parsed = PasswordHash::new(&phc).unwrap();
+        assert!(Argon2::default().verify_password(b"pw-1", &parsed).is_ok());
+        assert!(Argon2::default().verify_password(b"pw-2", &parsed).is_err());
+        for algorithm in [Algorithm::Argon2id, Algorithm::Argon2i, Algorithm::Argon2d] {
+            let theirs = Argon2::new(
+                algorithm,
+                Version::V0x13,
+                Params::new(256, 3, 1, None).unwrap(),
+            )
+            .hash_password(b"pw-3", &SaltString::generate(&mut OsRng))
+            .unwrap()
+            .to_string();
+            let stored = StoredHash::Argon2Phc { phc: theirs };
+            assert!(stored.verify("pw-3"));
+            assert!(!stored.verify("pw-4"));
+        }
     }
 
     #[test]

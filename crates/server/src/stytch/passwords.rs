@@ -176,19 +176,18 @@ async fn migrate_password(
             .transpose()?,
         roles: parse_roles(request.roles.unwrap_or_default())?,
     };
-    let now = Utc::now();
     let (user, email_id, user_created) = state
-        .store
-        .migrate_password(
-            &auth.project.project_id,
+        .migrations
+        .migrate(
+            auth.project.project_id.clone(),
             MigratePassword {
                 email,
                 hash,
                 new_user,
             },
-            now,
         )
         .await?;
+    let now = Utc::now();
     let body = json!({
         "user_id": user.user_id,
         "email_id": email_id,

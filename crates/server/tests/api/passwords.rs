@@ -219,6 +219,132 @@ async fn migrate_attaches_to_an_existing_user_once(engine: Engine) {
     assert!(user["external_id"].as_str().unwrap().starts_with("ext-"));
 }
 
+/// The store's batch path: a clean batch of new users is written at once; a batch with an
+/// existing email, a repeated email or a taken external id falls back to one item at a time,
+/// and every item gets exactly the answer it would have had alone, with nothing half written.
+async fn batched_migrations_answer_each_item_as_alone(engine: Engine) {
+    use latchkey_core::password::migrate::{parse, MigrateHash};
+    use latchkey_core::user::NewUser;
+    use latchkey_core::values::{ExternalId, PhoneNumber};
+    use latchkey_store::{Conflict, MigratePassword};
+
+    let app = spawn_app(engine).await;
+    let md5 = format!("{:x}", md5_of("hunter2"));
+    let item = |email: &str, external_id: Option<&str>, phone: Option<String>| {
+        let hash: MigrateHash =
+            serde_json::from_value(json!({"hash_type": "md_5", "hash": md5})).unwrap();
+        MigratePassword {
+            email: Email::parse(email).unwrap(),
+            hash: parse(&hash).unwrap(),
+            new_user: NewUser {
+                email: Some(Email::parse(email).unwrap()),
+                phone_number: phone.map(|p| PhoneNumber::parse(&p).unwrap()),
+                external_id: external_id.map(|id| ExternalId::parse(id).unwrap()),
+                roles: vec!["reader".to_owned(), "writer".to_owned()],
+                ..NewUser::default()
+            },
+        }
+    };
+
+    // All new: one transaction; each answer matches what a read returns afterwards.
+    let clean: Vec<String> = (0..5).map(|i| unique_email(&format!("batch{i}"))).collect();
+    let taken_external = format!("ext-{}", uuid::Uuid::new_v4().simple());
+    let items = clean
+        .iter()
+        .enumerate()
+        .map(|(i, email)| {
+            let external = (i == 0).then_some(taken_external.as_str());
+            item(email, external, Some(crate::helpers::unique_phone()))
+        })
+        .collect();
+    let results = app
+        .store
+        .migrate_passwords(&app.project_id, items, Utc::now())
+        .await;
+    assert_eq!(results.len(), 5);
+    for (email, result) in clean.iter().zip(results) {
+        let (user, email_id, created) = result.unwrap();
+        assert!(created);
+        assert_eq!(user.emails[0].email, *email);
+        assert_eq!(user.emails[0].email_id, email_id);
+        // users/get answers with the user's fields beside status_code and request_id.
+        let reply = app.get(&format!("/v1/users/{}", user.user_id)).await;
+        let mut fetched = reply.assert_ok().as_object().unwrap().clone();
+        fetched.remove("status_code");
+        fetched.remove("request_id");
+        assert_eq!(
+            latchkey_server::stytch::user_json(&user, Utc::now()),
+            fetched
+        );
+        login(&app, email, "hunter2").await.assert_ok();
+    }
+
+    // Mixed: an existing user with a password, a repeated email, a taken external id, a new one.
+    let repeated = unique_email("repeated");
+    let fresh = unique_email("fresh");
+    let with_taken_id = unique_email("takenid");
+    let users_before = app.count_users().await;
+    let items = vec![
+        item(&clean[1], None, None),
+        item(&repeated, None, None),
+        item(&repeated, None, None),
+        item(&with_taken_id, Some(&taken_external), None),
+        item(&fresh, None, None),
+    ];
+    let results = app
+        .store
+        .migrate_passwords(&app.project_id, items, Utc::now())
+        .await;
+    type Migrated = (latchkey_core::user::User, latchkey_core::ids::EmailId, bool);
+    let conflict = |result: &Result<Migrated, StoreError>, expected: Conflict| {
+        assert!(
+            matches!(result, Err(StoreError::Conflict(found)) if *found == expected),
+            "{:?}",
+            result
+                .as_ref()
+                .map(|(user, _, created)| (&user.user_id, *created))
+        );
+    };
+    conflict(&results[0], Conflict::PasswordAlreadyExists);
+    assert!(results[1].as_ref().unwrap().2);
+    conflict(&results[2], Conflict::PasswordAlreadyExists);
+    conflict(&results[3], Conflict::DuplicateExternalId);
+    assert!(results[4].as_ref().unwrap().2);
+    // Exactly two users were added: nothing of the refused items was written.
+    assert_eq!(app.count_users().await, users_before + 2);
+    login(&app, &repeated, "hunter2").await.assert_ok();
+    login(&app, &fresh, "hunter2").await.assert_ok();
+}
+
+/// Concurrent migrate requests (which the server groups into batches) each get their own answer:
+/// of two requests for one email, one creates the user and the other is refused.
+async fn concurrent_migrations_each_get_their_answer(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let md5 = format!("{:x}", md5_of("hunter2"));
+    let emails: Vec<String> = (0..20).map(|i| unique_email(&format!("c{i}"))).collect();
+    let requests = emails.iter().chain(emails.iter().take(5)).map(|email| {
+        app.post(
+            "/v1/passwords/migrate",
+            json!({"email": email, "hash_type": "md_5", "hash": md5}),
+        )
+    });
+    let replies = futures::future::join_all(requests).await;
+    let created = replies
+        .iter()
+        .filter(|reply| reply.status == 200 && reply.body["user_created"] == true)
+        .count();
+    let refused = replies
+        .iter()
+        .filter(|reply| {
+            reply.status == 400 && reply.body["error_type"] == "password_already_exists"
+        })
+        .count();
+    assert_eq!((created, refused), (20, 5));
+    for email in &emails {
+        login(&app, email, "hunter2").await.assert_ok();
+    }
+}
+
 fn md5_of(text: &str) -> u128 {
     use md5_digest::Digest;
     u128::from_be_bytes(md5_digest::Md5::digest(text.as_bytes()).into())
@@ -433,6 +559,8 @@ both_engines!(
     every_hash_type_migrates_logs_in_and_upgrades,
     bad_hashes_are_refused_at_migrate_time_and_write_nothing,
     migrate_attaches_to_an_existing_user_once,
+    batched_migrations_answer_each_item_as_alone,
+    concurrent_migrations_each_get_their_answer,
     unknown_emails_and_missing_fields,
     repeated_failures_lock_the_user_even_concurrently,
     create_strength_check_and_resets,

@@ -1,0 +1,2 @@
+-- The HTTP ceiling: the same binary answering its cheapest route.
+wrk.path = "/healthz"

@@ -1,0 +1,91 @@
+//! The ceiling for password logins: how many argon2id verifications per second this machine
+//! does with the `argon2` crate alone, one thread per core, nothing else in the way. `bench/run`
+//! divides the server's `passwords/authenticate` throughput by this figure.
+//!
+//! Prints one JSON object: `{"threads", "seconds", "verifications", "per_second"}`.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use clap::Parser;
+
+#[derive(Debug, Parser)]
+struct Args {
+    /// Verifying threads (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// How long to verify, in seconds.
+    #[arg(long, default_value_t = 10.0)]
+    seconds: f64,
+    #[arg(long, default_value_t = 19_456)]
+    memory_kib: u32,
+    #[arg(long, default_value_t = 2)]
+    iterations: u32,
+    #[arg(long, default_value_t = 1)]
+    parallelism: u32,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let threads = args.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let params = Params::new(args.memory_kib, args.iterations, args.parallelism, None)
+        .map_err(|error| anyhow::anyhow!("argon2 parameters: {error}"))?;
+    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+    let password = b"correct horse battery staple 42!";
+    let salt = SaltString::encode_b64(b"benchmark-salt16")
+        .map_err(|error| anyhow::anyhow!("salt: {error}"))?;
+    let phc = argon2
+        .hash_password(password, &salt)
+        .map_err(|error| anyhow::anyhow!("hashing: {error}"))?
+        .to_string();
+
+    let done = Arc::new(AtomicBool::new(false));
+    let count = Arc::new(AtomicU64::new(0));
+    let started = Instant::now();
+    let workers: Vec<_> = (0..threads)
+        .map(|_| {
+            let (done, count, argon2, phc) =
+                (done.clone(), count.clone(), argon2.clone(), phc.clone());
+            std::thread::spawn(move || -> Result<(), String> {
+                // Parse the stored string each time, as a server does with a hash it has just read.
+                while !done.load(Ordering::Relaxed) {
+                    let parsed = PasswordHash::new(&phc).map_err(|error| error.to_string())?;
+                    argon2
+                        .verify_password(password, &parsed)
+                        .map_err(|error| error.to_string())?;
+                    count.fetch_add(1, Ordering::Relaxed);
+                }
+                Ok(())
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_secs_f64(args.seconds));
+    done.store(true, Ordering::Relaxed);
+    for worker in workers {
+        worker
+            .join()
+            .map_err(|_| anyhow::anyhow!("a verifying thread panicked"))?
+            .map_err(|error| anyhow::anyhow!("verifying: {error}"))
+            .context("argon2 baseline")?;
+    }
+    // Verifications still running at the deadline finish and are counted, so divide by the time
+    // they actually took.
+    let elapsed = started.elapsed().as_secs_f64();
+    let verifications = count.load(Ordering::Relaxed);
+    println!(
+        "{}",
+        serde_json::json!({
+            "threads": threads,
+            "seconds": elapsed,
+            "verifications": verifications,
+            "per_second": verifications as f64 / elapsed,
+        })
+    );
+    Ok(())
+}
