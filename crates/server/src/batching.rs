@@ -18,7 +18,7 @@ use latchkey_core::user::User;
 use latchkey_store::{MigratePassword, Store, StoreError};
 use tokio::sync::{mpsc, oneshot, Mutex};
 
-use crate::error::{ApiError, ErrorType};
+use crate::error::ApiError;
 
 /// The largest batch a lane hands to the store (bounded so statements stay well under the
 /// engines' limits on bound parameters).
@@ -55,12 +55,6 @@ impl MigrateBatcher {
         item: MigratePassword,
     ) -> Result<(User, EmailId, bool), ApiError> {
         let (reply, answer) = oneshot::channel();
-        let unavailable = || {
-            ApiError::new(
-                ErrorType::ServiceUnavailable,
-                "The server is shutting down.",
-            )
-        };
         self.queue
             .send(Job {
                 project_id,
@@ -68,8 +62,8 @@ impl MigrateBatcher {
                 reply,
             })
             .await
-            .map_err(|_| unavailable())?;
-        Ok(answer.await.map_err(|_| unavailable())??)
+            .map_err(|_| ApiError::shutting_down())?;
+        Ok(answer.await.map_err(|_| ApiError::shutting_down())??)
     }
 }
 

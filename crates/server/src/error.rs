@@ -132,6 +132,22 @@ impl ApiError {
     pub fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::new(ErrorType::BadRequest, message)
     }
+
+    /// A failure of the server's own (already logged by the caller), never of the request.
+    pub fn internal() -> ApiError {
+        ApiError::new(
+            ErrorType::InternalServerError,
+            "Something went wrong on the server.",
+        )
+    }
+
+    /// Work refused because the server is stopping.
+    pub fn shutting_down() -> ApiError {
+        ApiError::new(
+            ErrorType::ServiceUnavailable,
+            "The server is shutting down.",
+        )
+    }
 }
 
 /// Carried from `into_response` to the request-id middleware, which renders the body.
@@ -258,10 +274,7 @@ impl From<StoreError> for ApiError {
             StoreError::Database(cause) => database_failure(&cause),
             StoreError::Migration(cause) => {
                 tracing::error!(error = %cause, "migration error during a request");
-                ApiError::new(
-                    ErrorType::InternalServerError,
-                    "Something went wrong on the server.",
-                )
+                ApiError::internal()
             }
         }
     }
@@ -281,10 +294,7 @@ fn database_failure(cause: &DatabaseError) -> ApiError {
             "The database is unavailable. Retry the request later.",
         )
     } else {
-        ApiError::new(
-            ErrorType::InternalServerError,
-            "Something went wrong on the server.",
-        )
+        ApiError::internal()
     }
 }
 

@@ -12,7 +12,7 @@ use std::sync::{mpsc, Arc, Mutex};
 
 use tokio::sync::oneshot;
 
-use crate::error::{ApiError, ErrorType};
+use crate::error::ApiError;
 
 type Job = Box<dyn FnOnce() + Send>;
 
@@ -54,18 +54,10 @@ impl HashPool {
             // The requester may have gone away; then the result is simply dropped.
             let _ = reply.send(job());
         });
-        self.jobs.send(job).map_err(|_| {
-            ApiError::new(
-                ErrorType::ServiceUnavailable,
-                "The server is shutting down.",
-            )
-        })?;
+        self.jobs.send(job).map_err(|_| ApiError::shutting_down())?;
         answer.await.map_err(|_| {
             tracing::error!("a password hashing job failed");
-            ApiError::new(
-                ErrorType::InternalServerError,
-                "Something went wrong on the server.",
-            )
+            ApiError::internal()
         })
     }
 }

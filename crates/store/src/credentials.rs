@@ -124,18 +124,10 @@ pub trait CredentialStore: Send + Sync {
         project_id: &ProjectId,
         items: Vec<MigratePassword>,
         now: DateTime<Utc>,
-    ) -> Vec<Result<(User, EmailId, bool), StoreError>> {
-        let mut results = Vec::with_capacity(items.len());
-        for item in items {
-            results.push(self.migrate_password(project_id, item, now).await);
-        }
-        results
-    }
+    ) -> Vec<Result<(User, EmailId, bool), StoreError>>;
 
     /// How many write transactions the engine runs well at once (SQLite has one writer).
-    fn write_lanes(&self) -> usize {
-        1
-    }
+    fn write_lanes(&self) -> usize;
 
     /// Creates a user with an email and a password, and optionally its first session (whose
     /// factor is the password of that email), at once.

@@ -357,21 +357,13 @@ async fn insert_email(
     verified: bool,
     now: i64,
 ) -> Result<EmailId, StoreError> {
-    let email_id = EmailId::generate(env);
-    sqlx::query(
-        "INSERT INTO user_emails (email_id, project_id, user_id, email, verified, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(email_id.as_str())
-    .bind(project_id)
-    .bind(user_id.as_str())
-    .bind(email.as_str())
-    .bind(verified)
-    .bind(now)
-    .execute(&mut *conn)
-    .await
-    .map_err(conflict_or)?;
-    Ok(email_id)
+    let email = UserEmail {
+        email_id: EmailId::generate(env),
+        email: email.as_str().to_owned(),
+        verified,
+    };
+    insert_emails(conn, project_id, &[(user_id, &email)], now).await?;
+    Ok(email.email_id)
 }
 
 async fn insert_phone_number(
@@ -383,21 +375,64 @@ async fn insert_phone_number(
     verified: bool,
     now: i64,
 ) -> Result<PhoneId, StoreError> {
-    let phone_id = PhoneId::generate(env);
-    sqlx::query(
+    let phone = UserPhoneNumber {
+        phone_id: PhoneId::generate(env),
+        phone_number: phone_number.as_str().to_owned(),
+        verified,
+    };
+    insert_phone_numbers(conn, project_id, &[(user_id, &phone)], now).await?;
+    Ok(phone.phone_id)
+}
+
+/// Writes emails of users in one statement.
+async fn insert_emails(
+    conn: &mut Conn,
+    project_id: &str,
+    rows: &[(&UserId, &UserEmail)],
+    now: i64,
+) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut query = QueryBuilder::<Db>::new(
+        "INSERT INTO user_emails (email_id, project_id, user_id, email, verified, created_at) ",
+    );
+    query.push_values(rows, |mut row, (user_id, email)| {
+        row.push_bind(email.email_id.as_str().to_owned())
+            .push_bind(project_id.to_owned())
+            .push_bind(user_id.as_str().to_owned())
+            .push_bind(email.email.clone())
+            .push_bind(email.verified)
+            .push_bind(now);
+    });
+    query.build().execute(&mut *conn).await.map_err(conflict_or)?;
+    Ok(())
+}
+
+/// Writes phone numbers of users in one statement.
+async fn insert_phone_numbers(
+    conn: &mut Conn,
+    project_id: &str,
+    rows: &[(&UserId, &UserPhoneNumber)],
+    now: i64,
+) -> Result<(), StoreError> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let mut query = QueryBuilder::<Db>::new(
         "INSERT INTO user_phone_numbers (phone_id, project_id, user_id, phone_number, verified, \
-         created_at) VALUES ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(phone_id.as_str())
-    .bind(project_id)
-    .bind(user_id.as_str())
-    .bind(phone_number.as_str())
-    .bind(verified)
-    .bind(now)
-    .execute(&mut *conn)
-    .await
-    .map_err(conflict_or)?;
-    Ok(phone_id)
+         created_at) ",
+    );
+    query.push_values(rows, |mut row, (user_id, phone)| {
+        row.push_bind(phone.phone_id.as_str().to_owned())
+            .push_bind(project_id.to_owned())
+            .push_bind(user_id.as_str().to_owned())
+            .push_bind(phone.phone_number.clone())
+            .push_bind(phone.verified)
+            .push_bind(now);
+    });
+    query.build().execute(&mut *conn).await.map_err(conflict_or)?;
+    Ok(())
 }
 
 async fn replace_roles(
@@ -411,26 +446,27 @@ async fn replace_roles(
         .bind(user_id.as_str())
         .execute(&mut *conn)
         .await?;
-    insert_roles(conn, project_id, user_id, roles).await
+    let rows: Vec<_> = roles.iter().enumerate().map(|(position, role)| (user_id, position, role)).collect();
+    insert_roles(conn, project_id, &rows).await
 }
 
+/// Writes users' roles, each with its position in its user's list, in one statement.
 async fn insert_roles(
     conn: &mut Conn,
     project_id: &str,
-    user_id: &UserId,
-    roles: &[String],
+    rows: &[(&UserId, usize, &String)],
 ) -> Result<(), StoreError> {
-    for (position, role) in roles.iter().enumerate() {
-        sqlx::query(
-            "INSERT INTO user_roles (project_id, user_id, position, role) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(project_id)
-        .bind(user_id.as_str())
-        .bind(i64::try_from(position).unwrap_or(i64::MAX))
-        .bind(role)
-        .execute(&mut *conn)
-        .await?;
+    if rows.is_empty() {
+        return Ok(());
     }
+    let mut query = QueryBuilder::<Db>::new("INSERT INTO user_roles (project_id, user_id, position, role) ");
+    query.push_values(rows, |mut row, (user_id, position, role)| {
+        row.push_bind(project_id.to_owned())
+            .push_bind(user_id.as_str().to_owned())
+            .push_bind(i64::try_from(*position).unwrap_or(i64::MAX))
+            .push_bind((*role).clone());
+    });
+    query.build().execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -629,8 +665,6 @@ fn push_search_conditions<'a>(query: &mut QueryBuilder<'a, Db>, project_id: &str
     query.push(")");
 }
 
-/// Inserts a user with its email, phone number and roles; the caller owns the transaction.
-/// Returns the user's id and its email's, if it has one.
 /// Inserts a user with its email, phone number and roles, and returns the user as `load_user`
 /// would read it back: the rows were just written, so reading them again would only cost time.
 async fn insert_user(
@@ -640,7 +674,7 @@ async fn insert_user(
     now: i64,
 ) -> Result<User, StoreError> {
     let user = new_user_object(project_id.environment(), new_user, now);
-    insert_users(conn, project_id.as_str(), std::slice::from_ref(&user)).await?;
+    insert_users(conn, project_id.as_str(), std::slice::from_ref(&user), now).await?;
     Ok(user)
 }
 
@@ -684,9 +718,9 @@ fn new_user_object(env: Environment, new_user: &NewUser, now: i64) -> User {
     }
 }
 
-/// Writes new users (from [`new_user_object`]) with their emails, phone numbers and roles: one
-/// multi-row statement per table, whatever the number of users.
-async fn insert_users(conn: &mut Conn, project: &str, users: &[User]) -> Result<(), StoreError> {
+/// Writes new users (from [`new_user_object`], all created at `now`) with their emails, phone
+/// numbers and roles: one multi-row statement per table, whatever the number of users.
+async fn insert_users(conn: &mut Conn, project: &str, users: &[User], now: i64) -> Result<(), StoreError> {
     if users.is_empty() {
         return Ok(());
     }
@@ -704,60 +738,20 @@ async fn insert_users(conn: &mut Conn, project: &str, users: &[User]) -> Result<
             .push_bind(metadata_to_text(&user.trusted_metadata))
             .push_bind(metadata_to_text(&user.untrusted_metadata))
             .push_bind(user.external_id.clone())
-            .push_bind(to_micros(user.created_at));
+            .push_bind(now);
     });
     query.build().execute(&mut *conn).await.map_err(conflict_or)?;
-
-    let emails: Vec<(&User, &UserEmail)> =
-        users.iter().flat_map(|user| user.emails.iter().map(move |email| (user, email))).collect();
-    if !emails.is_empty() {
-        let mut query = QueryBuilder::<Db>::new(
-            "INSERT INTO user_emails (email_id, project_id, user_id, email, verified, created_at) ",
-        );
-        query.push_values(emails, |mut row, (user, email)| {
-            row.push_bind(email.email_id.as_str().to_owned())
-                .push_bind(project.to_owned())
-                .push_bind(user.user_id.as_str().to_owned())
-                .push_bind(email.email.clone())
-                .push_bind(email.verified)
-                .push_bind(to_micros(user.created_at));
-        });
-        query.build().execute(&mut *conn).await.map_err(conflict_or)?;
-    }
-
-    let phones: Vec<(&User, &UserPhoneNumber)> =
-        users.iter().flat_map(|user| user.phone_numbers.iter().map(move |phone| (user, phone))).collect();
-    if !phones.is_empty() {
-        let mut query = QueryBuilder::<Db>::new(
-            "INSERT INTO user_phone_numbers (phone_id, project_id, user_id, phone_number, verified, \
-             created_at) ",
-        );
-        query.push_values(phones, |mut row, (user, phone)| {
-            row.push_bind(phone.phone_id.as_str().to_owned())
-                .push_bind(project.to_owned())
-                .push_bind(user.user_id.as_str().to_owned())
-                .push_bind(phone.phone_number.clone())
-                .push_bind(phone.verified)
-                .push_bind(to_micros(user.created_at));
-        });
-        query.build().execute(&mut *conn).await.map_err(conflict_or)?;
-    }
-
-    let roles: Vec<(&User, usize, &String)> = users
+    let emails: Vec<_> =
+        users.iter().flat_map(|user| user.emails.iter().map(move |email| (&user.user_id, email))).collect();
+    insert_emails(conn, project, &emails, now).await?;
+    let phones: Vec<_> =
+        users.iter().flat_map(|user| user.phone_numbers.iter().map(move |phone| (&user.user_id, phone))).collect();
+    insert_phone_numbers(conn, project, &phones, now).await?;
+    let roles: Vec<_> = users
         .iter()
-        .flat_map(|user| user.roles.iter().enumerate().map(move |(position, role)| (user, position, role)))
+        .flat_map(|user| user.roles.iter().enumerate().map(move |(position, role)| (&user.user_id, position, role)))
         .collect();
-    if !roles.is_empty() {
-        let mut query = QueryBuilder::<Db>::new("INSERT INTO user_roles (project_id, user_id, position, role) ");
-        query.push_values(roles, |mut row, (user, position, role)| {
-            row.push_bind(project.to_owned())
-                .push_bind(user.user_id.as_str().to_owned())
-                .push_bind(i64::try_from(position).unwrap_or(i64::MAX))
-                .push_bind(role.clone());
-        });
-        query.build().execute(&mut *conn).await?;
-    }
-    Ok(())
+    insert_roles(conn, project, &roles).await
 }
 
 const PROJECT_COLUMNS: &str = "project_id, name, environment, secret_digest, created_at, \

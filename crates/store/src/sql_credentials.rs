@@ -160,22 +160,92 @@ async fn insert_password(
     hash: &StoredHash,
     now: i64,
 ) -> Result<PasswordSummary, StoreError> {
-    let password_id = PasswordId::generate(project_id.environment());
-    sqlx::query(
-        "INSERT INTO passwords (password_id, project_id, user_id, requires_reset, created_at, hash, \
-         updated_at) VALUES ($1, $2, $3, FALSE, $4, $5, $4)",
-    )
-    .bind(password_id.as_str())
-    .bind(project_id.as_str())
-    .bind(user_id.as_str())
-    .bind(now)
-    .bind(hash.to_json())
-    .execute(&mut *conn)
-    .await?;
-    Ok(PasswordSummary {
-        password_id,
-        requires_reset: false,
-    })
+    let mut written = insert_passwords(conn, project_id, &[(user_id, hash)], now).await?;
+    written.pop().ok_or(StoreError::NotFound(Missing::Password))
+}
+
+/// Writes one password for each user in one statement; returns them in the order given.
+async fn insert_passwords(
+    conn: &mut Conn,
+    project_id: &ProjectId,
+    rows: &[(&UserId, &StoredHash)],
+    now: i64,
+) -> Result<Vec<PasswordSummary>, StoreError> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let written: Vec<PasswordSummary> = rows
+        .iter()
+        .map(|_| PasswordSummary {
+            password_id: PasswordId::generate(project_id.environment()),
+            requires_reset: false,
+        })
+        .collect();
+    let mut query = QueryBuilder::<Db>::new(
+        "INSERT INTO passwords (password_id, project_id, user_id, requires_reset, created_at, hash, updated_at) ",
+    );
+    query.push_values(rows.iter().zip(&written), |mut row, ((user_id, hash), password)| {
+        row.push_bind(password.password_id.as_str().to_owned())
+            .push_bind(project_id.as_str().to_owned())
+            .push_bind(user_id.as_str().to_owned())
+            .push_bind(false)
+            .push_bind(now)
+            .push_bind(hash.to_json())
+            .push_bind(now);
+    });
+    query.build().execute(&mut *conn).await?;
+    Ok(written)
+}
+
+/// One [`CredentialStore::migrate_password`] attempt, in one transaction.
+async fn migrate_one(
+    engine: &Engine,
+    project_id: &ProjectId,
+    migrate: &MigratePassword,
+    now: DateTime<Utc>,
+) -> Result<(User, EmailId, bool), StoreError> {
+    let project = project_id.as_str();
+    let micros = to_micros(now);
+    let mut tx = engine.writer().begin().await?;
+    let (user, email_id, created) = match email_id_of(&mut tx, project, &migrate.email).await? {
+        Some((email_id, user_id)) => {
+            // Lock the user row so two migrations of one email cannot both add a password.
+            find_user_row(&mut tx, project, &UserRef::Id(user_id.clone()), true).await?;
+            let has_password: Option<String> =
+                sqlx::query_scalar("SELECT password_id FROM passwords WHERE project_id = $1 AND user_id = $2")
+                    .bind(project)
+                    .bind(user_id.as_str())
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if has_password.is_some() {
+                return Err(StoreError::Conflict(Conflict::PasswordAlreadyExists));
+            }
+            if migrate.new_user.email_verified {
+                sqlx::query("UPDATE user_emails SET verified = TRUE WHERE project_id = $1 AND email = $2")
+                    .bind(project)
+                    .bind(migrate.email.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            insert_password(&mut tx, project_id, &user_id, &migrate.hash, micros)
+                .await
+                .map_err(|error| match error {
+                    StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                        StoreError::Conflict(Conflict::PasswordAlreadyExists)
+                    }
+                    other => other,
+                })?;
+            (load_user(&mut tx, project, &user_id).await?, email_id, false)
+        }
+        None => {
+            let mut user = insert_user(&mut tx, project_id, &migrate.new_user, micros).await?;
+            user.password = Some(insert_password(&mut tx, project_id, &user.user_id, &migrate.hash, micros).await?);
+            let email_id = first_email_id(&user)?;
+            (user, email_id, true)
+        }
+    };
+    tx.commit().await?;
+    Ok((user, email_id, created))
 }
 
 /// The fast path of [`CredentialStore::migrate_passwords`]: when every item is a new user whose
@@ -215,27 +285,15 @@ async fn migrate_new_users(
         return Ok(None);
     }
     let micros = to_micros(now);
-    let env = project_id.environment();
-    let mut users: Vec<User> = items.iter().map(|item| new_user_object(env, &item.new_user, micros)).collect();
-    insert_users(&mut tx, project, &users).await?;
-    let mut query = QueryBuilder::<Db>::new(
-        "INSERT INTO passwords (password_id, project_id, user_id, requires_reset, created_at, hash, updated_at) ",
-    );
-    let password_ids: Vec<PasswordId> = items.iter().map(|_| PasswordId::generate(env)).collect();
-    query.push_values(users.iter().zip(items).zip(&password_ids), |mut row, ((user, item), password_id)| {
-        row.push_bind(password_id.as_str().to_owned())
-            .push_bind(project.to_owned())
-            .push_bind(user.user_id.as_str().to_owned())
-            .push_bind(false)
-            .push_bind(micros)
-            .push_bind(item.hash.to_json())
-            .push_bind(micros);
-    });
-    query.build().execute(&mut *tx).await?;
+    let users: Vec<User> =
+        items.iter().map(|item| new_user_object(project_id.environment(), &item.new_user, micros)).collect();
+    insert_users(&mut tx, project, &users, micros).await?;
+    let rows: Vec<_> = users.iter().zip(items).map(|(user, item)| (&user.user_id, &item.hash)).collect();
+    let passwords = insert_passwords(&mut tx, project_id, &rows, micros).await?;
     tx.commit().await?;
     let mut done = Vec::with_capacity(users.len());
-    for (mut user, password_id) in users.drain(..).zip(password_ids) {
-        user.password = Some(PasswordSummary { password_id, requires_reset: false });
+    for (mut user, password) in users.into_iter().zip(passwords) {
+        user.password = Some(password);
         let email_id = first_email_id(&user)?;
         done.push((user, email_id, true));
     }
@@ -303,48 +361,13 @@ impl CredentialStore for Engine {
         migrate: MigratePassword,
         now: DateTime<Utc>,
     ) -> Result<(User, EmailId, bool), StoreError> {
-        let project = project_id.as_str();
-        let micros = to_micros(now);
-        let mut tx = self.writer().begin().await?;
-        let (user, email_id, created) = match email_id_of(&mut tx, project, &migrate.email).await? {
-            Some((email_id, user_id)) => {
-                // Lock the user row so two migrations of one email cannot both add a password.
-                find_user_row(&mut tx, project, &UserRef::Id(user_id.clone()), true).await?;
-                let has_password: Option<String> =
-                    sqlx::query_scalar("SELECT password_id FROM passwords WHERE project_id = $1 AND user_id = $2")
-                        .bind(project)
-                        .bind(user_id.as_str())
-                        .fetch_optional(&mut *tx)
-                        .await?;
-                if has_password.is_some() {
-                    return Err(StoreError::Conflict(Conflict::PasswordAlreadyExists));
-                }
-                if migrate.new_user.email_verified {
-                    sqlx::query("UPDATE user_emails SET verified = TRUE WHERE project_id = $1 AND email = $2")
-                        .bind(project)
-                        .bind(migrate.email.as_str())
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                insert_password(&mut tx, project_id, &user_id, &migrate.hash, micros)
-                    .await
-                    .map_err(|error| match error {
-                        StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation() => {
-                            StoreError::Conflict(Conflict::PasswordAlreadyExists)
-                        }
-                        other => other,
-                    })?;
-                (load_user(&mut tx, project, &user_id).await?, email_id, false)
-            }
-            None => {
-                let mut user = insert_user(&mut tx, project_id, &migrate.new_user, micros).await?;
-                user.password = Some(insert_password(&mut tx, project_id, &user.user_id, &migrate.hash, micros).await?);
-                let email_id = first_email_id(&user)?;
-                (user, email_id, true)
-            }
-        };
-        tx.commit().await?;
-        Ok((user, email_id, created))
+        match migrate_one(self, project_id, &migrate, now).await {
+            // Another transaction created the user of this email between our lookup and our
+            // insert (possible with PostgreSQL's concurrent writers): the user exists now, so
+            // the second attempt attaches to it, or answers that it has a password already.
+            Err(StoreError::Conflict(Conflict::DuplicateEmail)) => migrate_one(self, project_id, &migrate, now).await,
+            other => other,
+        }
     }
 
     async fn migrate_passwords(

@@ -71,3 +71,92 @@ impl SqliteStore {
 
 include!("sql_common.rs");
 include!("sql_credentials.rs");
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use latchkey_core::ids::Environment;
+    use latchkey_core::jwt::SigningKey;
+    use latchkey_core::password::hash_password;
+    use latchkey_core::password::Argon2Settings;
+    use latchkey_core::secret::Secret;
+
+    fn item(email: &str) -> MigratePassword {
+        let cheap = Argon2Settings {
+            memory_kib: 64,
+            iterations: 1,
+            parallelism: 1,
+        };
+        let email = Email::parse(email).unwrap();
+        MigratePassword {
+            email: email.clone(),
+            hash: hash_password("pw", &cheap).unwrap(),
+            new_user: NewUser {
+                email: Some(email),
+                ..NewUser::default()
+            },
+        }
+    }
+
+    /// The batch path really is taken for a clean batch (the HTTP suite checks the answers, which
+    /// the one-at-a-time path would give too), and declines a batch naming an existing email.
+    #[tokio::test]
+    async fn a_clean_batch_is_written_at_once_and_an_existing_email_declines_it() {
+        let path = std::env::temp_dir().join(format!("latchkey-store-{}.db", uuid::Uuid::new_v4()));
+        let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        let now = Utc::now();
+        let project = ProjectRecord {
+            project_id: ProjectId::generate(Environment::Test),
+            name: "batch".to_owned(),
+            environment: Environment::Test,
+            secret_digest: Secret::generate("secret", Environment::Test).digest(),
+            created_at: now,
+            settings: ProjectSettings::default(),
+        };
+        let key = SigningKey::generate(Environment::Test, now).unwrap();
+        store.create_project(&project, &key).await.unwrap();
+        let id = &project.project_id;
+
+        let batch = vec![
+            item("a@example.com"),
+            item("b@example.com"),
+            item("c@example.com"),
+        ];
+        let written = migrate_new_users(&store, id, &batch, now)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(written.len(), 3);
+        for ((user, email_id, created), item) in written.iter().zip(&batch) {
+            assert!(created);
+            assert_eq!(&user.emails[0].email_id, email_id);
+            let read = store
+                .get_user(id, &UserRef::Id(user.user_id.clone()))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(&read, user);
+            assert_eq!(read.emails[0].email, item.email.as_str());
+        }
+
+        let taken = vec![item("d@example.com"), item("b@example.com")];
+        assert!(migrate_new_users(&store, id, &taken, now)
+            .await
+            .unwrap()
+            .is_none());
+        let repeated = vec![item("e@example.com"), item("e@example.com")];
+        assert!(migrate_new_users(&store, id, &repeated, now)
+            .await
+            .unwrap()
+            .is_none());
+        let users: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM users WHERE project_id = ?")
+            .bind(id.as_str())
+            .fetch_one(store.reader())
+            .await
+            .unwrap();
+        assert_eq!(users, 3, "a declined batch writes nothing");
+        let _ = std::fs::remove_file(&path);
+    }
+}

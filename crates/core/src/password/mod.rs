@@ -233,6 +233,9 @@ thread_local! {
         const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// The most argon2 working memory (1 KiB blocks) a thread keeps between hashes.
+const RETAINED_ARGON2_BLOCKS: usize = 64 * 1024;
+
 /// Runs argon2 into `out` with this thread's reusable working memory.
 fn argon2_into(argon2: &Argon2<'_>, password: &[u8], salt: &[u8], out: &mut [u8]) -> bool {
     ARGON2_MEMORY.with(|memory| {
@@ -245,9 +248,10 @@ fn argon2_into(argon2: &Argon2<'_>, password: &[u8], salt: &[u8], out: &mut [u8]
         }
         let result =
             argon2.hash_password_into_with_memory(password, salt, out, &mut memory[..needed]);
-        // Bound what a thread keeps: memory beyond Latchkey's own default cost (a migrated hash
-        // with a larger cost) is given back.
-        if memory.len() > Argon2Settings::default().memory_kib as usize {
+        // Bound what a thread keeps (a migrated hash may name up to 256 MiB): working memory up
+        // to 64 MiB, which covers the default and the common stronger settings, stays for the
+        // next hash; more is given back.
+        if memory.len() > RETAINED_ARGON2_BLOCKS {
             *memory = Vec::new();
         }
         result.is_ok()

@@ -7,7 +7,7 @@ use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
 use chrono::{DateTime, Utc};
-use latchkey_core::ids::{EmailId, ProjectId};
+use latchkey_core::ids::ProjectId;
 use latchkey_core::password::migrate::{self, MigrateHash};
 use latchkey_core::password::strength::{self, Strength, MAX_PASSWORD_BYTES};
 use latchkey_core::password::{hash_password, StoredHash};
@@ -21,8 +21,8 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::sessions::{
-    custom_claims, new_session, no_session_arguments, plan_session, plan_with, presented_session,
-    session_fields, SessionOptions,
+    custom_claims, new_session, plan_session, plan_with, required_session, session_fields,
+    SessionOptions,
 };
 use super::users::{given, new_metadata, new_name, NameRequest};
 use crate::error::{ApiError, ErrorType};
@@ -97,10 +97,7 @@ async fn new_hash(state: &AppState, password: String) -> Result<StoredHash, ApiE
         .await?
         .map_err(|error| {
             tracing::error!(%error, "hashing a new password failed");
-            ApiError::new(
-                ErrorType::InternalServerError,
-                "Something went wrong on the server.",
-            )
+            ApiError::internal()
         })
 }
 
@@ -197,11 +194,11 @@ async fn migrate_password(
     Ok(reply(&auth.request_id, StatusCode::OK, body))
 }
 
-/// A verified email-and-password pair.
+/// A verified email-and-password pair: whose it is, the factor it counts as, and the hash
+/// upgrade it calls for.
 struct Verified {
     user_id: latchkey_core::ids::UserId,
-    email_id: EmailId,
-    email: String,
+    factor: AuthenticationFactor,
     upgrade: PasswordWrite,
 }
 
@@ -275,8 +272,7 @@ async fn verify_login(
     };
     Ok(Verified {
         user_id: login.user_id,
-        email_id: login.email_id,
-        email: login.email,
+        factor: AuthenticationFactor::password(login.email_id, login.email, now),
         upgrade,
     })
 }
@@ -300,13 +296,12 @@ async fn authenticate(
     latchkey_core::session::parse_duration(request.session.session_duration_minutes)?;
     let now = Utc::now();
     let verified = verify_login(&state, &auth.project, &email, password, now).await?;
-    let factor = AuthenticationFactor::password(verified.email_id, verified.email, now);
     let (session, token) = plan_session(
         &state,
         project_id,
         &verified.user_id,
         request.session,
-        factor,
+        verified.factor,
         now,
     )
     .await?;
@@ -441,13 +436,12 @@ async fn reset_by_existing_password(
     let now = Utc::now();
     let verified = verify_login(&state, &auth.project, &email, existing, now).await?;
     let hash = new_hash(&state, new_password).await?;
-    let factor = AuthenticationFactor::password(verified.email_id, verified.email, now);
     let (session, token) = plan_session(
         &state,
         project_id,
         &verified.user_id,
         request.session,
-        factor,
+        verified.factor,
         now,
     )
     .await?;
@@ -482,15 +476,7 @@ async fn reset_by_session(
     latchkey_core::session::parse_duration(request.session.session_duration_minutes)?;
     let now = Utc::now();
     let options = request.session;
-    let presented = presented_session(
-        &state,
-        project_id,
-        options.session_token.clone(),
-        options.session_jwt.clone(),
-        now,
-    )
-    .await?
-    .ok_or_else(no_session_arguments)?;
+    let presented = required_session(&state, project_id, &options, now).await?;
     let user_id = presented.session.user_id.clone();
     let email = presented
         .session

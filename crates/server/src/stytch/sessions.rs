@@ -116,6 +116,24 @@ pub async fn presented_session(
     }
 }
 
+/// The active session a request must name by `session_token` or `session_jwt`.
+pub async fn required_session(
+    state: &AppState,
+    project_id: &ProjectId,
+    options: &SessionOptions,
+    now: DateTime<Utc>,
+) -> Result<Presented, ApiError> {
+    presented_session(
+        state,
+        project_id,
+        options.session_token.clone(),
+        options.session_jwt.clone(),
+        now,
+    )
+    .await?
+    .ok_or_else(no_session_arguments)
+}
+
 /// Decides the session part of an authentication of `user_id` by `factor`: continue the
 /// session the request presents, start one when `session_duration_minutes` asks, or none.
 /// Returns the write and the token to answer with.
@@ -227,19 +245,13 @@ pub async fn session_fields(
     let keys = state.store.signing_keys(project_id).await?;
     let key = keys.first().ok_or_else(|| {
         tracing::error!(project_id = %project_id, "project has no signing key");
-        ApiError::new(
-            ErrorType::InternalServerError,
-            "Something went wrong on the server.",
-        )
+        ApiError::internal()
     })?;
     let jwt = key
         .sign(&session.jwt_claims(project_id, roles, now))
         .map_err(|error| {
             tracing::error!(%error, "signing a session JWT failed");
-            ApiError::new(
-                ErrorType::InternalServerError,
-                "Something went wrong on the server.",
-            )
+            ApiError::internal()
         })?;
     Ok((token.to_owned(), jwt, session.to_json(roles)))
 }
@@ -259,15 +271,7 @@ async fn authenticate(
     let now = Utc::now();
     let options = request.session;
     let duration = session::parse_duration(options.session_duration_minutes)?;
-    let presented = presented_session(
-        &state,
-        project_id,
-        options.session_token,
-        options.session_jwt,
-        now,
-    )
-    .await?
-    .ok_or_else(no_session_arguments)?;
+    let presented = required_session(&state, project_id, &options, now).await?;
     let user_id = presented.session.user_id.clone();
     let claims_patch = options.session_custom_claims.unwrap_or(Value::Null);
     let session = continued(

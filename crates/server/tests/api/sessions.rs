@@ -14,6 +14,14 @@ use crate::helpers::{spawn_app, unique_email, Engine, TestApp};
 const PASSWORD: &str = "Session-tests-passphrase-9";
 
 /// A user with a password, logged in with a session; returns (email, user_id, login body).
+/// The session that `body` (an authenticate response) started no longer authenticates, named by
+/// `field` (`session_token` or `session_jwt`).
+async fn assert_session_gone(app: &TestApp, field: &str, body: &Value) {
+    app.post("/v1/sessions/authenticate", json!({ field: body[field] }))
+        .await
+        .assert_error(404, "session_not_found");
+}
+
 async fn logged_in(app: &TestApp, minutes: i64) -> (String, String, Value) {
     let email = unique_email("session");
     let created = app
@@ -207,18 +215,8 @@ async fn revoke_list_expire_and_what_deletes_end(engine: Engine) {
     )
     .await
     .assert_ok();
-    app.post(
-        "/v1/sessions/authenticate",
-        json!({"session_token": first["session_token"]}),
-    )
-    .await
-    .assert_error(404, "session_not_found");
-    app.post(
-        "/v1/sessions/authenticate",
-        json!({"session_jwt": first["session_jwt"]}),
-    )
-    .await
-    .assert_error(404, "session_not_found");
+    assert_session_gone(&app, "session_token", &first).await;
+    assert_session_gone(&app, "session_jwt", &first).await;
     app.post(
         "/v1/sessions/revoke",
         json!({"session_jwt": second["session_jwt"]}),
@@ -266,12 +264,7 @@ async fn revoke_list_expire_and_what_deletes_end(engine: Engine) {
         .save_session(&app.project_id, &stored)
         .await
         .unwrap();
-    app.post(
-        "/v1/sessions/authenticate",
-        json!({"session_token": third["session_token"]}),
-    )
-    .await
-    .assert_error(404, "session_not_found");
+    assert_session_gone(&app, "session_token", &third).await;
     assert_eq!(
         app.get(&format!("/v1/sessions?user_id={user_id}"))
             .await
@@ -291,23 +284,13 @@ async fn revoke_list_expire_and_what_deletes_end(engine: Engine) {
     app.delete(&format!("/v1/users/passwords/{password_id}"))
         .await
         .assert_ok();
-    app.post(
-        "/v1/sessions/authenticate",
-        json!({"session_token": fourth["session_token"]}),
-    )
-    .await
-    .assert_error(404, "session_not_found");
+    assert_session_gone(&app, "session_token", &fourth).await;
 
     let (_, other_user, fifth) = logged_in(&app, 60).await;
     app.delete(&format!("/v1/users/{other_user}"))
         .await
         .assert_ok();
-    app.post(
-        "/v1/sessions/authenticate",
-        json!({"session_token": fifth["session_token"]}),
-    )
-    .await
-    .assert_error(404, "session_not_found");
+    assert_session_gone(&app, "session_token", &fifth).await;
 }
 
 async fn sessions_and_jwts_never_cross_projects(engine: Engine) {
