@@ -19,6 +19,9 @@ import stytch
 BIN = os.environ.get("LATCHKEY_BIN", os.path.join(os.path.dirname(__file__), "../../target/debug/latchkey"))
 POSTGRES_URL = os.environ.get("LATCHKEY_TEST_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test")
 SKIP_POSTGRES = os.environ.get("LATCHKEY_SKIP_POSTGRES") == "1"
+# The secrets key for PostgreSQL (SQLite keeps its generated key beside the database file). It
+# is the HTTP suite's key too: both suites share the test database, whose secrets it seals.
+TEST_SECRETS_KEY = "bGF0Y2hrZXktdGVzdC12YXVsdC1rZXktMzItYnl0ZXM="
 
 
 def free_port() -> int:
@@ -43,6 +46,7 @@ class Server:
         self.base_url = f"http://127.0.0.1:{port}/"
         self.process = subprocess.Popen(
             [BIN, "serve", "--listen", f"127.0.0.1:{port}", "--database-url", database_url],
+            env=self.environment(),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -58,6 +62,13 @@ class Server:
             if self.process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"latchkey did not start: {self.process.stderr.read()}")
             time.sleep(0.05)
+
+    def environment(self) -> dict:
+        env = dict(os.environ)
+        env.pop("LATCHKEY_SECRETS_KEY", None)
+        if not self.database_url.startswith("sqlite"):
+            env["LATCHKEY_SECRETS_KEY"] = TEST_SECRETS_KEY
+        return env
 
     def client(self, secret: str | None = None) -> stytch.Client:
         return stytch.Client(

@@ -13,6 +13,7 @@ use latchkey_core::ids::{Environment, ProjectId};
 use latchkey_core::jwt::SigningKey;
 use latchkey_core::password::Argon2Settings;
 use latchkey_core::secret::Secret;
+use latchkey_core::vault::Vault;
 use latchkey_store::{ProjectRecord, ProjectSettings, Store};
 use serde_json::json;
 use tokio::net::TcpListener;
@@ -55,6 +56,8 @@ enum Command {
         database_url: String,
         #[command(flatten)]
         argon2: Argon2Args,
+        #[command(flatten)]
+        secrets: SecretsKeyArgs,
     },
     /// Manage projects.
     Project {
@@ -81,6 +84,17 @@ struct Argon2Args {
     /// Lanes per hash.
     #[arg(long, default_value_t = 1, env = "LATCHKEY_ARGON2_PARALLELISM")]
     argon2_parallelism: u32,
+}
+
+/// The key that seals TOTP secrets and digests recovery codes. The database never holds it:
+/// losing it loses every TOTP secret and recovery code.
+#[derive(Debug, clap::Args)]
+struct SecretsKeyArgs {
+    /// A file holding the key (32 bytes, base64). With SQLite and neither this nor
+    /// LATCHKEY_SECRETS_KEY, the key lives in `<database file>.key`, generated on first start.
+    /// PostgreSQL requires one of the two.
+    #[arg(long, env = "LATCHKEY_SECRETS_KEY_FILE")]
+    secrets_key_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -136,6 +150,7 @@ async fn main() -> anyhow::Result<()> {
             listen,
             database_url,
             argon2,
+            secrets,
         } => {
             let argon2 = Argon2Settings::new(
                 argon2.argon2_memory_kib,
@@ -143,7 +158,7 @@ async fn main() -> anyhow::Result<()> {
                 argon2.argon2_parallelism,
             )
             .context("the --argon2-* settings")?;
-            serve(listen, &database_url, argon2).await
+            serve(listen, &database_url, argon2, secrets).await
         }
         Command::Project { command } => match command {
             ProjectCommand::Create {
@@ -217,6 +232,87 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
+/// Finds the secrets key: `LATCHKEY_SECRETS_KEY`, else `--secrets-key-file`, else (SQLite
+/// only) the file beside the database, generated if the database has never sealed anything.
+async fn secrets_key(
+    store: &dyn Store,
+    database_url: &str,
+    args: &SecretsKeyArgs,
+) -> anyhow::Result<Vault> {
+    if let Ok(text) = std::env::var("LATCHKEY_SECRETS_KEY") {
+        return Vault::from_key_text(&text).context("LATCHKEY_SECRETS_KEY");
+    }
+    if let Some(path) = &args.secrets_key_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the secrets key file {}", path.display()))?;
+        return Vault::from_key_text(&text)
+            .with_context(|| format!("the secrets key file {}", path.display()));
+    }
+    let Some(path) = sqlite_key_path(database_url) else {
+        anyhow::bail!(
+            "PostgreSQL needs a secrets key (it seals TOTP secrets): set LATCHKEY_SECRETS_KEY or \
+             --secrets-key-file to 32 random bytes in base64, e.g. `openssl rand -base64 32`"
+        );
+    };
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Vault::from_key_text(&text)
+            .with_context(|| format!("the secrets key file {}", path.display())),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            if latchkey_server::vault::database_has_sealed_secrets(store).await? {
+                anyhow::bail!(
+                    "the database has sealed secrets but its key file {} is missing; restore it \
+                     or point --secrets-key-file at it",
+                    path.display()
+                );
+            }
+            let text = Vault::generate_key_text();
+            write_private_file(&path, &text)
+                .with_context(|| format!("writing the secrets key file {}", path.display()))?;
+            tracing::warn!(
+                key_file = %path.display(),
+                "generated the secrets key that seals TOTP secrets and recovery codes; back it up \
+                 with the database: losing it loses every TOTP secret and recovery code"
+            );
+            Vault::from_key_text(&text).context("the generated secrets key")
+        }
+        Err(error) => {
+            Err(error).with_context(|| format!("reading the secrets key file {}", path.display()))
+        }
+    }
+}
+
+/// `<database file>.key` for a SQLite URL naming a file; `None` for PostgreSQL or in-memory.
+fn sqlite_key_path(database_url: &str) -> Option<std::path::PathBuf> {
+    if database_url.starts_with("postgres://") || database_url.starts_with("postgresql://") {
+        return None;
+    }
+    let path = database_url
+        .strip_prefix("sqlite://")
+        .or_else(|| database_url.strip_prefix("sqlite:"))
+        .unwrap_or(database_url);
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return None;
+    }
+    Some(std::path::PathBuf::from(format!("{path}.key")))
+}
+
+/// Creates `path` with `contents`, readable by its owner only; refuses to overwrite.
+fn write_private_file(path: &std::path::Path, contents: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(path)?;
+    file.write_all(contents.as_bytes())?;
+    file.write_all(b"\n")?;
+    file.sync_all()
+}
+
 async fn open_store(database_url: &str) -> anyhow::Result<std::sync::Arc<dyn Store>> {
     latchkey_store::connect(database_url)
         .await
@@ -282,8 +378,13 @@ async fn serve(
     listen: SocketAddr,
     database_url: &str,
     argon2: Argon2Settings,
+    secrets: SecretsKeyArgs,
 ) -> anyhow::Result<()> {
     let store = open_store(database_url).await?;
+    let vault = secrets_key(store.as_ref(), database_url, &secrets).await?;
+    latchkey_server::vault::check_key(store.as_ref(), &vault)
+        .await
+        .context("checking the secrets key")?;
     if store.list_projects().await?.is_empty() {
         let (project, secret) =
             create_project(store.as_ref(), "Default test project", Environment::Test).await?;
@@ -298,7 +399,7 @@ async fn serve(
         .await
         .with_context(|| format!("binding {listen}"))?;
     tracing::info!(address = %listener.local_addr()?, "latchkey listening");
-    let mut state = latchkey_server::AppState::new(store);
+    let mut state = latchkey_server::AppState::new(store, vault);
     state.argon2 = argon2;
     let app = latchkey_server::router(state);
     axum::serve(listener, app)

@@ -11,8 +11,10 @@ pub mod password;
 pub mod search;
 pub mod secret;
 pub mod session;
+pub mod totp;
 pub mod user;
 pub mod values;
+pub mod vault;
 
 pub use error::InputError;
 pub use ids::Environment;

@@ -28,6 +28,8 @@ pub struct AuthenticationFactor {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub email: Option<(EmailId, String)>,
+    /// The TOTP registration of an `authenticator_app` or `recovery_code` factor.
+    pub totp_id: Option<String>,
 }
 
 impl AuthenticationFactor {
@@ -39,6 +41,33 @@ impl AuthenticationFactor {
             created_at: now,
             updated_at: now,
             email: Some((email_id, email)),
+            totp_id: None,
+        }
+    }
+
+    /// A code from the authenticator app of TOTP registration `totp_id`.
+    pub fn totp(totp_id: String, now: DateTime<Utc>) -> AuthenticationFactor {
+        AuthenticationFactor {
+            kind: "totp".to_owned(),
+            delivery_method: "authenticator_app".to_owned(),
+            last_authenticated_at: now,
+            created_at: now,
+            updated_at: now,
+            email: None,
+            totp_id: Some(totp_id),
+        }
+    }
+
+    /// A recovery code of TOTP registration `totp_id`.
+    pub fn recovery_code(totp_id: String, now: DateTime<Utc>) -> AuthenticationFactor {
+        AuthenticationFactor {
+            kind: "recovery_codes".to_owned(),
+            delivery_method: "recovery_code".to_owned(),
+            last_authenticated_at: now,
+            created_at: now,
+            updated_at: now,
+            email: None,
+            totp_id: Some(totp_id),
         }
     }
 
@@ -56,6 +85,17 @@ impl AuthenticationFactor {
                 "email_factor".to_owned(),
                 json!({"email_id": email_id, "email_address": email}),
             );
+        }
+        if let (Some(totp_id), Value::Object(fields)) = (&self.totp_id, &mut factor) {
+            let (key, value) = if self.kind == "recovery_codes" {
+                (
+                    "recovery_code_factor",
+                    json!({"totp_recovery_code_id": totp_id}),
+                )
+            } else {
+                ("authenticator_app_factor", json!({"totp_id": totp_id}))
+            };
+            fields.insert(key.to_owned(), value);
         }
         factor
     }
@@ -75,6 +115,10 @@ impl AuthenticationFactor {
             )),
             _ => None,
         };
+        let totp_id = value["authenticator_app_factor"]["totp_id"]
+            .as_str()
+            .or_else(|| value["recovery_code_factor"]["totp_recovery_code_id"].as_str())
+            .map(str::to_owned);
         Some(AuthenticationFactor {
             kind: value["type"].as_str()?.to_owned(),
             delivery_method: value["delivery_method"].as_str()?.to_owned(),
@@ -82,6 +126,7 @@ impl AuthenticationFactor {
             created_at: time("created_at")?,
             updated_at: time("updated_at")?,
             email,
+            totp_id,
         })
     }
 
@@ -91,6 +136,7 @@ impl AuthenticationFactor {
         self.kind == other.kind
             && self.delivery_method == other.delivery_method
             && self.email == other.email
+            && self.totp_id == other.totp_id
     }
 }
 

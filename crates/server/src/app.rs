@@ -19,6 +19,7 @@ pub fn router(state: AppState) -> Router {
         .merge(stytch::users::routes())
         .merge(stytch::passwords::routes())
         .merge(stytch::sessions::routes())
+        .merge(stytch::totps::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(not_found)

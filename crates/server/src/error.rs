@@ -265,6 +265,15 @@ impl From<StoreError> for ApiError {
                 "The user has been locked out due to too many failed authentication attempts. \
                  Please try again later.",
             ),
+            StoreError::Refused(Refusal::CodeAlreadyUsed) => ApiError::new(
+                ErrorType::Named("totp_code_already_authenticated", StatusCode::UNAUTHORIZED),
+                "This TOTP code was already used. Wait for the next code.",
+            ),
+            StoreError::Refused(Refusal::ActiveTotpExists) => ApiError::new(
+                ErrorType::Named("active_totp_exists", StatusCode::BAD_REQUEST),
+                "Cannot create a new TOTP for the specified user since the user already has an \
+                 active TOTP. Users may only have one active TOTP at a time.",
+            ),
             StoreError::Invalid(input) => input.into(),
             StoreError::Refused(Refusal::NotExactlyOnePrimaryFactor) => ApiError::new(
                 ErrorType::UserHasMultipleFactors,

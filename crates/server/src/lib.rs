@@ -6,6 +6,7 @@
 use std::sync::Arc;
 
 use latchkey_core::password::Argon2Settings;
+use latchkey_core::vault::Vault;
 use latchkey_store::Store;
 
 pub mod app;
@@ -15,6 +16,7 @@ pub mod extract;
 pub mod hashing;
 pub mod request_id;
 pub mod stytch;
+pub mod vault;
 
 pub use app::router;
 pub use hashing::HashPool;
@@ -29,16 +31,20 @@ pub struct AppState {
     pub argon2: Argon2Settings,
     /// Where `passwords/migrate` requests are grouped into batches for the store.
     pub migrations: batching::MigrateBatcher,
+    /// Seals TOTP secrets and digests recovery codes, with the key from configuration.
+    pub vault: Vault,
 }
 
 impl AppState {
-    /// Must be called inside a tokio runtime: it starts the migration lanes.
-    pub fn new(store: Arc<dyn Store>) -> AppState {
+    /// Must be called inside a tokio runtime: it starts the migration lanes. The vault's key
+    /// should have been checked against the database first (see [`vault::check_key`]).
+    pub fn new(store: Arc<dyn Store>, vault: Vault) -> AppState {
         AppState {
             migrations: batching::MigrateBatcher::start(store.clone()),
             store,
             hashing: HashPool::new(HashPool::default_size()),
             argon2: Argon2Settings::default(),
+            vault,
         }
     }
 }

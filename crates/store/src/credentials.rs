@@ -12,7 +12,7 @@ use latchkey_core::user::{NewUser, User, UserRef};
 use latchkey_core::values::Email;
 use serde_json::{Map, Value};
 
-use crate::{ProjectSettings, StoreError};
+use crate::{Consume, ProjectSettings, StoreError};
 
 /// What a password login reads before it verifies anything.
 #[derive(Clone, Debug)]
@@ -88,6 +88,8 @@ pub struct Completion {
     pub password: PasswordWrite,
     pub revoke: Revocation,
     pub session: Option<SessionWrite>,
+    /// The TOTP step or recovery code the authentication uses up.
+    pub consume: Option<Consume>,
 }
 
 #[async_trait]

@@ -27,12 +27,14 @@ use serde_json::{Map, Value};
 mod credentials;
 pub mod postgres;
 pub mod sqlite;
+mod totps;
 
 pub use credentials::*;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
 /// The database driver's error, for callers that classify failures.
 pub use sqlx::Error as DatabaseError;
+pub use totps::*;
 
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
@@ -94,6 +96,10 @@ pub enum Refusal {
     NotExactlyOnePrimaryFactor,
     /// The user is locked after too many failed authentications.
     UserLocked,
+    /// The TOTP step or recovery code was accepted already (a replay, or a concurrent use).
+    CodeAlreadyUsed,
+    /// The user has a verified TOTP registration already; only one is allowed.
+    ActiveTotpExists,
 }
 
 impl std::fmt::Display for Refusal {
@@ -210,7 +216,7 @@ pub struct SearchPage {
 
 /// Everything Latchkey stores. Each method is atomic.
 #[async_trait]
-pub trait Store: CredentialStore + Send + Sync + 'static {
+pub trait Store: CredentialStore + TotpStore + Send + Sync + 'static {
     /// Succeeds when the database answers a trivial query.
     async fn ping(&self) -> Result<(), StoreError>;
 

@@ -43,3 +43,4 @@ impl PostgresStore {
 
 include!("sql_common.rs");
 include!("sql_credentials.rs");
+include!("sql_totps.rs");

@@ -524,6 +524,9 @@ impl CredentialStore for Engine {
         if cleared.rows_affected() == 0 {
             return Err(StoreError::NotFound(Missing::User));
         }
+        if let Some(used) = &completion.consume {
+            consume(&mut tx, project, ("totps", "totp_id", "user_id"), user_id.as_str(), used).await?;
+        }
         match completion.password {
             PasswordWrite::Keep => {}
             PasswordWrite::Upgrade { from, to } => {

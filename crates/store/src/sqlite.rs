@@ -71,6 +71,7 @@ impl SqliteStore {
 
 include!("sql_common.rs");
 include!("sql_credentials.rs");
+include!("sql_totps.rs");
 
 #[cfg(test)]
 mod tests {

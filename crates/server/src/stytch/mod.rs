@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 
 pub mod passwords;
 pub mod sessions;
+pub mod totps;
 pub mod users;
 
 /// A successful Stytch response: the body's fields plus `status_code` and `request_id`.

@@ -7,12 +7,11 @@ use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
 use chrono::{DateTime, Utc};
-use latchkey_core::ids::ProjectId;
 use latchkey_core::password::migrate::{self, MigrateHash};
 use latchkey_core::password::strength::{self, Strength, MAX_PASSWORD_BYTES};
 use latchkey_core::password::{hash_password, StoredHash};
-use latchkey_core::session::{AuthenticationFactor, Session};
-use latchkey_core::user::{NewUser, User};
+use latchkey_core::session::AuthenticationFactor;
+use latchkey_core::user::NewUser;
 use latchkey_core::values::{parse_roles, Email, ExternalId, PhoneNumber};
 use latchkey_store::{
     Completion, MigratePassword, Missing, PasswordWrite, ProjectRecord, Revocation, StoreError,
@@ -21,8 +20,8 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use super::sessions::{
-    custom_claims, new_session, plan_session, plan_with, required_session, session_fields,
-    SessionOptions,
+    authenticated_body, custom_claims, finish, new_session, plan_session, plan_with,
+    required_session, SessionOptions,
 };
 use super::users::{given, new_metadata, new_name, NameRequest};
 use crate::error::{ApiError, ErrorType};
@@ -99,40 +98,6 @@ async fn new_hash(state: &AppState, password: String) -> Result<StoredHash, ApiE
             tracing::error!(%error, "hashing a new password failed");
             ApiError::internal()
         })
-}
-
-/// The fields every authenticate-style response shares.
-async fn authenticated_body(
-    state: &AppState,
-    project_id: &ProjectId,
-    user: &User,
-    session: Option<&Session>,
-    token: &str,
-    now: DateTime<Utc>,
-) -> Result<Map<String, Value>, ApiError> {
-    let (session_token, session_jwt, session_json) =
-        session_fields(state, project_id, session, token, &user.roles, now).await?;
-    let mut body = Map::new();
-    body.insert("user_id".into(), json!(user.user_id));
-    body.insert("session_token".into(), json!(session_token));
-    body.insert("session_jwt".into(), json!(session_jwt));
-    body.insert("session".into(), session_json);
-    body.insert("user".into(), Value::Object(user_json(user, now)));
-    Ok(body)
-}
-
-/// Applies a successful authentication or reset and answers with the user and session fields.
-async fn finish(
-    state: &AppState,
-    auth: &Authenticated,
-    completion: Completion,
-    token: &str,
-    now: DateTime<Utc>,
-) -> Result<Response, ApiError> {
-    let project_id = &auth.project.project_id;
-    let (user, session) = state.store.complete(project_id, completion, now).await?;
-    let body = authenticated_body(state, project_id, &user, session.as_ref(), token, now).await?;
-    Ok(reply(&auth.request_id, StatusCode::OK, body))
 }
 
 #[derive(Debug, Deserialize)]
@@ -253,6 +218,7 @@ async fn verify_login(
                     password: PasswordWrite::Keep,
                     revoke: Revocation::None,
                     session: None,
+                    consume: None,
                 },
                 now,
             )
@@ -310,8 +276,9 @@ async fn authenticate(
         password: verified.upgrade,
         revoke: Revocation::None,
         session,
+        consume: None,
     };
-    finish(&state, &auth, completion, &token, now).await
+    finish(&state, &auth, completion, &token, Map::new(), now).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -454,8 +421,9 @@ async fn reset_by_existing_password(
         password: PasswordWrite::Replace(hash),
         revoke: Revocation::AllExcept(keep),
         session,
+        consume: None,
     };
-    finish(&state, &auth, completion, &token, now).await
+    finish(&state, &auth, completion, &token, Map::new(), now).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -492,6 +460,7 @@ async fn reset_by_session(
         password: PasswordWrite::Replace(hash),
         revoke: Revocation::AllExcept(keep),
         session,
+        consume: None,
     };
-    finish(&state, &auth, completion, &token, now).await
+    finish(&state, &auth, completion, &token, Map::new(), now).await
 }

@@ -13,8 +13,8 @@ use latchkey_core::secret::{Secret, SecretDigest};
 use latchkey_core::session::{
     self, merge_custom_claims, AuthenticationFactor, Session, SESSION_CLAIM,
 };
-use latchkey_core::user::UserRef;
-use latchkey_store::{Missing, NewSession, SessionWrite, StoreError};
+use latchkey_core::user::{User, UserRef};
+use latchkey_store::{Completion, Missing, NewSession, SessionWrite, StoreError};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
@@ -404,4 +404,42 @@ async fn jwks(
     }
     let body = json!({"keys": keys.iter().map(jwt::SigningKey::jwk).collect::<Vec<_>>()});
     Ok(reply(&request_id.0, StatusCode::OK, body))
+}
+
+/// The fields every authenticate-style response shares.
+pub async fn authenticated_body(
+    state: &AppState,
+    project_id: &ProjectId,
+    user: &User,
+    session: Option<&Session>,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Map<String, Value>, ApiError> {
+    let (session_token, session_jwt, session_json) =
+        session_fields(state, project_id, session, token, &user.roles, now).await?;
+    let mut body = Map::new();
+    body.insert("user_id".into(), json!(user.user_id));
+    body.insert("session_token".into(), json!(session_token));
+    body.insert("session_jwt".into(), json!(session_jwt));
+    body.insert("session".into(), session_json);
+    body.insert("user".into(), Value::Object(user_json(user, now)));
+    Ok(body)
+}
+
+/// Applies a successful authentication or reset and answers with the user and session fields,
+/// plus `extra` (e.g. the `totp_id` a TOTP authentication names).
+pub async fn finish(
+    state: &AppState,
+    auth: &Authenticated,
+    completion: Completion,
+    token: &str,
+    extra: Map<String, Value>,
+    now: DateTime<Utc>,
+) -> Result<Response, ApiError> {
+    let project_id = &auth.project.project_id;
+    let (user, session) = state.store.complete(project_id, completion, now).await?;
+    let mut body =
+        authenticated_body(state, project_id, &user, session.as_ref(), token, now).await?;
+    body.extend(extra);
+    Ok(reply(&auth.request_id, StatusCode::OK, body))
 }

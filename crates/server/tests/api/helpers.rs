@@ -65,6 +65,10 @@ pub const TEST_ARGON2: latchkey_core::password::Argon2Settings =
         parallelism: 1,
     };
 
+/// The secrets key of every test server (PostgreSQL tests share one database, whose vault
+/// check value the first test server writes).
+pub const TEST_VAULT_KEY: &str = "bGF0Y2hrZXktdGVzdC12YXVsdC1rZXktMzItYnl0ZXM=";
+
 /// A running server and a client authenticated as one project.
 pub struct TestApp {
     pub base_url: String,
@@ -132,7 +136,11 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
     };
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let mut state = AppState::new(store.clone());
+    let vault = latchkey_core::vault::Vault::from_key_text(TEST_VAULT_KEY).unwrap();
+    latchkey_server::vault::check_key(store.as_ref(), &vault)
+        .await
+        .unwrap();
+    let mut state = AppState::new(store.clone(), vault);
     // Cheap argon2id so the suite stays fast; the defaults are covered by unit tests.
     state.argon2 = TEST_ARGON2;
     let app = latchkey_server::router(state);
@@ -176,6 +184,11 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
+    /// The SQLite database file, for tests that read it raw.
+    pub fn sqlite_path(&self) -> Option<&std::path::Path> {
+        self.sqlite_path.as_deref()
+    }
+
     /// A second project on the same server, with its own credentials.
     pub async fn other_project(&self) -> (ProjectId, String) {
         create_project(self.store.as_ref()).await

@@ -12,5 +12,6 @@ mod http_conventions;
 mod isolation;
 mod passwords;
 mod sessions;
+mod totps;
 mod users;
 mod users_search;

@@ -1,0 +1,380 @@
+//! Consumer TOTP: create (secret, QR code, recovery codes), authenticate, list recovery codes,
+//! recover. Deletion goes through `DELETE /v1/users/totps/{totp_id}`.
+//!
+//! Secrets are sealed by the vault before they reach the store and opened only to check a code;
+//! recovery codes are shown once, at creation, and kept as keyed digests.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::post;
+use axum::Router;
+use chrono::{DateTime, Duration, Utc};
+use latchkey_core::ids::{ProjectId, TotpId};
+use latchkey_core::session::AuthenticationFactor;
+use latchkey_core::totp::{self, TotpSecret};
+use latchkey_core::user::{User, UserRef};
+use latchkey_core::vault::Vault;
+use latchkey_store::{
+    CodeDigest, Completion, Consume, Missing, NewTotp, PasswordWrite, Refusal, Revocation,
+    StoreError, StoredTotp,
+};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use subtle::ConstantTimeEq;
+
+use super::sessions::{authenticated_body, finish, plan_session, SessionOptions};
+use super::users::given;
+use crate::error::{ApiError, ErrorType};
+use crate::extract::{Authenticated, JsonBody};
+use crate::stytch::{reply, user_json};
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/totps", post(create))
+        .route("/v1/totps/authenticate", post(authenticate))
+        .route("/v1/totps/recovery_codes", post(recovery_codes))
+        .route("/v1/totps/recover", post(recover))
+}
+
+/// `expiration_minutes` of an unverified registration: 5 to 1440, default 1440 (Stytch's).
+const DEFAULT_EXPIRATION_MINUTES: i64 = 1440;
+const MIN_EXPIRATION_MINUTES: i64 = 5;
+
+fn named(name: &'static str, status: StatusCode, message: &str) -> ApiError {
+    ApiError::new(ErrorType::Named(name, status), message)
+}
+
+/// Where a TOTP secret is sealed: its registration in its project. Sealed values do not open
+/// anywhere else.
+pub fn seal_context(project_id: &ProjectId, totp_id: &str) -> String {
+    format!("totp-secret:{project_id}:{totp_id}")
+}
+
+/// Opens a stored secret. Failing to open means the database and the key disagree: an
+/// operator's problem, logged, and a 500 to the caller.
+pub fn open_secret(
+    vault: &Vault,
+    project_id: &ProjectId,
+    totp: &StoredTotp,
+) -> Result<TotpSecret, ApiError> {
+    vault
+        .open(
+            &seal_context(project_id, &totp.totp_id),
+            &totp.secret_sealed,
+        )
+        .map(TotpSecret::from_bytes)
+        .map_err(|error| {
+            tracing::error!(totp_id = %totp.totp_id, %error, "a TOTP secret did not open");
+            ApiError::internal()
+        })
+}
+
+/// Whether `digest` is among `stored`, comparing each in constant time.
+pub fn holds_code(stored: &[CodeDigest], digest: &CodeDigest) -> bool {
+    stored
+        .iter()
+        .fold(false, |found, code| found | bool::from(code.ct_eq(digest)))
+}
+
+/// The recovery codes' digests for registration `totp_id`.
+pub fn code_digests(vault: &Vault, totp_id: &str, codes: &[String]) -> Vec<CodeDigest> {
+    codes
+        .iter()
+        .map(|code| vault.code_digest(totp_id, &totp::normalize_recovery_code(code)))
+        .collect()
+}
+
+/// The secret, and the QR code of its `otpauth://` URI labelled with `issuer` and `account`.
+pub fn secret_and_qr_code(
+    secret: &TotpSecret,
+    issuer: &str,
+    account: &str,
+) -> Result<(String, String), ApiError> {
+    let qr_code = totp::qr_code_data_url(&secret.otpauth_uri(issuer, account)).map_err(|_| {
+        tracing::error!("drawing a TOTP QR code failed");
+        ApiError::internal()
+    })?;
+    Ok((secret.to_base32(), qr_code))
+}
+
+fn required_user(user_id: Option<String>) -> Result<UserRef, ApiError> {
+    let user_id = given(user_id).ok_or_else(|| ApiError::bad_request("user_id is required."))?;
+    Ok(UserRef::parse(&user_id)?)
+}
+
+async fn existing_user(
+    state: &AppState,
+    project_id: &ProjectId,
+    user: &UserRef,
+) -> Result<User, ApiError> {
+    Ok(state
+        .store
+        .get_user(project_id, user)
+        .await?
+        .ok_or(StoreError::NotFound(Missing::User))?)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CreateRequest {
+    user_id: Option<String>,
+    expiration_minutes: Option<i64>,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    JsonBody(request): JsonBody<CreateRequest>,
+) -> Result<Response, ApiError> {
+    let project_id = &auth.project.project_id;
+    let user_ref = required_user(request.user_id)?;
+    let minutes = request
+        .expiration_minutes
+        .unwrap_or(DEFAULT_EXPIRATION_MINUTES);
+    if !(MIN_EXPIRATION_MINUTES..=DEFAULT_EXPIRATION_MINUTES).contains(&minutes) {
+        return Err(named(
+            "invalid_expiration",
+            StatusCode::BAD_REQUEST,
+            "expiration_minutes must be between 5 and 1440.",
+        ));
+    }
+    let now = Utc::now();
+    let user = existing_user(&state, project_id, &user_ref).await?;
+    let totp_id = TotpId::generate(project_id.environment()).into_string();
+    let secret = TotpSecret::generate();
+    let codes = totp::generate_recovery_codes();
+    let account = user
+        .emails
+        .first()
+        .map(|email| email.email.clone())
+        .or_else(|| user.phone_numbers.first().map(|p| p.phone_number.clone()))
+        .unwrap_or_else(|| user.user_id.to_string());
+    let (secret_text, qr_code) = secret_and_qr_code(&secret, &auth.project.name, &account)?;
+    let new = NewTotp {
+        secret_sealed: state
+            .vault
+            .seal(&seal_context(project_id, &totp_id), secret.as_bytes()),
+        recovery_codes: code_digests(&state.vault, &totp_id, &codes),
+        totp_id: totp_id.clone(),
+        verified: false,
+        expires_at: Some(now + Duration::minutes(minutes)),
+    };
+    let user = state
+        .store
+        .create_totp(project_id, &user.user_id, new, now)
+        .await?;
+    let body = json!({
+        "totp_id": totp_id,
+        "secret": secret_text,
+        "qr_code": qr_code,
+        "recovery_codes": codes,
+        "user_id": user.user_id,
+        "user": user_json(&user, now),
+    });
+    Ok(reply(&auth.request_id, StatusCode::OK, body))
+}
+
+/// The registration codes are checked against: the verified one, else the unverified one while
+/// it has not expired.
+fn current_totp(totps: Vec<StoredTotp>, now: DateTime<Utc>) -> Result<StoredTotp, ApiError> {
+    let any = !totps.is_empty();
+    match totps.into_iter().find(|totp| totp.is_usable(now)) {
+        Some(totp) => Ok(totp),
+        None if any => Err(named(
+            "expired_totp",
+            StatusCode::BAD_REQUEST,
+            "The TOTP registration expired before it was verified. Create a new one.",
+        )),
+        None => Err(StoreError::NotFound(Missing::Totp).into()),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AuthenticateRequest {
+    user_id: Option<String>,
+    totp_code: Option<String>,
+    #[serde(flatten)]
+    session: SessionOptions,
+}
+
+fn unable_to_authenticate() -> ApiError {
+    named(
+        "unable_to_authenticate_totp",
+        StatusCode::UNAUTHORIZED,
+        "The TOTP code could not be authenticated.",
+    )
+}
+
+async fn authenticate(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    JsonBody(request): JsonBody<AuthenticateRequest>,
+) -> Result<Response, ApiError> {
+    let project_id = &auth.project.project_id;
+    let user_ref = required_user(request.user_id)?;
+    let code =
+        given(request.totp_code).ok_or_else(|| ApiError::bad_request("totp_code is required."))?;
+    if !totp::is_code_shaped(&code) {
+        return Err(named(
+            "invalid_totp_code",
+            StatusCode::BAD_REQUEST,
+            "totp_code must be 6 digits.",
+        ));
+    }
+    latchkey_core::session::parse_duration(request.session.session_duration_minutes)?;
+    let now = Utc::now();
+    let user = existing_user(&state, project_id, &user_ref).await?;
+    let registration = current_totp(
+        state.store.user_totps(project_id, &user.user_id).await?,
+        now,
+    )?;
+    // Counted before it is checked, like a password: concurrent guesses cannot pass the lock.
+    state
+        .store
+        .reserve_attempt(project_id, &user.user_id, &auth.project.settings, now)
+        .await?;
+    let secret = open_secret(&state.vault, project_id, &registration)?;
+    let step = secret
+        .matching_step(&code, now.timestamp())
+        .ok_or_else(unable_to_authenticate)?;
+    if registration.last_step.is_some_and(|last| step <= last) {
+        return Err(StoreError::Refused(Refusal::CodeAlreadyUsed).into());
+    }
+    let factor = AuthenticationFactor::totp(registration.totp_id.clone(), now);
+    let (session, token) = plan_session(
+        &state,
+        project_id,
+        &user.user_id,
+        request.session,
+        factor,
+        now,
+    )
+    .await?;
+    let completion = Completion {
+        user_id: user.user_id,
+        password: PasswordWrite::Keep,
+        revoke: Revocation::None,
+        session,
+        consume: Some(Consume::TotpStep {
+            totp_id: registration.totp_id.clone(),
+            step,
+        }),
+    };
+    let mut extra = Map::new();
+    extra.insert("totp_id".into(), json!(registration.totp_id));
+    finish(&state, &auth, completion, &token, extra, now).await
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RecoveryCodesRequest {
+    user_id: Option<String>,
+}
+
+/// Lists the user's registrations. Recovery codes are stored only as digests, so they cannot
+/// be shown again: `recovery_codes` is empty and `remaining_recovery_codes` (a Latchkey
+/// extension) tells how many are left unused.
+async fn recovery_codes(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    JsonBody(request): JsonBody<RecoveryCodesRequest>,
+) -> Result<Response, ApiError> {
+    let project_id = &auth.project.project_id;
+    let user_ref = required_user(request.user_id)?;
+    let user = existing_user(&state, project_id, &user_ref).await?;
+    let totps = state.store.user_totps(project_id, &user.user_id).await?;
+    let body = json!({
+        "user_id": user.user_id,
+        "totps": totps.iter().map(|totp| json!({
+            "totp_id": totp.totp_id,
+            "verified": totp.verified,
+            "recovery_codes": Vec::<String>::new(),
+            "remaining_recovery_codes": totp.recovery_codes.len(),
+        })).collect::<Vec<Value>>(),
+    });
+    Ok(reply(&auth.request_id, StatusCode::OK, body))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RecoverRequest {
+    user_id: Option<String>,
+    recovery_code: Option<String>,
+    #[serde(flatten)]
+    session: SessionOptions,
+}
+
+fn unable_to_recover() -> ApiError {
+    named(
+        "unable_to_authenticate_recovery_code",
+        StatusCode::UNAUTHORIZED,
+        "The recovery code could not be authenticated.",
+    )
+}
+
+async fn recover(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    JsonBody(request): JsonBody<RecoverRequest>,
+) -> Result<Response, ApiError> {
+    let project_id = &auth.project.project_id;
+    let user_ref = required_user(request.user_id)?;
+    let code = given(request.recovery_code)
+        .ok_or_else(|| ApiError::bad_request("recovery_code is required."))?;
+    latchkey_core::session::parse_duration(request.session.session_duration_minutes)?;
+    let now = Utc::now();
+    let user = existing_user(&state, project_id, &user_ref).await?;
+    let registration = state
+        .store
+        .user_totps(project_id, &user.user_id)
+        .await?
+        .into_iter()
+        .find(|totp| totp.verified)
+        .ok_or(StoreError::NotFound(Missing::Totp))?;
+    state
+        .store
+        .reserve_attempt(project_id, &user.user_id, &auth.project.settings, now)
+        .await?;
+    let digest = code_digests(
+        &state.vault,
+        &registration.totp_id,
+        std::slice::from_ref(&code),
+    )
+    .pop()
+    .ok_or_else(unable_to_recover)?;
+    if !holds_code(&registration.recovery_codes, &digest) {
+        return Err(unable_to_recover());
+    }
+    let factor = AuthenticationFactor::recovery_code(registration.totp_id.clone(), now);
+    let (session, token) = plan_session(
+        &state,
+        project_id,
+        &user.user_id,
+        request.session,
+        factor,
+        now,
+    )
+    .await?;
+    let completion = Completion {
+        user_id: user.user_id,
+        password: PasswordWrite::Keep,
+        revoke: Revocation::None,
+        session,
+        consume: Some(Consume::RecoveryCode {
+            totp_id: registration.totp_id.clone(),
+            digest,
+        }),
+    };
+    let (user, session) = state
+        .store
+        .complete(project_id, completion, now)
+        .await
+        .map_err(|error| match error {
+            // Another request used this code first.
+            StoreError::Refused(Refusal::CodeAlreadyUsed) => unable_to_recover(),
+            other => other.into(),
+        })?;
+    let mut body =
+        authenticated_body(&state, project_id, &user, session.as_ref(), &token, now).await?;
+    body.insert("totp_id".into(), json!(registration.totp_id));
+    Ok(reply(&auth.request_id, StatusCode::OK, body))
+}

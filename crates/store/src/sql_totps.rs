@@ -1,0 +1,169 @@
+// `TotpStore` for both engines, and the consumption step `complete` applies; `include!`d after
+// `sql_common.rs` (see its header).
+
+use crate::{CodeDigest, Consume, NewTotp, StoredTotp, TotpStore};
+
+const TOTP_COLUMNS: &str =
+    "totp_id, verified, secret_sealed, last_step, expires_at, recovery_codes, created_at";
+
+fn digests_to_text(digests: &[CodeDigest]) -> String {
+    Value::Array(digests.iter().map(|digest| Value::String(hex::encode(digest))).collect()).to_string()
+}
+
+fn digests_from_text(text: &str) -> Vec<CodeDigest> {
+    let values: Vec<String> = serde_json::from_str(text).unwrap_or_default();
+    values
+        .iter()
+        .filter_map(|value| hex::decode(value).ok()?.try_into().ok())
+        .collect()
+}
+
+fn totp_row(row: &<Db as sqlx::Database>::Row) -> Result<StoredTotp, sqlx::Error> {
+    let recovery: String = row.try_get("recovery_codes")?;
+    Ok(StoredTotp {
+        totp_id: row.try_get("totp_id")?,
+        verified: row.try_get("verified")?,
+        secret_sealed: row.try_get::<Option<Vec<u8>>, _>("secret_sealed")?.unwrap_or_default(),
+        last_step: row.try_get("last_step")?,
+        expires_at: row.try_get::<Option<i64>, _>("expires_at")?.map(from_micros),
+        recovery_codes: digests_from_text(&recovery),
+        created_at: from_micros(row.try_get("created_at")?),
+    })
+}
+
+/// Applies a [`Consume`] for `owner` inside a completion's transaction. `table`, `id_column`
+/// and `owner_column` name the registrations of users (`totps`, `totp_id`, `user_id`) or of
+/// members. Refuses with `CodeAlreadyUsed` when the step or code was used meanwhile.
+async fn consume(
+    conn: &mut Conn,
+    project: &str,
+    (table, id_column, owner_column): (&str, &str, &str),
+    owner: &str,
+    consume: &Consume,
+) -> Result<(), StoreError> {
+    match consume {
+        Consume::TotpStep { totp_id, step } => {
+            let updated = sqlx::query(&format!(
+                "UPDATE {table} SET last_step = $1, verified = TRUE, expires_at = NULL \
+                 WHERE project_id = $2 AND {id_column} = $3 AND {owner_column} = $4 \
+                 AND (last_step IS NULL OR last_step < $1)"
+            ))
+            .bind(step)
+            .bind(project)
+            .bind(totp_id)
+            .bind(owner)
+            .execute(&mut *conn)
+            .await?;
+            if updated.rows_affected() == 0 {
+                return Err(StoreError::Refused(Refusal::CodeAlreadyUsed));
+            }
+        }
+        Consume::RecoveryCode { totp_id, digest } => {
+            let current: Option<String> = sqlx::query_scalar(&format!(
+                "SELECT recovery_codes FROM {table} \
+                 WHERE project_id = $1 AND {id_column} = $2 AND {owner_column} = $3{FOR_UPDATE}"
+            ))
+            .bind(project)
+            .bind(totp_id)
+            .bind(owner)
+            .fetch_optional(&mut *conn)
+            .await?;
+            let mut codes = digests_from_text(&current.ok_or(StoreError::NotFound(Missing::Totp))?);
+            let before = codes.len();
+            codes.retain(|code| code != digest);
+            if codes.len() == before {
+                return Err(StoreError::Refused(Refusal::CodeAlreadyUsed));
+            }
+            sqlx::query(&format!(
+                "UPDATE {table} SET recovery_codes = $1 WHERE project_id = $2 AND {id_column} = $3"
+            ))
+            .bind(digests_to_text(&codes))
+            .bind(project)
+            .bind(totp_id)
+            .execute(&mut *conn)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl TotpStore for Engine {
+    async fn create_totp(
+        &self,
+        project_id: &ProjectId,
+        user_id: &UserId,
+        totp: NewTotp,
+        now: DateTime<Utc>,
+    ) -> Result<User, StoreError> {
+        let project = project_id.as_str();
+        let mut tx = self.writer().begin().await?;
+        // Lock the user so two concurrent creates cannot both find no verified registration.
+        find_user_row(&mut tx, project, &UserRef::Id(user_id.clone()), true)
+            .await?
+            .ok_or(StoreError::NotFound(Missing::User))?;
+        let verified: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM totps WHERE project_id = $1 AND user_id = $2 AND verified = TRUE",
+        )
+        .bind(project)
+        .bind(user_id.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        if verified > 0 {
+            return Err(StoreError::Refused(Refusal::ActiveTotpExists));
+        }
+        sqlx::query("DELETE FROM totps WHERE project_id = $1 AND user_id = $2")
+            .bind(project)
+            .bind(user_id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO totps (totp_id, project_id, user_id, verified, created_at, secret_sealed, \
+             expires_at, recovery_codes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&totp.totp_id)
+        .bind(project)
+        .bind(user_id.as_str())
+        .bind(totp.verified)
+        .bind(to_micros(now))
+        .bind(totp.secret_sealed)
+        .bind(totp.expires_at.map(to_micros))
+        .bind(digests_to_text(&totp.recovery_codes))
+        .execute(&mut *tx)
+        .await?;
+        let user = load_user(&mut tx, project, user_id).await?;
+        tx.commit().await?;
+        Ok(user)
+    }
+
+    async fn user_totps(&self, project_id: &ProjectId, user_id: &UserId) -> Result<Vec<StoredTotp>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {TOTP_COLUMNS} FROM totps WHERE project_id = $1 AND user_id = $2 \
+             ORDER BY verified DESC, created_at DESC, totp_id"
+        ))
+        .bind(project_id.as_str())
+        .bind(user_id.as_str())
+        .fetch_all(self.reader())
+        .await?;
+        Ok(rows.iter().map(totp_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn vault_check(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(sqlx::query_scalar("SELECT value FROM server_settings WHERE name = 'vault_check'")
+            .fetch_optional(self.reader())
+            .await?)
+    }
+
+    async fn init_vault_check(&self, value: Vec<u8>) -> Result<Vec<u8>, StoreError> {
+        let mut tx = self.writer().begin().await?;
+        sqlx::query("INSERT INTO server_settings (name, value) VALUES ('vault_check', $1) ON CONFLICT (name) DO NOTHING")
+            .bind(value)
+            .execute(&mut *tx)
+            .await?;
+        let stored: Vec<u8> = sqlx::query_scalar("SELECT value FROM server_settings WHERE name = 'vault_check'")
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+}

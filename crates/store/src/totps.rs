@@ -1,0 +1,81 @@
+//! What TOTP registrations need from storage: the [`TotpStore`] trait, implemented for both
+//! engines in `sql_totps.rs`. Secrets arrive sealed and recovery codes as digests: the store
+//! never sees either in the clear.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use latchkey_core::ids::{ProjectId, UserId};
+use latchkey_core::user::User;
+
+use crate::StoreError;
+
+/// A recovery code's stored form (see `latchkey_core::vault::Vault::code_digest`).
+pub type CodeDigest = [u8; 32];
+
+/// A TOTP registration as stored.
+#[derive(Clone, Debug)]
+pub struct StoredTotp {
+    pub totp_id: String,
+    pub verified: bool,
+    pub secret_sealed: Vec<u8>,
+    /// The last step a code was accepted for; only later steps pass.
+    pub last_step: Option<i64>,
+    /// When an unverified registration stops being usable; `None` once verified.
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Digests of the recovery codes not yet used.
+    pub recovery_codes: Vec<CodeDigest>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl StoredTotp {
+    /// Verified, or unverified and not yet expired.
+    pub fn is_usable(&self, now: DateTime<Utc>) -> bool {
+        self.verified || self.expires_at.is_none_or(|expires| expires > now)
+    }
+}
+
+/// A registration about to be written.
+#[derive(Clone, Debug)]
+pub struct NewTotp {
+    pub totp_id: String,
+    pub secret_sealed: Vec<u8>,
+    pub recovery_codes: Vec<CodeDigest>,
+    pub verified: bool,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// What a successful TOTP or recovery-code authentication uses up, in the same transaction as
+/// the rest of the completion. If it was used up meanwhile, nothing is written.
+#[derive(Clone, Debug)]
+pub enum Consume {
+    /// Accept `step` of the registration (which also verifies it), only if it is later than the
+    /// last accepted step.
+    TotpStep { totp_id: String, step: i64 },
+    /// Remove one recovery code of the registration, only if it is still there.
+    RecoveryCode { totp_id: String, digest: CodeDigest },
+}
+
+#[async_trait]
+pub trait TotpStore: Send + Sync {
+    /// Gives the user a TOTP registration. An unverified one it had is replaced; a verified one
+    /// refuses with `Refusal::ActiveTotpExists`. Returns the user as it is afterwards.
+    async fn create_totp(
+        &self,
+        project_id: &ProjectId,
+        user_id: &UserId,
+        totp: NewTotp,
+        now: DateTime<Utc>,
+    ) -> Result<User, StoreError>;
+
+    /// The user's registrations, verified first, then newest first.
+    async fn user_totps(
+        &self,
+        project_id: &ProjectId,
+        user_id: &UserId,
+    ) -> Result<Vec<StoredTotp>, StoreError>;
+
+    /// The vault check value kept in the database, if one was written.
+    async fn vault_check(&self) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Writes the vault check value unless one exists; returns the one that is stored.
+    async fn init_vault_check(&self, value: Vec<u8>) -> Result<Vec<u8>, StoreError>;
+}
