@@ -4,6 +4,7 @@
 //! Invariant: this crate does no IO. It knows neither HTTP nor SQL; time and randomness that
 //! matter for correctness are passed in by callers or drawn from the OS RNG for fresh secrets.
 
+pub mod b2b;
 pub mod error;
 pub mod ids;
 pub mod jwt;

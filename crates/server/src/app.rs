@@ -20,6 +20,7 @@ pub fn router(state: AppState) -> Router {
         .merge(stytch::passwords::routes())
         .merge(stytch::sessions::routes())
         .merge(stytch::totps::routes())
+        .merge(stytch::b2b::organizations::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(not_found)

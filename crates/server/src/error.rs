@@ -88,6 +88,7 @@ impl ErrorType {
                 Missing::OAuthRegistration => "oauth_user_registration_not_found",
                 Missing::Project => "project_not_found",
                 Missing::Session => "session_not_found",
+                Missing::Organization => "organization_not_found",
             },
             ErrorType::RouteNotFound => "route_not_found",
             ErrorType::MethodNotAllowed => "method_not_allowed",
@@ -242,6 +243,7 @@ impl From<StoreError> for ApiError {
                     Missing::OAuthRegistration => "OAuth registration could not be found.",
                     Missing::Project => "Project could not be found.",
                     Missing::Session => "Session could not be found.",
+                    Missing::Organization => "Organization could not be found.",
                 },
             ),
             StoreError::Conflict(Conflict::DuplicateEmail) => ApiError::new(
@@ -264,6 +266,14 @@ impl From<StoreError> for ApiError {
                 ErrorType::Named("user_lock_limit_reached", StatusCode::TOO_MANY_REQUESTS),
                 "The user has been locked out due to too many failed authentication attempts. \
                  Please try again later.",
+            ),
+            StoreError::Conflict(Conflict::DuplicateOrganizationSlug) => ApiError::new(
+                ErrorType::Named("organization_slug_already_used", StatusCode::BAD_REQUEST),
+                "An organization with this organization_slug already exists in this project.",
+            ),
+            StoreError::Conflict(Conflict::DuplicateOrganizationExternalId) => ApiError::new(
+                ErrorType::Named("duplicate_organization_external_id", StatusCode::BAD_REQUEST),
+                "An organization with this organization_external_id already exists in this project.",
             ),
             StoreError::Refused(Refusal::CodeAlreadyUsed) => ApiError::new(
                 ErrorType::Named("totp_code_already_authenticated", StatusCode::UNAUTHORIZED),

@@ -24,11 +24,13 @@ use latchkey_core::values::{Email, ExternalId, NamePatch, PhoneNumber};
 use latchkey_core::InputError;
 use serde_json::{Map, Value};
 
+mod b2b;
 mod credentials;
 pub mod postgres;
 pub mod sqlite;
 mod totps;
 
+pub use b2b::*;
 pub use credentials::*;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -71,6 +73,7 @@ pub enum Missing {
     OAuthRegistration,
     Project,
     Session,
+    Organization,
 }
 
 impl std::fmt::Display for Missing {
@@ -87,6 +90,8 @@ pub enum Conflict {
     DuplicateExternalId,
     /// `passwords/migrate` for a user that already has a password.
     PasswordAlreadyExists,
+    DuplicateOrganizationSlug,
+    DuplicateOrganizationExternalId,
 }
 
 /// Why the state of a user refuses a change.
@@ -216,7 +221,7 @@ pub struct SearchPage {
 
 /// Everything Latchkey stores. Each method is atomic.
 #[async_trait]
-pub trait Store: CredentialStore + TotpStore + Send + Sync + 'static {
+pub trait Store: CredentialStore + TotpStore + B2bStore + Send + Sync + 'static {
     /// Succeeds when the database answers a trivial query.
     async fn ping(&self) -> Result<(), StoreError>;
 

@@ -44,3 +44,4 @@ impl PostgresStore {
 include!("sql_common.rs");
 include!("sql_credentials.rs");
 include!("sql_totps.rs");
+include!("sql_b2b.rs");

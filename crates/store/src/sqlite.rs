@@ -72,6 +72,7 @@ impl SqliteStore {
 include!("sql_common.rs");
 include!("sql_credentials.rs");
 include!("sql_totps.rs");
+include!("sql_b2b.rs");
 
 #[cfg(test)]
 mod tests {

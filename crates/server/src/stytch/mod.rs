@@ -8,6 +8,7 @@ use latchkey_core::ids::RequestId;
 use latchkey_core::user::User;
 use serde_json::{json, Map, Value};
 
+pub mod b2b;
 pub mod passwords;
 pub mod sessions;
 pub mod totps;

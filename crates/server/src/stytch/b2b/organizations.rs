@@ -1,0 +1,340 @@
+//! `/v1/b2b/organizations`: create, get, update, delete, search.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::post;
+use axum::Router;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use chrono::Utc;
+use latchkey_core::b2b::{
+    apply_settings, parse_logo_url, parse_organization_name, settings_json, Organization,
+    OrganizationSlug,
+};
+use latchkey_core::ids::{OrganizationId, ProjectId};
+use latchkey_core::values::{parse_metadata, ExternalId};
+use latchkey_core::InputError;
+use latchkey_store::{Missing, OrganizationFilter, OrganizationPatch, OrganizationRef, StoreError};
+use serde_json::{json, Map, Value};
+
+use crate::error::ApiError;
+use crate::extract::{Authenticated, JsonBody, Segment};
+use crate::stytch::{reply, timestamp};
+use crate::AppState;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/b2b/organizations", post(create))
+        .route("/v1/b2b/organizations/search", post(search))
+        .route(
+            "/v1/b2b/organizations/{organization_id}",
+            axum::routing::get(get).put(update).delete(delete),
+        )
+}
+
+/// The Organization object, every field present.
+pub fn organization_json(organization: &Organization) -> Value {
+    let mut fields = Map::new();
+    fields.insert(
+        "organization_id".into(),
+        json!(organization.organization_id),
+    );
+    fields.insert("organization_name".into(), json!(organization.name));
+    fields.insert("organization_logo_url".into(), json!(organization.logo_url));
+    fields.insert(
+        "organization_slug".into(),
+        json!(organization.slug.as_str()),
+    );
+    fields.extend(settings_json(&organization.settings));
+    fields.insert("sso_active_connections".into(), json!([]));
+    fields.insert("sso_default_connection_id".into(), Value::Null);
+    fields.insert("scim_active_connection".into(), Value::Null);
+    fields.insert("rbac_email_implicit_role_assignments".into(), json!([]));
+    fields.insert("custom_roles".into(), json!([]));
+    fields.insert("allowed_oauth_tenants".into(), json!({}));
+    fields.insert(
+        "trusted_metadata".into(),
+        json!(organization.trusted_metadata),
+    );
+    fields.insert(
+        "organization_external_id".into(),
+        json!(organization.external_id.clone().unwrap_or_default()),
+    );
+    fields.insert(
+        "created_at".into(),
+        json!(timestamp(organization.created_at)),
+    );
+    fields.insert(
+        "updated_at".into(),
+        json!(timestamp(organization.updated_at)),
+    );
+    Value::Object(fields)
+}
+
+/// How a path or body names an organization: its id, else its slug, else its external id.
+pub async fn find_organization(
+    state: &AppState,
+    project_id: &ProjectId,
+    raw: &str,
+) -> Result<Organization, ApiError> {
+    let not_found = || ApiError::from(StoreError::NotFound(Missing::Organization));
+    let candidates = match OrganizationId::parse(raw) {
+        Ok(id) => vec![OrganizationRef::Id(id)],
+        Err(_) if raw.is_empty() || raw.len() > 128 => return Err(not_found()),
+        Err(_) => vec![
+            OrganizationRef::Slug(raw.to_owned()),
+            OrganizationRef::External(raw.to_owned()),
+        ],
+    };
+    for candidate in candidates {
+        if let Some(found) = state.store.get_organization(project_id, &candidate).await? {
+            return Ok(found);
+        }
+    }
+    Err(not_found())
+}
+
+fn optional_string(body: &Map<String, Value>, field: &str) -> Result<Option<String>, ApiError> {
+    match body.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(text)) => Ok(Some(text.clone())),
+        Some(_) => Err(ApiError::bad_request(format!("{field} must be a string."))),
+    }
+}
+
+fn external_id(raw: &str) -> Result<Option<String>, ApiError> {
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(ExternalId::parse(raw)?.as_str().to_owned()))
+}
+
+fn metadata(body: &Map<String, Value>) -> Result<Option<Map<String, Value>>, ApiError> {
+    match body.get("trusted_metadata") {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => Ok(Some(parse_metadata("trusted_metadata", value.clone())?)),
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    JsonBody(body): JsonBody<Map<String, Value>>,
+) -> Result<Response, ApiError> {
+    let project_id = &auth.project.project_id;
+    let name =
+        parse_organization_name(&optional_string(&body, "organization_name")?.unwrap_or_default())?;
+    let slug = match optional_string(&body, "organization_slug")?.filter(|s| !s.is_empty()) {
+        Some(slug) => OrganizationSlug::parse(&slug)?,
+        None => OrganizationSlug::from_name(&name).ok_or_else(|| {
+            ApiError::from(InputError::Named {
+                error_type: "invalid_organization_slug",
+                message: "organization_slug is required when the name has no letters or digits."
+                    .to_owned(),
+            })
+        })?,
+    };
+    let mut settings = Map::new();
+    apply_settings(&mut settings, &body)?;
+    let now = Utc::now();
+    let organization = Organization {
+        organization_id: OrganizationId::generate(project_id.environment()),
+        name,
+        slug,
+        logo_url: parse_logo_url(
+            &optional_string(&body, "organization_logo_url")?.unwrap_or_default(),
+        )?,
+        external_id: external_id(
+            &optional_string(&body, "organization_external_id")?.unwrap_or_default(),
+        )?,
+        trusted_metadata: metadata(&body)?.unwrap_or_default(),
+        settings,
+        created_at: now,
+        updated_at: now,
+    };
+    state
+        .store
+        .create_organization(project_id, &organization)
+        .await?;
+    Ok(reply(
+        &auth.request_id,
+        StatusCode::OK,
+        json!({"organization": organization_json(&organization)}),
+    ))
+}
+
+async fn get(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Segment(organization_id): Segment,
+) -> Result<Response, ApiError> {
+    let organization =
+        find_organization(&state, &auth.project.project_id, &organization_id).await?;
+    Ok(reply(
+        &auth.request_id,
+        StatusCode::OK,
+        json!({"organization": organization_json(&organization)}),
+    ))
+}
+
+async fn update(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Segment(organization_id): Segment,
+    JsonBody(body): JsonBody<Map<String, Value>>,
+) -> Result<Response, ApiError> {
+    let project_id = &auth.project.project_id;
+    let found = find_organization(&state, project_id, &organization_id).await?;
+    let patch = OrganizationPatch {
+        name: optional_string(&body, "organization_name")?
+            .map(|name| parse_organization_name(&name))
+            .transpose()?,
+        slug: optional_string(&body, "organization_slug")?
+            .map(|slug| OrganizationSlug::parse(&slug))
+            .transpose()?,
+        logo_url: optional_string(&body, "organization_logo_url")?
+            .map(|url| parse_logo_url(&url))
+            .transpose()?,
+        external_id: optional_string(&body, "organization_external_id")?
+            .map(|id| external_id(&id))
+            .transpose()?,
+        trusted_metadata: metadata(&body)?,
+        settings: body,
+    };
+    let organization = state
+        .store
+        .update_organization(
+            project_id,
+            &OrganizationRef::Id(found.organization_id),
+            patch,
+            Utc::now(),
+        )
+        .await?;
+    Ok(reply(
+        &auth.request_id,
+        StatusCode::OK,
+        json!({"organization": organization_json(&organization)}),
+    ))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Segment(organization_id): Segment,
+) -> Result<Response, ApiError> {
+    let project_id = &auth.project.project_id;
+    let found = find_organization(&state, project_id, &organization_id).await?;
+    let deleted = state
+        .store
+        .delete_organization(project_id, &OrganizationRef::Id(found.organization_id))
+        .await?;
+    Ok(reply(
+        &auth.request_id,
+        StatusCode::OK,
+        json!({"organization_id": deleted}),
+    ))
+}
+
+/// Search filters Latchkey serves; operands are combined with AND (an OR of one operand is the
+/// same thing).
+fn search_filter(query: Option<&Value>) -> Result<OrganizationFilter, ApiError> {
+    let mut filter = OrganizationFilter::default();
+    let Some(query) = query.filter(|q| !q.is_null()) else {
+        return Ok(filter);
+    };
+    let bad = |message: &str| ApiError::from(InputError::InvalidSearchQuery(message.to_owned()));
+    let operands = query["operands"].as_array().cloned().unwrap_or_default();
+    match query["operator"].as_str() {
+        Some("AND") => {}
+        Some("OR") if operands.len() <= 1 => {}
+        Some("OR") => {
+            return Err(bad(
+                "OR over several organization filters is not supported yet; use AND.",
+            ))
+        }
+        _ => return Err(bad("query.operator must be AND or OR.")),
+    }
+    let strings = |value: &Value| -> Result<Vec<String>, ApiError> {
+        value
+            .as_array()
+            .ok_or_else(|| bad("filter_value must be a list of strings."))?
+            .iter()
+            .map(|item| {
+                item.as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| bad("filter_value must be a list of strings."))
+            })
+            .collect()
+    };
+    let text = |value: &Value| -> Result<String, ApiError> {
+        match value.as_str() {
+            Some(text) if text.len() >= 3 => Ok(text.to_owned()),
+            _ => Err(bad("fuzzy filters take a string of at least 3 characters.")),
+        }
+    };
+    for operand in &operands {
+        let value = &operand["filter_value"];
+        match operand["filter_name"].as_str() {
+            Some("organization_ids") => filter.organization_ids = Some(strings(value)?),
+            Some("organization_slugs") => filter.organization_slugs = Some(strings(value)?),
+            Some("organization_external_ids") => filter.external_ids = Some(strings(value)?),
+            Some("organization_name_fuzzy") => filter.organization_name_fuzzy = Some(text(value)?),
+            Some("organization_slug_fuzzy") => filter.organization_slug_fuzzy = Some(text(value)?),
+            Some(other) => {
+                return Err(bad(&format!("Unknown organization search filter {other}.")))
+            }
+            None => return Err(bad("Each operand needs a filter_name.")),
+        }
+    }
+    Ok(filter)
+}
+
+fn encode_cursor((created_at, id): &(i64, String)) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{created_at}:{id}"))
+}
+
+fn decode_cursor(cursor: &str) -> Result<(i64, String), ApiError> {
+    let invalid = || ApiError::from(InputError::InvalidCursor);
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?)
+        .map_err(|_| invalid())?;
+    let (created_at, id) = text.split_once(':').ok_or_else(invalid)?;
+    let id = OrganizationId::parse(id).map_err(|_| invalid())?;
+    Ok((created_at.parse().map_err(|_| invalid())?, id.into_string()))
+}
+
+async fn search(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    JsonBody(body): JsonBody<Map<String, Value>>,
+) -> Result<Response, ApiError> {
+    let filter = search_filter(body.get("query"))?;
+    let limit = match body.get("limit") {
+        None | Some(Value::Null) => 100,
+        Some(value) => match value.as_u64() {
+            Some(0) => 100,
+            Some(limit) if limit <= 1000 => limit as u32,
+            _ => return Err(InputError::InvalidLimit.into()),
+        },
+    };
+    let after = match body
+        .get("cursor")
+        .and_then(Value::as_str)
+        .filter(|c| !c.is_empty())
+    {
+        Some(cursor) => Some(decode_cursor(cursor)?),
+        None => None,
+    };
+    let page = state
+        .store
+        .search_organizations(&auth.project.project_id, &filter, limit, after)
+        .await?;
+    let body = json!({
+        "organizations": page.organizations.iter().map(organization_json).collect::<Vec<_>>(),
+        "results_metadata": {
+            "total": page.total,
+            "next_cursor": page.next_cursor.as_ref().map(encode_cursor),
+        },
+    });
+    Ok(reply(&auth.request_id, StatusCode::OK, body))
+}
