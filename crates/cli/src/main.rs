@@ -258,7 +258,9 @@ async fn secrets_key(
         Ok(text) => Vault::from_key_text(&text)
             .with_context(|| format!("the secrets key file {}", path.display())),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            if latchkey_server::vault::database_has_sealed_secrets(store).await? {
+            // A check value means some key was used with this database: it may have sealed
+            // secrets, which a new key could never open.
+            if store.vault_check().await?.is_some() {
                 anyhow::bail!(
                     "the database has sealed secrets but its key file {} is missing; restore it \
                      or point --secrets-key-file at it",

@@ -130,6 +130,11 @@ impl ApiError {
         }
     }
 
+    /// A Stytch error type named where it arises, with its status.
+    pub fn named(name: &'static str, status: StatusCode, message: impl Into<String>) -> ApiError {
+        ApiError::new(ErrorType::Named(name, status), message)
+    }
+
     pub fn bad_request(message: impl Into<String>) -> ApiError {
         ApiError::new(ErrorType::BadRequest, message)
     }
@@ -275,9 +280,16 @@ impl From<StoreError> for ApiError {
                 ErrorType::Named("duplicate_organization_external_id", StatusCode::BAD_REQUEST),
                 "An organization with this organization_external_id already exists in this project.",
             ),
-            StoreError::Refused(Refusal::CodeAlreadyUsed) => ApiError::new(
-                ErrorType::Named("totp_code_already_authenticated", StatusCode::UNAUTHORIZED),
+            StoreError::Refused(Refusal::TotpStepUsed) => ApiError::named(
+                "totp_code_already_authenticated",
+                StatusCode::UNAUTHORIZED,
                 "This TOTP code was already used. Wait for the next code.",
+            ),
+            // Wrong, or used already: the caller cannot tell which.
+            StoreError::Refused(Refusal::RecoveryCodeRejected) => ApiError::named(
+                "unable_to_authenticate_recovery_code",
+                StatusCode::UNAUTHORIZED,
+                "The recovery code could not be authenticated.",
             ),
             StoreError::Refused(Refusal::ActiveTotpExists) => ApiError::new(
                 ErrorType::Named("active_totp_exists", StatusCode::BAD_REQUEST),

@@ -29,8 +29,3 @@ pub async fn check_key(store: &dyn Store, vault: &Vault) -> Result<(), KeyCheckE
         Err(KeyCheckError::WrongKey)
     }
 }
-
-/// Whether the database already holds a vault check value (and so, maybe, sealed secrets).
-pub async fn database_has_sealed_secrets(store: &dyn Store) -> Result<bool, StoreError> {
-    Ok(store.vault_check().await?.is_some())
-}

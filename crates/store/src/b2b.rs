@@ -13,8 +13,19 @@ use crate::StoreError;
 #[derive(Clone, Debug)]
 pub enum OrganizationRef {
     Id(OrganizationId),
-    Slug(String),
-    External(String),
+    /// A slug, or else an external id (when one organization's slug is another's external id,
+    /// the slug wins).
+    SlugOrExternalId(String),
+}
+
+impl OrganizationRef {
+    /// A well-formed organization id names by id; anything else by slug or external id.
+    pub fn parse(raw: &str) -> OrganizationRef {
+        match OrganizationId::parse(raw) {
+            Ok(id) => OrganizationRef::Id(id),
+            Err(_) => OrganizationRef::SlugOrExternalId(raw.to_owned()),
+        }
+    }
 }
 
 /// A change to an organization; `None` leaves a field as it is.

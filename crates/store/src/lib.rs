@@ -101,8 +101,11 @@ pub enum Refusal {
     NotExactlyOnePrimaryFactor,
     /// The user is locked after too many failed authentications.
     UserLocked,
-    /// The TOTP step or recovery code was accepted already (a replay, or a concurrent use).
-    CodeAlreadyUsed,
+    /// The TOTP step (or a later one) was accepted already: a replay, or a concurrent use.
+    TotpStepUsed,
+    /// The recovery code is not among the registration's unused codes: wrong, or used already
+    /// (also by a concurrent request).
+    RecoveryCodeRejected,
     /// The user has a verified TOTP registration already; only one is allowed.
     ActiveTotpExists,
 }

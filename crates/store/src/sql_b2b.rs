@@ -46,13 +46,15 @@ async fn find_organization(
     organization: &OrganizationRef,
     lock: bool,
 ) -> Result<Option<Organization>, StoreError> {
-    let (column, value) = match organization {
-        OrganizationRef::Id(id) => ("organization_id", id.as_str()),
-        OrganizationRef::Slug(slug) => ("slug", slug.as_str()),
-        OrganizationRef::External(external) => ("external_id", external.as_str()),
+    let (condition, value) = match organization {
+        OrganizationRef::Id(id) => ("organization_id = $2", id.as_str()),
+        OrganizationRef::SlugOrExternalId(key) => (
+            "(slug = $2 OR external_id = $2) ORDER BY CASE WHEN slug = $2 THEN 0 ELSE 1 END LIMIT 1",
+            key.as_str(),
+        ),
     };
     let sql = format!(
-        "SELECT {ORGANIZATION_COLUMNS} FROM organizations WHERE project_id = $1 AND {column} = $2{}",
+        "SELECT {ORGANIZATION_COLUMNS} FROM organizations WHERE project_id = $1 AND {condition}{}",
         if lock { FOR_UPDATE } else { "" }
     );
     let row = sqlx::query(&sql).bind(project).bind(value).fetch_optional(&mut *conn).await?;

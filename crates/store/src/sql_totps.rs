@@ -33,7 +33,7 @@ fn totp_row(row: &<Db as sqlx::Database>::Row) -> Result<StoredTotp, sqlx::Error
 
 /// Applies a [`Consume`] for `owner` inside a completion's transaction. `table`, `id_column`
 /// and `owner_column` name the registrations of users (`totps`, `totp_id`, `user_id`) or of
-/// members. Refuses with `CodeAlreadyUsed` when the step or code was used meanwhile.
+/// members. Refuses with `TotpStepUsed` / `RecoveryCodeRejected` when the step or code was used meanwhile.
 async fn consume(
     conn: &mut Conn,
     project: &str,
@@ -55,7 +55,7 @@ async fn consume(
             .execute(&mut *conn)
             .await?;
             if updated.rows_affected() == 0 {
-                return Err(StoreError::Refused(Refusal::CodeAlreadyUsed));
+                return Err(StoreError::Refused(Refusal::TotpStepUsed));
             }
         }
         Consume::RecoveryCode { totp_id, digest } => {
@@ -72,7 +72,7 @@ async fn consume(
             let before = codes.len();
             codes.retain(|code| code != digest);
             if codes.len() == before {
-                return Err(StoreError::Refused(Refusal::CodeAlreadyUsed));
+                return Err(StoreError::Refused(Refusal::RecoveryCodeRejected));
             }
             sqlx::query(&format!(
                 "UPDATE {table} SET recovery_codes = $1 WHERE project_id = $2 AND {id_column} = $3"

@@ -49,9 +49,10 @@ pub struct NewTotp {
 #[derive(Clone, Debug)]
 pub enum Consume {
     /// Accept `step` of the registration (which also verifies it), only if it is later than the
-    /// last accepted step.
+    /// last accepted step; otherwise `Refusal::TotpStepUsed`.
     TotpStep { totp_id: String, step: i64 },
-    /// Remove one recovery code of the registration, only if it is still there.
+    /// Remove one recovery code of the registration, only if it is still there; otherwise
+    /// `Refusal::RecoveryCodeRejected`.
     RecoveryCode { totp_id: String, digest: CodeDigest },
 }
 

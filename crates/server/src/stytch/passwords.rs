@@ -42,10 +42,6 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/passwords/session/reset", post(reset_by_session))
 }
 
-fn named(name: &'static str, status: StatusCode, message: impl Into<String>) -> ApiError {
-    ApiError::new(ErrorType::Named(name, status), message)
-}
-
 fn unauthorized() -> ApiError {
     ApiError::new(
         ErrorType::UnauthorizedCredentials,
@@ -85,7 +81,11 @@ fn require_strong(
     if !rated.warning.is_empty() {
         message = format!("{message} {}", rated.warning);
     }
-    Err(named("weak_password", StatusCode::BAD_REQUEST, message))
+    Err(ApiError::named(
+        "weak_password",
+        StatusCode::BAD_REQUEST,
+        message,
+    ))
 }
 
 async fn new_hash(state: &AppState, password: String) -> Result<StoredHash, ApiError> {
@@ -223,7 +223,7 @@ async fn verify_login(
                 now,
             )
             .await?;
-        return Err(named(
+        return Err(ApiError::named(
             "reset_password",
             StatusCode::UNAUTHORIZED,
             "This password must be reset before it can be used to log in.",

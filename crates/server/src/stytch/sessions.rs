@@ -18,9 +18,9 @@ use latchkey_store::{Completion, Missing, NewSession, SessionWrite, StoreError};
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use crate::error::{ApiError, ErrorType};
+use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody};
-use crate::stytch::users::given;
+use crate::stytch::users::{find_user, given};
 use crate::stytch::{reply, user_json};
 use crate::AppState;
 
@@ -32,13 +32,9 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/sessions/jwks/{project_id}", get(jwks))
 }
 
-fn named(name: &'static str, status: StatusCode, message: &str) -> ApiError {
-    ApiError::new(ErrorType::Named(name, status), message)
-}
-
 /// Neither `session_token` nor `session_jwt`, where one is required.
 pub fn no_session_arguments() -> ApiError {
-    named(
+    ApiError::named(
         "no_session_arguments",
         StatusCode::BAD_REQUEST,
         "Include one of session_token or session_jwt.",
@@ -75,7 +71,7 @@ pub async fn presented_session(
 ) -> Result<Option<Presented>, ApiError> {
     let (session, token) = match (given(token), given(jwt)) {
         (Some(_), Some(_)) => {
-            return Err(named(
+            return Err(ApiError::named(
                 "too_many_session_arguments",
                 StatusCode::BAD_REQUEST,
                 "Please include at most one of session_token or session_jwt.",
@@ -94,7 +90,7 @@ pub async fn presented_session(
             // An expired JWT still names its session, which decides (as with Stytch).
             let (claims, _expired) =
                 jwt::verify(&jwt, &keys, project_id).map_err(|JwtProblem::Invalid| {
-                    named(
+                    ApiError::named(
                         "unable_to_parse_session_jwt",
                         StatusCode::UNAUTHORIZED,
                         "The session JWT is malformed or was not signed by this project.",
@@ -323,14 +319,14 @@ async fn revoke(
     .filter(|value| value.as_deref().is_some_and(|text| !text.is_empty()))
     .count();
     if given_count == 0 {
-        return Err(named(
+        return Err(ApiError::named(
             "no_session_revoke_arguments",
             StatusCode::BAD_REQUEST,
             "Include one of session_id, session_token or session_jwt.",
         ));
     }
     if given_count > 1 {
-        return Err(named(
+        return Err(ApiError::named(
             "too_many_session_revoke_arguments",
             StatusCode::BAD_REQUEST,
             "Include only one of session_id, session_token or session_jwt.",
@@ -338,7 +334,7 @@ async fn revoke(
     }
     let session_id = match given(request.session_id) {
         Some(id) => SessionId::parse(&id).map_err(|_| {
-            named(
+            ApiError::named(
                 "invalid_session_id",
                 StatusCode::BAD_REQUEST,
                 "session_id format is invalid.",
@@ -375,11 +371,7 @@ async fn list(
     let project_id = &auth.project.project_id;
     let now = Utc::now();
     let user_ref = UserRef::parse(query.user_id.as_deref().unwrap_or_default())?;
-    let user = state
-        .store
-        .get_user(project_id, &user_ref)
-        .await?
-        .ok_or(StoreError::NotFound(Missing::User))?;
+    let user = find_user(&state, project_id, &user_ref).await?;
     let sessions = state
         .store
         .list_sessions(project_id, &UserRef::Id(user.user_id.clone()), now)

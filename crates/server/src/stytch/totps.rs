@@ -10,10 +10,10 @@ use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
 use chrono::{DateTime, Duration, Utc};
-use latchkey_core::ids::{ProjectId, TotpId};
+use latchkey_core::ids::{ProjectId, TotpId, UserId};
 use latchkey_core::session::AuthenticationFactor;
 use latchkey_core::totp::{self, TotpSecret};
-use latchkey_core::user::{User, UserRef};
+use latchkey_core::user::UserRef;
 use latchkey_core::vault::Vault;
 use latchkey_store::{
     CodeDigest, Completion, Consume, Missing, NewTotp, PasswordWrite, Refusal, Revocation,
@@ -23,9 +23,9 @@ use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use subtle::ConstantTimeEq;
 
-use super::sessions::{authenticated_body, finish, plan_session, SessionOptions};
-use super::users::given;
-use crate::error::{ApiError, ErrorType};
+use super::sessions::{finish, plan_session, SessionOptions};
+use super::users::{find_user, given};
+use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody};
 use crate::stytch::{reply, user_json};
 use crate::AppState;
@@ -41,10 +41,6 @@ pub fn routes() -> Router<AppState> {
 /// `expiration_minutes` of an unverified registration: 5 to 1440, default 1440 (Stytch's).
 const DEFAULT_EXPIRATION_MINUTES: i64 = 1440;
 const MIN_EXPIRATION_MINUTES: i64 = 5;
-
-fn named(name: &'static str, status: StatusCode, message: &str) -> ApiError {
-    ApiError::new(ErrorType::Named(name, status), message)
-}
 
 /// Where a TOTP secret is sealed: its registration in its project. Sealed values do not open
 /// anywhere else.
@@ -78,12 +74,9 @@ pub fn holds_code(stored: &[CodeDigest], digest: &CodeDigest) -> bool {
         .fold(false, |found, code| found | bool::from(code.ct_eq(digest)))
 }
 
-/// The recovery codes' digests for registration `totp_id`.
-pub fn code_digests(vault: &Vault, totp_id: &str, codes: &[String]) -> Vec<CodeDigest> {
-    codes
-        .iter()
-        .map(|code| vault.code_digest(totp_id, &totp::normalize_recovery_code(code)))
-        .collect()
+/// The stored form of a recovery code of registration `totp_id`.
+pub fn code_digest(vault: &Vault, totp_id: &str, code: &str) -> CodeDigest {
+    vault.code_digest(totp_id, &totp::normalize_recovery_code(code))
 }
 
 /// The secret, and the QR code of its `otpauth://` URI labelled with `issuer` and `account`.
@@ -104,18 +97,6 @@ fn required_user(user_id: Option<String>) -> Result<UserRef, ApiError> {
     Ok(UserRef::parse(&user_id)?)
 }
 
-async fn existing_user(
-    state: &AppState,
-    project_id: &ProjectId,
-    user: &UserRef,
-) -> Result<User, ApiError> {
-    Ok(state
-        .store
-        .get_user(project_id, user)
-        .await?
-        .ok_or(StoreError::NotFound(Missing::User))?)
-}
-
 #[derive(Debug, Deserialize)]
 pub struct CreateRequest {
     user_id: Option<String>,
@@ -133,14 +114,14 @@ async fn create(
         .expiration_minutes
         .unwrap_or(DEFAULT_EXPIRATION_MINUTES);
     if !(MIN_EXPIRATION_MINUTES..=DEFAULT_EXPIRATION_MINUTES).contains(&minutes) {
-        return Err(named(
+        return Err(ApiError::named(
             "invalid_expiration",
             StatusCode::BAD_REQUEST,
             "expiration_minutes must be between 5 and 1440.",
         ));
     }
     let now = Utc::now();
-    let user = existing_user(&state, project_id, &user_ref).await?;
+    let user = find_user(&state, project_id, &user_ref).await?;
     let totp_id = TotpId::generate(project_id.environment()).into_string();
     let secret = TotpSecret::generate();
     let codes = totp::generate_recovery_codes();
@@ -155,7 +136,10 @@ async fn create(
         secret_sealed: state
             .vault
             .seal(&seal_context(project_id, &totp_id), secret.as_bytes()),
-        recovery_codes: code_digests(&state.vault, &totp_id, &codes),
+        recovery_codes: codes
+            .iter()
+            .map(|code| code_digest(&state.vault, &totp_id, code))
+            .collect(),
         totp_id: totp_id.clone(),
         verified: false,
         expires_at: Some(now + Duration::minutes(minutes)),
@@ -181,7 +165,7 @@ fn current_totp(totps: Vec<StoredTotp>, now: DateTime<Utc>) -> Result<StoredTotp
     let any = !totps.is_empty();
     match totps.into_iter().find(|totp| totp.is_usable(now)) {
         Some(totp) => Ok(totp),
-        None if any => Err(named(
+        None if any => Err(ApiError::named(
             "expired_totp",
             StatusCode::BAD_REQUEST,
             "The TOTP registration expired before it was verified. Create a new one.",
@@ -199,7 +183,7 @@ pub struct AuthenticateRequest {
 }
 
 fn unable_to_authenticate() -> ApiError {
-    named(
+    ApiError::named(
         "unable_to_authenticate_totp",
         StatusCode::UNAUTHORIZED,
         "The TOTP code could not be authenticated.",
@@ -216,7 +200,7 @@ async fn authenticate(
     let code =
         given(request.totp_code).ok_or_else(|| ApiError::bad_request("totp_code is required."))?;
     if !totp::is_code_shaped(&code) {
-        return Err(named(
+        return Err(ApiError::named(
             "invalid_totp_code",
             StatusCode::BAD_REQUEST,
             "totp_code must be 6 digits.",
@@ -224,7 +208,7 @@ async fn authenticate(
     }
     latchkey_core::session::parse_duration(request.session.session_duration_minutes)?;
     let now = Utc::now();
-    let user = existing_user(&state, project_id, &user_ref).await?;
+    let user = find_user(&state, project_id, &user_ref).await?;
     let registration = current_totp(
         state.store.user_totps(project_id, &user.user_id).await?,
         now,
@@ -238,32 +222,52 @@ async fn authenticate(
     let step = secret
         .matching_step(&code, now.timestamp())
         .ok_or_else(unable_to_authenticate)?;
-    if registration.last_step.is_some_and(|last| step <= last) {
-        return Err(StoreError::Refused(Refusal::CodeAlreadyUsed).into());
-    }
+    // A replayed step passes this check; `complete` refuses it (`totp_code_already_authenticated`).
     let factor = AuthenticationFactor::totp(registration.totp_id.clone(), now);
-    let (session, token) = plan_session(
+    let consume = Consume::TotpStep {
+        totp_id: registration.totp_id,
+        step,
+    };
+    use_up(
         &state,
-        project_id,
-        &user.user_id,
+        &auth,
+        user.user_id,
         request.session,
         factor,
+        consume,
         now,
     )
-    .await?;
+    .await
+}
+
+/// Completes a TOTP or recovery-code authentication: plans the session, uses up the step or
+/// code in the completing transaction, and answers with the session fields and `totp_id`.
+async fn use_up(
+    state: &AppState,
+    auth: &Authenticated,
+    user_id: UserId,
+    options: SessionOptions,
+    factor: AuthenticationFactor,
+    consume: Consume,
+    now: DateTime<Utc>,
+) -> Result<Response, ApiError> {
+    let project_id = &auth.project.project_id;
+    let (session, token) = plan_session(state, project_id, &user_id, options, factor, now).await?;
+    let totp_id = match &consume {
+        Consume::TotpStep { totp_id, .. } | Consume::RecoveryCode { totp_id, .. } => {
+            totp_id.clone()
+        }
+    };
     let completion = Completion {
-        user_id: user.user_id,
+        user_id,
         password: PasswordWrite::Keep,
         revoke: Revocation::None,
         session,
-        consume: Some(Consume::TotpStep {
-            totp_id: registration.totp_id.clone(),
-            step,
-        }),
+        consume: Some(consume),
     };
     let mut extra = Map::new();
-    extra.insert("totp_id".into(), json!(registration.totp_id));
-    finish(&state, &auth, completion, &token, extra, now).await
+    extra.insert("totp_id".into(), json!(totp_id));
+    finish(state, auth, completion, &token, extra, now).await
 }
 
 #[derive(Debug, Deserialize)]
@@ -281,7 +285,7 @@ async fn recovery_codes(
 ) -> Result<Response, ApiError> {
     let project_id = &auth.project.project_id;
     let user_ref = required_user(request.user_id)?;
-    let user = existing_user(&state, project_id, &user_ref).await?;
+    let user = find_user(&state, project_id, &user_ref).await?;
     let totps = state.store.user_totps(project_id, &user.user_id).await?;
     let body = json!({
         "user_id": user.user_id,
@@ -303,14 +307,6 @@ pub struct RecoverRequest {
     session: SessionOptions,
 }
 
-fn unable_to_recover() -> ApiError {
-    named(
-        "unable_to_authenticate_recovery_code",
-        StatusCode::UNAUTHORIZED,
-        "The recovery code could not be authenticated.",
-    )
-}
-
 async fn recover(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -322,7 +318,7 @@ async fn recover(
         .ok_or_else(|| ApiError::bad_request("recovery_code is required."))?;
     latchkey_core::session::parse_duration(request.session.session_duration_minutes)?;
     let now = Utc::now();
-    let user = existing_user(&state, project_id, &user_ref).await?;
+    let user = find_user(&state, project_id, &user_ref).await?;
     let registration = state
         .store
         .user_totps(project_id, &user.user_id)
@@ -334,47 +330,25 @@ async fn recover(
         .store
         .reserve_attempt(project_id, &user.user_id, &auth.project.settings, now)
         .await?;
-    let digest = code_digests(
-        &state.vault,
-        &registration.totp_id,
-        std::slice::from_ref(&code),
-    )
-    .pop()
-    .ok_or_else(unable_to_recover)?;
+    let digest = code_digest(&state.vault, &registration.totp_id, &code);
+    // Checked here too so that a wrong guess costs no write; `complete` removes the code only if
+    // it is still there, which settles concurrent uses.
     if !holds_code(&registration.recovery_codes, &digest) {
-        return Err(unable_to_recover());
+        return Err(StoreError::Refused(Refusal::RecoveryCodeRejected).into());
     }
     let factor = AuthenticationFactor::recovery_code(registration.totp_id.clone(), now);
-    let (session, token) = plan_session(
+    let consume = Consume::RecoveryCode {
+        totp_id: registration.totp_id,
+        digest,
+    };
+    use_up(
         &state,
-        project_id,
-        &user.user_id,
+        &auth,
+        user.user_id,
         request.session,
         factor,
+        consume,
         now,
     )
-    .await?;
-    let completion = Completion {
-        user_id: user.user_id,
-        password: PasswordWrite::Keep,
-        revoke: Revocation::None,
-        session,
-        consume: Some(Consume::RecoveryCode {
-            totp_id: registration.totp_id.clone(),
-            digest,
-        }),
-    };
-    let (user, session) = state
-        .store
-        .complete(project_id, completion, now)
-        .await
-        .map_err(|error| match error {
-            // Another request used this code first.
-            StoreError::Refused(Refusal::CodeAlreadyUsed) => unable_to_recover(),
-            other => other.into(),
-        })?;
-    let mut body =
-        authenticated_body(&state, project_id, &user, session.as_ref(), &token, now).await?;
-    body.insert("totp_id".into(), json!(registration.totp_id));
-    Ok(reply(&auth.request_id, StatusCode::OK, body))
+    .await
 }

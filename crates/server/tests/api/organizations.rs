@@ -136,6 +136,24 @@ async fn get_update_and_delete_by_id_slug_or_external_id(engine: Engine) {
         "Globex Two"
     );
 
+    // One organization's slug that is another's external id names the first.
+    let shared = unique_slug("shared");
+    let by_slug = create(
+        &app,
+        json!({"organization_name": "By Slug", "organization_slug": shared}),
+    )
+    .await;
+    create(
+        &app,
+        json!({"organization_name": "By External", "organization_slug": unique_slug("by-external"), "organization_external_id": shared}),
+    )
+    .await;
+    let got = app.get(&format!("/v1/b2b/organizations/{shared}")).await;
+    assert_eq!(
+        got.assert_ok()["organization"]["organization_id"],
+        by_slug["organization_id"]
+    );
+
     let deleted = app.delete(&format!("/v1/b2b/organizations/{id}")).await;
     assert_eq!(deleted.assert_ok()["organization_id"], id.as_str());
     app.get(&format!("/v1/b2b/organizations/{id}"))
@@ -240,7 +258,7 @@ async fn organizations_are_isolated_between_projects(engine: Engine) {
         Some(json!({"organization_name": "Theirs", "organization_slug": slug})),
     )
     .await;
-    theirs.assert_ok();
+    let theirs_id = theirs.assert_ok()["organization"]["organization_id"].clone();
     let search = as_other(
         Method::POST,
         "/v1/b2b/organizations/search".to_owned(),
@@ -251,7 +269,9 @@ async fn organizations_are_isolated_between_projects(engine: Engine) {
         .as_array()
         .unwrap()
         .clone();
-    assert!(found.iter().all(|o| o["organization_id"] != id));
+    // A fresh project: its search sees its own organization and nothing of ours.
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["organization_id"], theirs_id);
     app.get(&format!("/v1/b2b/organizations/{id}"))
         .await
         .assert_ok();

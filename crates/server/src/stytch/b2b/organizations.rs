@@ -13,6 +13,7 @@ use latchkey_core::b2b::{
     OrganizationSlug,
 };
 use latchkey_core::ids::{OrganizationId, ProjectId};
+use latchkey_core::search::parse_limit;
 use latchkey_core::values::{parse_metadata, ExternalId};
 use latchkey_core::InputError;
 use latchkey_store::{Missing, OrganizationFilter, OrganizationPatch, OrganizationRef, StoreError};
@@ -72,27 +73,17 @@ pub fn organization_json(organization: &Organization) -> Value {
     Value::Object(fields)
 }
 
-/// How a path or body names an organization: its id, else its slug, else its external id.
+/// The organization a path names by id, slug or external id, or `organization_not_found`.
 pub async fn find_organization(
     state: &AppState,
     project_id: &ProjectId,
     raw: &str,
 ) -> Result<Organization, ApiError> {
-    let not_found = || ApiError::from(StoreError::NotFound(Missing::Organization));
-    let candidates = match OrganizationId::parse(raw) {
-        Ok(id) => vec![OrganizationRef::Id(id)],
-        Err(_) if raw.is_empty() || raw.len() > 128 => return Err(not_found()),
-        Err(_) => vec![
-            OrganizationRef::Slug(raw.to_owned()),
-            OrganizationRef::External(raw.to_owned()),
-        ],
-    };
-    for candidate in candidates {
-        if let Some(found) = state.store.get_organization(project_id, &candidate).await? {
-            return Ok(found);
-        }
-    }
-    Err(not_found())
+    Ok(state
+        .store
+        .get_organization(project_id, &OrganizationRef::parse(raw))
+        .await?
+        .ok_or(StoreError::NotFound(Missing::Organization))?)
 }
 
 fn optional_string(body: &Map<String, Value>, field: &str) -> Result<Option<String>, ApiError> {
@@ -185,7 +176,6 @@ async fn update(
     JsonBody(body): JsonBody<Map<String, Value>>,
 ) -> Result<Response, ApiError> {
     let project_id = &auth.project.project_id;
-    let found = find_organization(&state, project_id, &organization_id).await?;
     let patch = OrganizationPatch {
         name: optional_string(&body, "organization_name")?
             .map(|name| parse_organization_name(&name))
@@ -206,7 +196,7 @@ async fn update(
         .store
         .update_organization(
             project_id,
-            &OrganizationRef::Id(found.organization_id),
+            &OrganizationRef::parse(&organization_id),
             patch,
             Utc::now(),
         )
@@ -223,11 +213,12 @@ async fn delete(
     auth: Authenticated,
     Segment(organization_id): Segment,
 ) -> Result<Response, ApiError> {
-    let project_id = &auth.project.project_id;
-    let found = find_organization(&state, project_id, &organization_id).await?;
     let deleted = state
         .store
-        .delete_organization(project_id, &OrganizationRef::Id(found.organization_id))
+        .delete_organization(
+            &auth.project.project_id,
+            &OrganizationRef::parse(&organization_id),
+        )
         .await?;
     Ok(reply(
         &auth.request_id,
@@ -310,12 +301,8 @@ async fn search(
 ) -> Result<Response, ApiError> {
     let filter = search_filter(body.get("query"))?;
     let limit = match body.get("limit") {
-        None | Some(Value::Null) => 100,
-        Some(value) => match value.as_u64() {
-            Some(0) => 100,
-            Some(limit) if limit <= 1000 => limit as u32,
-            _ => return Err(InputError::InvalidLimit.into()),
-        },
+        None | Some(Value::Null) => parse_limit(None)?,
+        Some(value) => parse_limit(Some(value.as_i64().ok_or(InputError::InvalidLimit)?))?,
     };
     let after = match body
         .get("cursor")

@@ -3,7 +3,10 @@
 
 use axum::routing::{delete, get, post, put};
 use axum::Router;
+use latchkey_core::ids::ProjectId;
+use latchkey_core::user::{User, UserRef};
 use latchkey_core::values::{parse_metadata, Name, NamePatch};
+use latchkey_store::{Missing, StoreError};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 
@@ -97,6 +100,19 @@ pub(crate) fn new_metadata(
         None | Some(Value::Null) => Ok(Map::new()),
         Some(value) => Ok(parse_metadata(field, value)?),
     }
+}
+
+/// The user a request names, or `user_not_found`.
+pub(crate) async fn find_user(
+    state: &AppState,
+    project_id: &ProjectId,
+    user: &UserRef,
+) -> Result<User, ApiError> {
+    Ok(state
+        .store
+        .get_user(project_id, user)
+        .await?
+        .ok_or(StoreError::NotFound(Missing::User))?)
 }
 
 /// Stytch's clients send absent strings as missing or empty: both mean "not given".

@@ -13,7 +13,6 @@ use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody, Segment};
 use crate::stytch::{reply, user_json};
 use crate::AppState;
-use latchkey_store::{Missing, StoreError};
 
 /// The user's fields at the top level of the response, as Stytch's Get User returns them.
 pub async fn get(
@@ -22,11 +21,7 @@ pub async fn get(
     Segment(user_id): Segment,
 ) -> Result<Response, ApiError> {
     let user_ref = UserRef::parse(&user_id)?;
-    let user = state
-        .store
-        .get_user(&auth.project.project_id, &user_ref)
-        .await?
-        .ok_or(StoreError::NotFound(Missing::User))?;
+    let user = super::find_user(&state, &auth.project.project_id, &user_ref).await?;
     Ok(reply(
         &auth.request_id,
         StatusCode::OK,
