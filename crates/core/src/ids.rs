@@ -142,6 +142,7 @@ stytch_id!(
 stytch_id!(OrganizationId, "organization", "organization_id");
 stytch_id!(MemberId, "member", "member_id");
 stytch_id!(MemberTotpId, "member-totp", "totp_registration_id");
+stytch_id!(MemberSessionId, "member-session", "member_session_id");
 stytch_id!(
     /// Returned with every response, so callers can quote it when reporting a problem.
     RequestId, "request-id", "request_id"

@@ -4,7 +4,9 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{json, Map, Value};
 
-use crate::ids::{EmailId, ProjectId, SessionId, UserId};
+use crate::ids::{
+    EmailId, MemberId, MemberSessionId, OrganizationId, ProjectId, SessionId, UserId,
+};
 use crate::InputError;
 
 /// `session_duration_minutes` bounds: 5 minutes to 366 days.
@@ -14,6 +16,8 @@ pub const MAX_DURATION_MINUTES: i64 = 527_040;
 pub const JWT_LIFETIME_SECONDS: i64 = 300;
 /// The claim that carries the session inside a JWT.
 pub const SESSION_CLAIM: &str = "https://stytch.com/session";
+/// The claim that carries a member session's organization inside a B2B JWT.
+pub const ORGANIZATION_CLAIM: &str = "https://stytch.com/organization";
 const RESERVED_CLAIMS: [&str; 7] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"];
 const MAX_CUSTOM_CLAIMS_BYTES: usize = 4096;
 
@@ -163,17 +167,7 @@ impl Session {
 
     /// Adds `factor`, replacing an earlier factor of the same kind and subject.
     pub fn record_factor(&mut self, factor: AuthenticationFactor) {
-        match self
-            .authentication_factors
-            .iter_mut()
-            .find(|existing| existing.same_as(&factor))
-        {
-            Some(existing) => {
-                existing.last_authenticated_at = factor.last_authenticated_at;
-                existing.updated_at = factor.updated_at;
-            }
-            None => self.authentication_factors.push(factor),
-        }
+        record_factor(&mut self.authentication_factors, factor);
     }
 
     /// The Session object. `roles` are the user's, which Stytch reports with `stytch_user`.
@@ -206,14 +200,8 @@ impl Session {
         roles: &[String],
         now: DateTime<Utc>,
     ) -> Value {
-        let mut claims = self.custom_claims.clone();
-        let issued = now.timestamp();
-        claims.insert("sub".to_owned(), json!(self.user_id));
-        claims.insert("iss".to_owned(), json!(issuer(project_id)));
-        claims.insert("aud".to_owned(), json!([project_id]));
-        claims.insert("iat".to_owned(), json!(issued));
-        claims.insert("nbf".to_owned(), json!(issued));
-        claims.insert("exp".to_owned(), json!(issued + JWT_LIFETIME_SECONDS));
+        let mut claims =
+            registered_claims(&self.custom_claims, self.user_id.as_str(), project_id, now);
         claims.insert(
             SESSION_CLAIM.to_owned(),
             json!({
@@ -225,6 +213,118 @@ impl Session {
                 "authentication_factors": self.factors_json(),
                 "roles": session_roles(roles),
             }),
+        );
+        Value::Object(claims)
+    }
+}
+
+/// Adds `factor` to `factors`, replacing an earlier factor of the same kind and subject.
+fn record_factor(factors: &mut Vec<AuthenticationFactor>, factor: AuthenticationFactor) {
+    match factors
+        .iter_mut()
+        .find(|existing| existing.same_as(&factor))
+    {
+        Some(existing) => {
+            existing.last_authenticated_at = factor.last_authenticated_at;
+            existing.updated_at = factor.updated_at;
+        }
+        None => factors.push(factor),
+    }
+}
+
+/// The registered claims of a JWT about `subject`, issued at `now`, over the custom claims.
+fn registered_claims(
+    custom_claims: &Map<String, Value>,
+    subject: &str,
+    project_id: &ProjectId,
+    now: DateTime<Utc>,
+) -> Map<String, Value> {
+    let mut claims = custom_claims.clone();
+    let issued = now.timestamp();
+    claims.insert("sub".to_owned(), json!(subject));
+    claims.insert("iss".to_owned(), json!(issuer(project_id)));
+    claims.insert("aud".to_owned(), json!([project_id]));
+    claims.insert("iat".to_owned(), json!(issued));
+    claims.insert("nbf".to_owned(), json!(issued));
+    claims.insert("exp".to_owned(), json!(issued + JWT_LIFETIME_SECONDS));
+    claims
+}
+
+/// A B2B member session: like a [`Session`], of a member in its organization. Its id has its
+/// own prefix, so a consumer session never passes for a member session, nor the reverse.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MemberSession {
+    pub member_session_id: MemberSessionId,
+    pub member_id: MemberId,
+    pub organization_id: OrganizationId,
+    pub started_at: DateTime<Utc>,
+    pub last_accessed_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub authentication_factors: Vec<AuthenticationFactor>,
+    pub custom_claims: Map<String, Value>,
+}
+
+impl MemberSession {
+    pub fn is_active(&self, now: DateTime<Utc>) -> bool {
+        self.expires_at > now
+    }
+
+    pub fn record_factor(&mut self, factor: AuthenticationFactor) {
+        record_factor(&mut self.authentication_factors, factor);
+    }
+
+    pub fn factors_json(&self) -> Vec<Value> {
+        self.authentication_factors
+            .iter()
+            .map(AuthenticationFactor::to_json)
+            .collect()
+    }
+
+    /// The MemberSession object; `roles` are all the member's roles, `slug` its organization's.
+    pub fn to_json(&self, roles: &[String], slug: &str) -> Value {
+        json!({
+            "member_session_id": self.member_session_id,
+            "member_id": self.member_id,
+            "organization_id": self.organization_id,
+            "organization_slug": slug,
+            "started_at": rfc3339(self.started_at),
+            "last_accessed_at": rfc3339(self.last_accessed_at),
+            "expires_at": rfc3339(self.expires_at),
+            "authentication_factors": self.factors_json(),
+            "custom_claims": self.custom_claims,
+            "roles": roles,
+        })
+    }
+
+    /// The claims of a member session JWT issued at `now`, as Stytch's B2B JWTs carry them.
+    pub fn jwt_claims(
+        &self,
+        project_id: &ProjectId,
+        roles: &[String],
+        slug: &str,
+        now: DateTime<Utc>,
+    ) -> Value {
+        let mut claims = registered_claims(
+            &self.custom_claims,
+            self.member_id.as_str(),
+            project_id,
+            now,
+        );
+        claims.insert(
+            SESSION_CLAIM.to_owned(),
+            json!({
+                "id": self.member_session_id,
+                "started_at": rfc3339(self.started_at),
+                "last_accessed_at": rfc3339(self.last_accessed_at),
+                "expires_at": rfc3339(self.expires_at),
+                "attributes": {"ip_address": "", "user_agent": ""},
+                "authentication_factors": self.factors_json(),
+                "roles": roles,
+            }),
+        );
+        claims.insert(
+            ORGANIZATION_CLAIM.to_owned(),
+            json!({"organization_id": self.organization_id, "slug": slug}),
         );
         Value::Object(claims)
     }

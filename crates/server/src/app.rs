@@ -21,6 +21,7 @@ pub fn router(state: AppState) -> Router {
         .merge(stytch::sessions::routes())
         .merge(stytch::totps::routes())
         .merge(stytch::b2b::organizations::routes())
+        .merge(stytch::b2b::members::routes())
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(not_found)

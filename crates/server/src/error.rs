@@ -89,6 +89,7 @@ impl ErrorType {
                 Missing::Project => "project_not_found",
                 Missing::Session => "session_not_found",
                 Missing::Organization => "organization_not_found",
+                Missing::Member => "member_not_found",
             },
             ErrorType::RouteNotFound => "route_not_found",
             ErrorType::MethodNotAllowed => "method_not_allowed",
@@ -249,6 +250,7 @@ impl From<StoreError> for ApiError {
                     Missing::Project => "Project could not be found.",
                     Missing::Session => "Session could not be found.",
                     Missing::Organization => "Organization could not be found.",
+                    Missing::Member => "Member could not be found.",
                 },
             ),
             StoreError::Conflict(Conflict::DuplicateEmail) => ApiError::new(
@@ -279,6 +281,21 @@ impl From<StoreError> for ApiError {
             StoreError::Conflict(Conflict::DuplicateOrganizationExternalId) => ApiError::new(
                 ErrorType::Named("duplicate_organization_external_id", StatusCode::BAD_REQUEST),
                 "An organization with this organization_external_id already exists in this project.",
+            ),
+            StoreError::Conflict(Conflict::DuplicateMemberEmail) => ApiError::named(
+                "duplicate_member_email",
+                StatusCode::BAD_REQUEST,
+                "A member with this email_address already exists in this organization.",
+            ),
+            StoreError::Conflict(Conflict::DuplicateMemberExternalId) => ApiError::named(
+                "duplicate_member_external_id",
+                StatusCode::BAD_REQUEST,
+                "A member with this external_id already exists in this organization.",
+            ),
+            StoreError::Refused(Refusal::MfaPhoneNumberExists) => ApiError::named(
+                "duplicate_member_phone_number_for_member",
+                StatusCode::BAD_REQUEST,
+                "The member already has an MFA phone number; delete it before setting another.",
             ),
             StoreError::Refused(Refusal::TotpStepUsed) => ApiError::named(
                 "totp_code_already_authenticated",

@@ -137,3 +137,17 @@ impl<S: Send + Sync> FromRequestParts<S> for Segment {
             .map_err(|_| ApiError::bad_request("A path parameter is malformed."))
     }
 }
+
+/// Two path segments, percent-decoded (e.g. an organization and a member).
+pub struct Segments(pub String, pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Segments {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        Path::<(String, String)>::from_request_parts(parts, state)
+            .await
+            .map(|Path((first, second))| Segments(first, second))
+            .map_err(|_| ApiError::bad_request("A path parameter is malformed."))
+    }
+}

@@ -74,6 +74,7 @@ pub enum Missing {
     Project,
     Session,
     Organization,
+    Member,
 }
 
 impl std::fmt::Display for Missing {
@@ -92,6 +93,9 @@ pub enum Conflict {
     PasswordAlreadyExists,
     DuplicateOrganizationSlug,
     DuplicateOrganizationExternalId,
+    /// Another member of the organization that is not deleted has this email.
+    DuplicateMemberEmail,
+    DuplicateMemberExternalId,
 }
 
 /// Why the state of a user refuses a change.
@@ -108,6 +112,8 @@ pub enum Refusal {
     RecoveryCodeRejected,
     /// The user has a verified TOTP registration already; only one is allowed.
     ActiveTotpExists,
+    /// A member's MFA phone number is set once; it must be deleted before another is set.
+    MfaPhoneNumberExists,
 }
 
 impl std::fmt::Display for Refusal {
@@ -224,7 +230,9 @@ pub struct SearchPage {
 
 /// Everything Latchkey stores. Each method is atomic.
 #[async_trait]
-pub trait Store: CredentialStore + TotpStore + B2bStore + Send + Sync + 'static {
+pub trait Store:
+    CredentialStore + TotpStore + B2bStore + MemberStore + Send + Sync + 'static
+{
     /// Succeeds when the database answers a trivial query.
     async fn ping(&self) -> Result<(), StoreError>;
 

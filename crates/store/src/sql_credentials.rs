@@ -153,6 +153,57 @@ async fn write_session(
     }
 }
 
+/// Counts one authentication attempt of the account `id` of `table` (users or members) before
+/// it is checked: refuses a locked account (`Refusal::UserLocked`) and locks it when this
+/// attempt reaches the threshold. The row is locked, so concurrent guesses cannot exceed it.
+async fn reserve_attempt_in(
+    conn: &mut Conn,
+    (table, id_column): (&str, &str),
+    project: &str,
+    id: &str,
+    settings: &ProjectSettings,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let micros = to_micros(now);
+    let sql = format!(
+        "SELECT failed_attempts, lock_expires_at FROM {table} WHERE project_id = $1 AND {id_column} = $2{FOR_UPDATE}"
+    );
+    let row = sqlx::query(&sql)
+        .bind(project)
+        .bind(id)
+        .fetch_optional(&mut *conn)
+        .await?
+        .ok_or(StoreError::NotFound(Missing::User))?;
+    let failed: i64 = row.try_get("failed_attempts")?;
+    let lock_expires_at: Option<i64> = row.try_get("lock_expires_at")?;
+    let failed = match lock_expires_at {
+        Some(expires) if expires > micros => return Err(StoreError::Refused(Refusal::UserLocked)),
+        // An expired lock starts the count afresh.
+        Some(_) => 0,
+        None => failed,
+    };
+    let attempts = failed + 1;
+    // The attempt that reaches the threshold is the last one allowed: it locks now, and a
+    // success clears the lock.
+    let (lock_created_at, lock_expires_at) = if attempts >= i64::from(settings.lock_threshold) {
+        (Some(micros), Some(micros + settings.lock_ttl_seconds * 1_000_000))
+    } else {
+        (None, None)
+    };
+    sqlx::query(&format!(
+        "UPDATE {table} SET failed_attempts = $1, lock_created_at = $2, lock_expires_at = $3 \
+         WHERE project_id = $4 AND {id_column} = $5"
+    ))
+    .bind(attempts)
+    .bind(lock_created_at)
+    .bind(lock_expires_at)
+    .bind(project)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 async fn insert_password(
     conn: &mut Conn,
     project_id: &ProjectId,
@@ -460,45 +511,13 @@ impl CredentialStore for Engine {
         settings: &ProjectSettings,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let project = project_id.as_str();
-        let micros = to_micros(now);
         let mut tx = self.writer().begin().await?;
-        let sql = format!(
-            "SELECT failed_attempts, lock_expires_at FROM users WHERE project_id = $1 AND user_id = $2{FOR_UPDATE}"
-        );
-        let row = sqlx::query(&sql)
-            .bind(project)
-            .bind(user_id.as_str())
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or(StoreError::NotFound(Missing::User))?;
-        let failed: i64 = row.try_get("failed_attempts")?;
-        let lock_expires_at: Option<i64> = row.try_get("lock_expires_at")?;
-        let failed = match lock_expires_at {
-            Some(expires) if expires > micros => return Err(StoreError::Refused(Refusal::UserLocked)),
-            // An expired lock starts the count afresh.
-            Some(_) => 0,
-            None => failed,
-        };
-        let attempts = failed + 1;
-        // The attempt that reaches the threshold is the last one allowed: it locks now, and a
-        // success clears the lock.
-        let (lock_created_at, lock_expires_at) = if attempts >= i64::from(settings.lock_threshold) {
-            (Some(micros), Some(micros + settings.lock_ttl_seconds * 1_000_000))
-        } else {
-            (None, None)
-        };
-        sqlx::query(
-            "UPDATE users SET failed_attempts = $1, lock_created_at = $2, lock_expires_at = $3 \
-             WHERE project_id = $4 AND user_id = $5",
-        )
-        .bind(attempts)
-        .bind(lock_created_at)
-        .bind(lock_expires_at)
-        .bind(project)
-        .bind(user_id.as_str())
-        .execute(&mut *tx)
-        .await?;
+        reserve_attempt_in(&mut tx, ("users", "user_id"), project_id.as_str(), user_id.as_str(), settings, now)
+            .await
+            .map_err(|error| match error {
+                StoreError::NotFound(_) => StoreError::NotFound(Missing::User),
+                other => other,
+            })?;
         tx.commit().await?;
         Ok(())
     }

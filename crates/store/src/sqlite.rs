@@ -73,6 +73,7 @@ include!("sql_common.rs");
 include!("sql_credentials.rs");
 include!("sql_totps.rs");
 include!("sql_b2b.rs");
+include!("sql_members.rs");
 
 #[cfg(test)]
 mod tests {

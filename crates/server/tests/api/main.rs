@@ -10,6 +10,7 @@
 mod helpers;
 mod http_conventions;
 mod isolation;
+mod members;
 mod organizations;
 mod passwords;
 mod sessions;

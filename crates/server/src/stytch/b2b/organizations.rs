@@ -5,20 +5,20 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use chrono::Utc;
 use latchkey_core::b2b::{
     apply_settings, parse_logo_url, parse_organization_name, settings_json, Organization,
     OrganizationSlug,
 };
 use latchkey_core::ids::{OrganizationId, ProjectId};
-use latchkey_core::search::parse_limit;
 use latchkey_core::values::{parse_metadata, ExternalId};
 use latchkey_core::InputError;
 use latchkey_store::{Missing, OrganizationFilter, OrganizationPatch, OrganizationRef, StoreError};
 use serde_json::{json, Map, Value};
 
+use super::{
+    encode_cursor, filter_strings, filter_text, search_operands, search_page, unknown_filter,
+};
 use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody, Segment};
 use crate::stytch::{reply, timestamp};
@@ -227,71 +227,24 @@ async fn delete(
     ))
 }
 
-/// Search filters Latchkey serves; operands are combined with AND (an OR of one operand is the
-/// same thing).
+/// The organization search filters Latchkey serves.
 fn search_filter(query: Option<&Value>) -> Result<OrganizationFilter, ApiError> {
     let mut filter = OrganizationFilter::default();
-    let Some(query) = query.filter(|q| !q.is_null()) else {
-        return Ok(filter);
-    };
-    let bad = |message: &str| ApiError::from(InputError::InvalidSearchQuery(message.to_owned()));
-    let operands = query["operands"].as_array().cloned().unwrap_or_default();
-    match query["operator"].as_str() {
-        Some("AND") => {}
-        Some("OR") if operands.len() <= 1 => {}
-        Some("OR") => {
-            return Err(bad(
-                "OR over several organization filters is not supported yet; use AND.",
-            ))
-        }
-        _ => return Err(bad("query.operator must be AND or OR.")),
-    }
-    let strings = |value: &Value| -> Result<Vec<String>, ApiError> {
-        value
-            .as_array()
-            .ok_or_else(|| bad("filter_value must be a list of strings."))?
-            .iter()
-            .map(|item| {
-                item.as_str()
-                    .map(str::to_owned)
-                    .ok_or_else(|| bad("filter_value must be a list of strings."))
-            })
-            .collect()
-    };
-    let text = |value: &Value| -> Result<String, ApiError> {
-        match value.as_str() {
-            Some(text) if text.len() >= 3 => Ok(text.to_owned()),
-            _ => Err(bad("fuzzy filters take a string of at least 3 characters.")),
-        }
-    };
-    for operand in &operands {
-        let value = &operand["filter_value"];
-        match operand["filter_name"].as_str() {
-            Some("organization_ids") => filter.organization_ids = Some(strings(value)?),
-            Some("organization_slugs") => filter.organization_slugs = Some(strings(value)?),
-            Some("organization_external_ids") => filter.external_ids = Some(strings(value)?),
-            Some("organization_name_fuzzy") => filter.organization_name_fuzzy = Some(text(value)?),
-            Some("organization_slug_fuzzy") => filter.organization_slug_fuzzy = Some(text(value)?),
-            Some(other) => {
-                return Err(bad(&format!("Unknown organization search filter {other}.")))
+    for (name, value) in search_operands(query)? {
+        match name.as_str() {
+            "organization_ids" => filter.organization_ids = Some(filter_strings(&value)?),
+            "organization_slugs" => filter.organization_slugs = Some(filter_strings(&value)?),
+            "organization_external_ids" => filter.external_ids = Some(filter_strings(&value)?),
+            "organization_name_fuzzy" => {
+                filter.organization_name_fuzzy = Some(filter_text(&value)?)
             }
-            None => return Err(bad("Each operand needs a filter_name.")),
+            "organization_slug_fuzzy" => {
+                filter.organization_slug_fuzzy = Some(filter_text(&value)?)
+            }
+            other => return Err(unknown_filter(other)),
         }
     }
     Ok(filter)
-}
-
-fn encode_cursor((created_at, id): &(i64, String)) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{created_at}:{id}"))
-}
-
-fn decode_cursor(cursor: &str) -> Result<(i64, String), ApiError> {
-    let invalid = || ApiError::from(InputError::InvalidCursor);
-    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).map_err(|_| invalid())?)
-        .map_err(|_| invalid())?;
-    let (created_at, id) = text.split_once(':').ok_or_else(invalid)?;
-    let id = OrganizationId::parse(id).map_err(|_| invalid())?;
-    Ok((created_at.parse().map_err(|_| invalid())?, id.into_string()))
 }
 
 async fn search(
@@ -300,18 +253,7 @@ async fn search(
     JsonBody(body): JsonBody<Map<String, Value>>,
 ) -> Result<Response, ApiError> {
     let filter = search_filter(body.get("query"))?;
-    let limit = match body.get("limit") {
-        None | Some(Value::Null) => parse_limit(None)?,
-        Some(value) => parse_limit(Some(value.as_i64().ok_or(InputError::InvalidLimit)?))?,
-    };
-    let after = match body
-        .get("cursor")
-        .and_then(Value::as_str)
-        .filter(|c| !c.is_empty())
-    {
-        Some(cursor) => Some(decode_cursor(cursor)?),
-        None => None,
-    };
+    let (limit, after) = search_page(&body, |id| OrganizationId::parse(id).is_ok())?;
     let page = state
         .store
         .search_organizations(&auth.project.project_id, &filter, limit, after)
