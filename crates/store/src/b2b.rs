@@ -306,6 +306,19 @@ pub trait MemberStore: Send + Sync {
         project_id: &ProjectId,
         session: &MemberSession,
     ) -> Result<(), StoreError>;
+    /// The member's sessions that have not expired, newest first.
+    async fn member_sessions(
+        &self,
+        project_id: &ProjectId,
+        member_id: &MemberId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<MemberSession>, StoreError>;
+    /// Ends every session of the member.
+    async fn revoke_all_member_sessions(
+        &self,
+        project_id: &ProjectId,
+        member_id: &MemberId,
+    ) -> Result<(), StoreError>;
     /// Ends a member session; `Missing::Session` when there is none.
     async fn revoke_member_session(
         &self,

@@ -708,6 +708,33 @@ impl MemberStore for Engine {
         update_member_session(&mut conn, project_id.as_str(), session).await
     }
 
+    async fn member_sessions(
+        &self,
+        project_id: &ProjectId,
+        member_id: &MemberId,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<MemberSession>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {MEMBER_SESSION_COLUMNS} FROM member_sessions WHERE project_id = $1 AND member_id = $2 \
+             AND expires_at > $3 ORDER BY started_at DESC, member_session_id"
+        ))
+        .bind(project_id.as_str())
+        .bind(member_id.as_str())
+        .bind(to_micros(now))
+        .fetch_all(self.reader())
+        .await?;
+        Ok(rows.iter().map(member_session_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn revoke_all_member_sessions(&self, project_id: &ProjectId, member_id: &MemberId) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM member_sessions WHERE project_id = $1 AND member_id = $2")
+            .bind(project_id.as_str())
+            .bind(member_id.as_str())
+            .execute(self.writer())
+            .await?;
+        Ok(())
+    }
+
     async fn revoke_member_session(
         &self,
         project_id: &ProjectId,

@@ -32,6 +32,15 @@ pub fn routes() -> Router<AppState> {
         .route("/v1/sessions/jwks/{project_id}", get(jwks))
 }
 
+/// Both `session_token` and `session_jwt`, where at most one may be given.
+pub fn too_many_session_arguments() -> ApiError {
+    ApiError::named(
+        "too_many_session_arguments",
+        StatusCode::BAD_REQUEST,
+        "Please include at most one of session_token or session_jwt.",
+    )
+}
+
 /// Neither `session_token` nor `session_jwt`, where one is required.
 pub fn no_session_arguments() -> ApiError {
     ApiError::named(
@@ -41,7 +50,7 @@ pub fn no_session_arguments() -> ApiError {
     )
 }
 
-fn session_not_found() -> ApiError {
+pub fn session_not_found() -> ApiError {
     StoreError::NotFound(Missing::Session).into()
 }
 
@@ -70,13 +79,7 @@ pub async fn presented_session(
     now: DateTime<Utc>,
 ) -> Result<Option<Presented>, ApiError> {
     let (session, token) = match (given(token), given(jwt)) {
-        (Some(_), Some(_)) => {
-            return Err(ApiError::named(
-                "too_many_session_arguments",
-                StatusCode::BAD_REQUEST,
-                "Please include at most one of session_token or session_jwt.",
-            ))
-        }
+        (Some(_), Some(_)) => return Err(too_many_session_arguments()),
         (None, None) => return Ok(None),
         (Some(token), None) => {
             let session = state
@@ -86,19 +89,9 @@ pub async fn presented_session(
             (session, token)
         }
         (None, Some(jwt)) => {
-            let keys = state.store.signing_keys(project_id).await?;
-            // An expired JWT still names its session, which decides (as with Stytch).
-            let (claims, _expired) =
-                jwt::verify(&jwt, &keys, project_id).map_err(|JwtProblem::Invalid| {
-                    ApiError::named(
-                        "unable_to_parse_session_jwt",
-                        StatusCode::UNAUTHORIZED,
-                        "The session JWT is malformed or was not signed by this project.",
-                    )
-                })?;
-            let session_id = claims[SESSION_CLAIM]["id"]
-                .as_str()
-                .and_then(|id| SessionId::parse(id).ok())
+            let session_id = jwt_session_id(state, project_id, &jwt)
+                .await?
+                .and_then(|id| SessionId::parse(&id).ok())
                 .ok_or_else(session_not_found)?;
             (
                 state.store.session_by_id(project_id, &session_id).await?,
@@ -238,18 +231,49 @@ pub async fn session_fields(
     let Some(session) = session else {
         return Ok((String::new(), String::new(), Value::Null));
     };
+    let jwt = sign(
+        state,
+        project_id,
+        &session.jwt_claims(project_id, roles, now),
+    )
+    .await?;
+    Ok((token.to_owned(), jwt, session.to_json(roles)))
+}
+
+/// Signs `claims` with the project's current key.
+pub async fn sign(
+    state: &AppState,
+    project_id: &ProjectId,
+    claims: &Value,
+) -> Result<String, ApiError> {
     let keys = state.store.signing_keys(project_id).await?;
     let key = keys.first().ok_or_else(|| {
         tracing::error!(project_id = %project_id, "project has no signing key");
         ApiError::internal()
     })?;
-    let jwt = key
-        .sign(&session.jwt_claims(project_id, roles, now))
-        .map_err(|error| {
-            tracing::error!(%error, "signing a session JWT failed");
-            ApiError::internal()
+    key.sign(claims).map_err(|error| {
+        tracing::error!(%error, "signing a session JWT failed");
+        ApiError::internal()
+    })
+}
+
+/// The session id a JWT signed by the project carries. An expired JWT still names its session,
+/// whose own state then decides (as with Stytch).
+pub async fn jwt_session_id(
+    state: &AppState,
+    project_id: &ProjectId,
+    jwt: &str,
+) -> Result<Option<String>, ApiError> {
+    let keys = state.store.signing_keys(project_id).await?;
+    let (claims, _expired) =
+        jwt::verify(jwt, &keys, project_id).map_err(|JwtProblem::Invalid| {
+            ApiError::named(
+                "unable_to_parse_session_jwt",
+                StatusCode::UNAUTHORIZED,
+                "The session JWT is malformed or was not signed by this project.",
+            )
         })?;
-    Ok((token.to_owned(), jwt, session.to_json(roles)))
+    Ok(claims[SESSION_CLAIM]["id"].as_str().map(str::to_owned))
 }
 
 #[derive(Debug, Deserialize)]
@@ -383,7 +407,7 @@ async fn list(
 }
 
 /// Public, like Stytch's: JWT libraries fetch it without credentials.
-async fn jwks(
+pub async fn jwks(
     State(state): State<AppState>,
     request_id: crate::request_id::CurrentRequestId,
     Path(project_id): Path<String>,

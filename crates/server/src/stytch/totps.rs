@@ -92,6 +92,31 @@ pub fn secret_and_qr_code(
     Ok((secret.to_base32(), qr_code))
 }
 
+/// How long an unverified registration may wait for its first code.
+pub fn expiration_minutes(minutes: Option<i64>) -> Result<i64, ApiError> {
+    let minutes = minutes.unwrap_or(DEFAULT_EXPIRATION_MINUTES);
+    if !(MIN_EXPIRATION_MINUTES..=DEFAULT_EXPIRATION_MINUTES).contains(&minutes) {
+        return Err(ApiError::named(
+            "invalid_expiration",
+            StatusCode::BAD_REQUEST,
+            "expiration_minutes must be between 5 and 1440.",
+        ));
+    }
+    Ok(minutes)
+}
+
+/// A `totp_code` that cannot be a code at all.
+pub fn check_code_shape(code: &str) -> Result<(), ApiError> {
+    if totp::is_code_shaped(code) {
+        return Ok(());
+    }
+    Err(ApiError::named(
+        "invalid_totp_code",
+        StatusCode::BAD_REQUEST,
+        "totp_code must be 6 digits.",
+    ))
+}
+
 fn required_user(user_id: Option<String>) -> Result<UserRef, ApiError> {
     let user_id = given(user_id).ok_or_else(|| ApiError::bad_request("user_id is required."))?;
     Ok(UserRef::parse(&user_id)?)
@@ -110,16 +135,7 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let project_id = &auth.project.project_id;
     let user_ref = required_user(request.user_id)?;
-    let minutes = request
-        .expiration_minutes
-        .unwrap_or(DEFAULT_EXPIRATION_MINUTES);
-    if !(MIN_EXPIRATION_MINUTES..=DEFAULT_EXPIRATION_MINUTES).contains(&minutes) {
-        return Err(ApiError::named(
-            "invalid_expiration",
-            StatusCode::BAD_REQUEST,
-            "expiration_minutes must be between 5 and 1440.",
-        ));
-    }
+    let minutes = expiration_minutes(request.expiration_minutes)?;
     let now = Utc::now();
     let user = find_user(&state, project_id, &user_ref).await?;
     let totp_id = TotpId::generate(project_id.environment()).into_string();
@@ -161,7 +177,7 @@ async fn create(
 
 /// The registration codes are checked against: the verified one, else the unverified one while
 /// it has not expired.
-fn current_totp(totps: Vec<StoredTotp>, now: DateTime<Utc>) -> Result<StoredTotp, ApiError> {
+pub fn current_totp(totps: Vec<StoredTotp>, now: DateTime<Utc>) -> Result<StoredTotp, ApiError> {
     let any = !totps.is_empty();
     match totps.into_iter().find(|totp| totp.is_usable(now)) {
         Some(totp) => Ok(totp),
@@ -182,7 +198,7 @@ pub struct AuthenticateRequest {
     session: SessionOptions,
 }
 
-fn unable_to_authenticate() -> ApiError {
+pub fn unable_to_authenticate() -> ApiError {
     ApiError::named(
         "unable_to_authenticate_totp",
         StatusCode::UNAUTHORIZED,
@@ -199,13 +215,7 @@ async fn authenticate(
     let user_ref = required_user(request.user_id)?;
     let code =
         given(request.totp_code).ok_or_else(|| ApiError::bad_request("totp_code is required."))?;
-    if !totp::is_code_shaped(&code) {
-        return Err(ApiError::named(
-            "invalid_totp_code",
-            StatusCode::BAD_REQUEST,
-            "totp_code must be 6 digits.",
-        ));
-    }
+    check_code_shape(&code)?;
     latchkey_core::session::parse_duration(request.session.session_duration_minutes)?;
     let now = Utc::now();
     let user = find_user(&state, project_id, &user_ref).await?;

@@ -7,6 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod b2b_totps;
 mod helpers;
 mod http_conventions;
 mod isolation;

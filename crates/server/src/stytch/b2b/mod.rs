@@ -5,6 +5,9 @@
 
 pub mod members;
 pub mod organizations;
+pub mod recovery_codes;
+pub mod sessions;
+pub mod totps;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;

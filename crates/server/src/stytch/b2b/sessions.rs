@@ -1,0 +1,354 @@
+//! Member sessions: how B2B authentications start or extend them, and `/v1/b2b/sessions`
+//! (list, authenticate, revoke, JWKS). They use the consumer sessions' machinery — opaque
+//! tokens kept as digests, RS256 JWTs under the project's keys — with their own ids and table,
+//! so a consumer session is never accepted as a member session, nor the reverse.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::Router;
+use chrono::{DateTime, Duration, Utc};
+use latchkey_core::b2b::Organization;
+use latchkey_core::ids::{MemberId, MemberSessionId, ProjectId};
+use latchkey_core::member::Member;
+use latchkey_core::secret::{Secret, SecretDigest};
+use latchkey_core::session::{self, merge_custom_claims, AuthenticationFactor, MemberSession};
+use latchkey_store::{
+    MemberRef, MemberSessionWrite, Missing, NewMemberSession, OrganizationRef, StoreError,
+};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use super::members::{find_member, member_body, organization_and_member};
+use crate::error::ApiError;
+use crate::extract::{Authenticated, JsonBody};
+use crate::stytch::reply;
+use crate::stytch::sessions::{
+    custom_claims, jwks, jwt_session_id, no_session_arguments, session_not_found, sign,
+    too_many_session_arguments,
+};
+use crate::stytch::users::given;
+use crate::AppState;
+
+/// A member session lasts an hour unless `session_duration_minutes` says otherwise (Stytch's
+/// B2B default).
+const DEFAULT_DURATION_MINUTES: i64 = 60;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/v1/b2b/sessions", get(list))
+        .route("/v1/b2b/sessions/authenticate", post(authenticate))
+        .route("/v1/b2b/sessions/revoke", post(revoke))
+        .route("/v1/b2b/sessions/jwks/{project_id}", get(jwks))
+}
+
+/// The session fields of every B2B authenticate request.
+#[derive(Debug, Default, Deserialize)]
+pub struct MemberSessionOptions {
+    pub intermediate_session_token: Option<String>,
+    pub session_token: Option<String>,
+    pub session_jwt: Option<String>,
+    pub session_duration_minutes: Option<i64>,
+    pub session_custom_claims: Option<Value>,
+}
+
+impl MemberSessionOptions {
+    /// Refuses what cannot be right before anything is looked up: an intermediate session
+    /// (Latchkey issues none: no B2B primary factor starts one yet), a bad duration.
+    pub fn check(&self) -> Result<Option<Duration>, ApiError> {
+        if given(self.intermediate_session_token.clone()).is_some() {
+            return Err(ApiError::named(
+                "intermediate_session_not_found",
+                StatusCode::NOT_FOUND,
+                "The intermediate session could not be found.",
+            ));
+        }
+        Ok(session::parse_duration(self.session_duration_minutes)?)
+    }
+}
+
+/// A member session named by a request, and its token (empty when named by a JWT).
+pub struct PresentedMember {
+    pub session: MemberSession,
+    pub token: String,
+}
+
+/// The active member session a token or JWT names; `None` when neither is given.
+pub async fn presented_member_session(
+    state: &AppState,
+    project_id: &ProjectId,
+    token: Option<String>,
+    jwt: Option<String>,
+    now: DateTime<Utc>,
+) -> Result<Option<PresentedMember>, ApiError> {
+    let (session, token) = match (given(token), given(jwt)) {
+        (Some(_), Some(_)) => return Err(too_many_session_arguments()),
+        (None, None) => return Ok(None),
+        (Some(token), None) => {
+            let session = state
+                .store
+                .member_session_by_token(project_id, &SecretDigest::of(&token))
+                .await?;
+            (session, token)
+        }
+        (None, Some(jwt)) => {
+            // A consumer session's id has another prefix: it names no member session.
+            let id = jwt_session_id(state, project_id, &jwt)
+                .await?
+                .and_then(|id| MemberSessionId::parse(&id).ok())
+                .ok_or_else(session_not_found)?;
+            (
+                state.store.member_session_by_id(project_id, &id).await?,
+                String::new(),
+            )
+        }
+    };
+    match session {
+        Some(session) if session.is_active(now) => Ok(Some(PresentedMember { session, token })),
+        _ => Err(session_not_found()),
+    }
+}
+
+/// The session part of an authentication of `member` by `factor`: the presented session of
+/// the member with the factor recorded, or a new one. Returns the write and the token.
+pub async fn plan_member_session(
+    state: &AppState,
+    project_id: &ProjectId,
+    member: &Member,
+    options: MemberSessionOptions,
+    factor: AuthenticationFactor,
+    now: DateTime<Utc>,
+) -> Result<(MemberSessionWrite, String), ApiError> {
+    let duration = options.check()?;
+    let claims_patch = options.session_custom_claims.unwrap_or(Value::Null);
+    let presented = presented_member_session(
+        state,
+        project_id,
+        options.session_token,
+        options.session_jwt,
+        now,
+    )
+    .await?;
+    match presented {
+        Some(PresentedMember { mut session, token }) => {
+            if session.member_id != member.member_id {
+                return Err(session_not_found());
+            }
+            session.record_factor(factor);
+            extend(&mut session, duration, claims_patch, now)?;
+            Ok((MemberSessionWrite::Continue(session), token))
+        }
+        None => {
+            let token = Secret::generate_token();
+            let duration = duration.unwrap_or(Duration::minutes(DEFAULT_DURATION_MINUTES));
+            let new = NewMemberSession {
+                member_session_id: MemberSessionId::generate(project_id.environment()),
+                token_digest: token.digest(),
+                expires_at: now + duration,
+                custom_claims: custom_claims(claims_patch)?,
+            };
+            Ok((
+                MemberSessionWrite::Start(new, factor),
+                token.expose().to_owned(),
+            ))
+        }
+    }
+}
+
+/// A presented session accessed now: its expiry moved when a duration is given, its custom
+/// claims merged.
+fn extend(
+    session: &mut MemberSession,
+    duration: Option<Duration>,
+    claims_patch: Value,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    session.last_accessed_at = now;
+    if let Some(duration) = duration {
+        session.expires_at = now + duration;
+    }
+    merge_custom_claims(&mut session.custom_claims, claims_patch)?;
+    Ok(())
+}
+
+/// `member_id`, `member`, `organization`, `session_token`, `session_jwt`, `member_session`.
+pub async fn member_session_body(
+    state: &AppState,
+    project_id: &ProjectId,
+    member: &Member,
+    organization: &Organization,
+    session: &MemberSession,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Map<String, Value>, ApiError> {
+    let roles = member.all_roles();
+    let slug = organization.slug.as_str();
+    let jwt = sign(
+        state,
+        project_id,
+        &session.jwt_claims(project_id, &roles, slug, now),
+    )
+    .await?;
+    let mut body = member_body(member, organization, now);
+    body.insert("session_token".into(), json!(token));
+    body.insert("session_jwt".into(), json!(jwt));
+    body.insert("member_session".into(), session.to_json(&roles, slug));
+    Ok(body)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ListQuery {
+    organization_id: Option<String>,
+    member_id: Option<String>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    Query(query): Query<ListQuery>,
+) -> Result<Response, ApiError> {
+    let project_id = &auth.project.project_id;
+    let (organization, member) =
+        organization_and_member(&state, project_id, query.organization_id, query.member_id).await?;
+    let sessions = state
+        .store
+        .member_sessions(project_id, &member.member_id, Utc::now())
+        .await?;
+    let roles = member.all_roles();
+    let body = json!({
+        "member_sessions": sessions
+            .iter()
+            .map(|session| session.to_json(&roles, organization.slug.as_str()))
+            .collect::<Vec<_>>(),
+    });
+    Ok(reply(&auth.request_id, StatusCode::OK, body))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AuthenticateRequest {
+    session_token: Option<String>,
+    session_jwt: Option<String>,
+    session_duration_minutes: Option<i64>,
+    session_custom_claims: Option<Value>,
+}
+
+async fn authenticate(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    JsonBody(request): JsonBody<AuthenticateRequest>,
+) -> Result<Response, ApiError> {
+    let project_id = &auth.project.project_id;
+    let duration = session::parse_duration(request.session_duration_minutes)?;
+    let now = Utc::now();
+    let PresentedMember { mut session, token } = presented_member_session(
+        &state,
+        project_id,
+        request.session_token,
+        request.session_jwt,
+        now,
+    )
+    .await?
+    .ok_or_else(no_session_arguments)?;
+    let organization = state
+        .store
+        .get_organization(
+            project_id,
+            &OrganizationRef::Id(session.organization_id.clone()),
+        )
+        .await?
+        .ok_or_else(session_not_found)?;
+    let member = find_member(
+        &state,
+        project_id,
+        &organization,
+        &MemberRef::Id(session.member_id.clone()),
+    )
+    .await
+    .map_err(|_| session_not_found())?;
+    extend(
+        &mut session,
+        duration,
+        request.session_custom_claims.unwrap_or(Value::Null),
+        now,
+    )?;
+    state
+        .store
+        .save_member_session(project_id, &session)
+        .await?;
+    let body = member_session_body(
+        &state,
+        project_id,
+        &member,
+        &organization,
+        &session,
+        &token,
+        now,
+    )
+    .await?;
+    Ok(reply(&auth.request_id, StatusCode::OK, body))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RevokeRequest {
+    member_session_id: Option<String>,
+    session_token: Option<String>,
+    session_jwt: Option<String>,
+    member_id: Option<String>,
+}
+
+/// Ends one session (by id, token or JWT) or every session of a member.
+async fn revoke(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    JsonBody(request): JsonBody<RevokeRequest>,
+) -> Result<Response, ApiError> {
+    let project_id = &auth.project.project_id;
+    let named = [
+        &request.member_session_id,
+        &request.session_token,
+        &request.session_jwt,
+        &request.member_id,
+    ]
+    .iter()
+    .filter(|field| field.as_deref().is_some_and(|text| !text.is_empty()))
+    .count();
+    if named != 1 {
+        return Err(ApiError::bad_request(
+            "Include exactly one of member_session_id, session_token, session_jwt or member_id.",
+        ));
+    }
+    if let Some(member_id) = given(request.member_id) {
+        let member_id = MemberId::parse(&member_id)?;
+        state
+            .store
+            .revoke_all_member_sessions(project_id, &member_id)
+            .await?;
+    } else {
+        let session_id = match given(request.member_session_id) {
+            Some(id) => MemberSessionId::parse(&id).map_err(|_| session_not_found())?,
+            None => {
+                presented_member_session(
+                    &state,
+                    project_id,
+                    request.session_token,
+                    request.session_jwt,
+                    Utc::now(),
+                )
+                .await?
+                .ok_or_else(no_session_arguments)?
+                .session
+                .member_session_id
+            }
+        };
+        state
+            .store
+            .revoke_member_session(project_id, &session_id)
+            .await
+            .map_err(|error| match error {
+                StoreError::NotFound(Missing::Session) => session_not_found(),
+                other => other.into(),
+            })?;
+    }
+    Ok(reply(&auth.request_id, StatusCode::OK, json!({})))
+}
