@@ -206,6 +206,13 @@ pub fn render_error(pending: &PendingError, request_id: &RequestId) -> Response<
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
+    if matches!(pending.error_type, ErrorType::RequestTooLarge) {
+        // The rest of the body is not read, so the connection cannot carry another request:
+        // say so, or a client may reuse it and lose its next request.
+        response
+            .headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
     response
 }
 
