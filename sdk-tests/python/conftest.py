@@ -78,6 +78,14 @@ class Server:
             suppress_warnings=True,
         )
 
+    def b2b_client(self) -> stytch.B2BClient:
+        return stytch.B2BClient(
+            project_id=self.project["project_id"],
+            secret=self.project["secret"],
+            environment=self.base_url,
+            suppress_warnings=True,
+        )
+
     def create_project(self, name: str) -> dict:
         """Another project in the same database, made by the CLI while the server runs."""
         created = subprocess.run(
@@ -127,3 +135,8 @@ def server(request):
 @pytest.fixture
 def client(server) -> stytch.Client:
     return server.client()
+
+
+@pytest.fixture
+def b2b_client(server) -> stytch.B2BClient:
+    return server.b2b_client()
