@@ -205,27 +205,12 @@ impl B2bStore for Engine {
         let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
         let mut query = QueryBuilder::<Db>::new(format!("SELECT {ORGANIZATION_COLUMNS} FROM organizations"));
         push_organization_filter(&mut query, project, filter);
-        if let Some((created_at, id)) = &after {
-            query.push(" AND (created_at > ");
-            query.push_bind(*created_at);
-            query.push(" OR (created_at = ");
-            query.push_bind(*created_at);
-            query.push(" AND organization_id > ");
-            query.push_bind(id.clone());
-            query.push("))");
-        }
-        query.push(" ORDER BY created_at, organization_id LIMIT ");
-        query.push_bind(i64::from(limit) + 1);
+        push_keyset_page(&mut query, ("created_at", "organization_id"), after, limit);
         let rows = query.build().fetch_all(&mut *conn).await?;
         let mut organizations: Vec<Organization> = rows.iter().map(organization_row).collect::<Result<_, _>>()?;
-        let next_cursor = if organizations.len() > limit as usize {
-            organizations.truncate(limit as usize);
-            organizations
-                .last()
-                .map(|last| (to_micros(last.created_at), last.organization_id.as_str().to_owned()))
-        } else {
-            None
-        };
+        let next_cursor = cut_page(&mut organizations, limit, |last| {
+            (to_micros(last.created_at), last.organization_id.as_str().to_owned())
+        });
         Ok(OrganizationPage { organizations, total, next_cursor })
     }
 }

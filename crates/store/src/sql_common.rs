@@ -484,6 +484,37 @@ fn like_contains(text: &str) -> String {
     pattern
 }
 
+/// Keyset paging in `(created_at, id)` order: the rows after `after`, in that order, at most
+/// `limit` of them plus one that tells whether another page follows (see [`cut_page`]).
+fn push_keyset_page(
+    query: &mut QueryBuilder<'_, Db>,
+    (created_column, id_column): (&str, &str),
+    after: Option<(i64, String)>,
+    limit: u32,
+) {
+    if let Some((created_at, id)) = after {
+        query.push(format!(" AND ({created_column} > "));
+        query.push_bind(created_at);
+        query.push(format!(" OR ({created_column} = "));
+        query.push_bind(created_at);
+        query.push(format!(" AND {id_column} > "));
+        query.push_bind(id);
+        query.push("))");
+    }
+    query.push(format!(" ORDER BY {created_column}, {id_column} LIMIT "));
+    query.push_bind(i64::from(limit) + 1);
+}
+
+/// Cuts rows fetched by [`push_keyset_page`] to `limit`, and names the cursor of the last row
+/// kept when more follow.
+fn cut_page<T>(rows: &mut Vec<T>, limit: u32, key: impl Fn(&T) -> (i64, String)) -> Option<(i64, String)> {
+    if rows.len() <= limit as usize {
+        return None;
+    }
+    rows.truncate(limit as usize);
+    rows.last().map(key)
+}
+
 fn push_list<T: AsRef<str>>(query: &mut QueryBuilder<'_, Db>, values: &[T]) {
     query.push("(");
     let mut list = query.separated(", ");

@@ -472,25 +472,11 @@ impl MemberStore for Engine {
         let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
         let mut query = QueryBuilder::<Db>::new(format!("SELECT {MEMBER_COLUMNS} FROM members m"));
         push_member_filter(&mut query, project, organization_ids, filter);
-        if let Some((created_at, id)) = &after {
-            query.push(" AND (m.created_at > ");
-            query.push_bind(*created_at);
-            query.push(" OR (m.created_at = ");
-            query.push_bind(*created_at);
-            query.push(" AND m.member_id > ");
-            query.push_bind(id.clone());
-            query.push("))");
-        }
-        query.push(" ORDER BY m.created_at, m.member_id LIMIT ");
-        query.push_bind(i64::from(limit) + 1);
+        push_keyset_page(&mut query, ("m.created_at", "m.member_id"), after, limit);
         let rows = query.build().fetch_all(&mut *conn).await?;
         let mut members: Vec<Member> = rows.iter().map(member_row).collect::<Result<_, _>>()?;
-        let next_cursor = if members.len() > limit as usize {
-            members.truncate(limit as usize);
-            members.last().map(|last| (to_micros(last.created_at), last.member_id.as_str().to_owned()))
-        } else {
-            None
-        };
+        let next_cursor =
+            cut_page(&mut members, limit, |last| (to_micros(last.created_at), last.member_id.as_str().to_owned()));
         Ok(MemberPage { members, total, next_cursor })
     }
 

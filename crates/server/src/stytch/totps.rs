@@ -68,7 +68,7 @@ pub fn open_secret(
 }
 
 /// Whether `digest` is among `stored`, comparing each in constant time.
-pub fn holds_code(stored: &[CodeDigest], digest: &CodeDigest) -> bool {
+fn holds_code(stored: &[CodeDigest], digest: &CodeDigest) -> bool {
     stored
         .iter()
         .fold(false, |found, code| found | bool::from(code.ct_eq(digest)))
@@ -190,6 +190,48 @@ pub fn current_totp(totps: Vec<StoredTotp>, now: DateTime<Utc>) -> Result<Stored
     }
 }
 
+/// Checks a TOTP code against `registration`: the factor it adds and the step to use up, or
+/// `unable_to_authenticate_totp`. A replayed step passes here; the completion refuses it.
+pub fn accept_code(
+    vault: &Vault,
+    project_id: &ProjectId,
+    registration: StoredTotp,
+    code: &str,
+    now: DateTime<Utc>,
+) -> Result<(AuthenticationFactor, Consume), ApiError> {
+    let secret = open_secret(vault, project_id, &registration)?;
+    let step = secret
+        .matching_step(code, now.timestamp())
+        .ok_or_else(unable_to_authenticate)?;
+    let factor = AuthenticationFactor::totp(registration.totp_id.clone(), now);
+    let consume = Consume::TotpStep {
+        totp_id: registration.totp_id,
+        step,
+    };
+    Ok((factor, consume))
+}
+
+/// Checks a recovery code against `registration`: the factor it adds and the code to use up, or
+/// `unable_to_authenticate_recovery_code`. Checked here so that a wrong guess costs no write; the
+/// completion removes the code only if it is still there, which settles concurrent uses.
+pub fn accept_recovery_code(
+    vault: &Vault,
+    registration: StoredTotp,
+    code: &str,
+    now: DateTime<Utc>,
+) -> Result<(AuthenticationFactor, Consume), ApiError> {
+    let digest = code_digest(vault, &registration.totp_id, code);
+    if !holds_code(&registration.recovery_codes, &digest) {
+        return Err(StoreError::Refused(Refusal::RecoveryCodeRejected).into());
+    }
+    let factor = AuthenticationFactor::recovery_code(registration.totp_id.clone(), now);
+    let consume = Consume::RecoveryCode {
+        totp_id: registration.totp_id,
+        digest,
+    };
+    Ok((factor, consume))
+}
+
 #[derive(Debug, Deserialize)]
 pub struct AuthenticateRequest {
     user_id: Option<String>,
@@ -228,16 +270,7 @@ async fn authenticate(
         .store
         .reserve_attempt(project_id, &user.user_id, &auth.project.settings, now)
         .await?;
-    let secret = open_secret(&state.vault, project_id, &registration)?;
-    let step = secret
-        .matching_step(&code, now.timestamp())
-        .ok_or_else(unable_to_authenticate)?;
-    // A replayed step passes this check; `complete` refuses it (`totp_code_already_authenticated`).
-    let factor = AuthenticationFactor::totp(registration.totp_id.clone(), now);
-    let consume = Consume::TotpStep {
-        totp_id: registration.totp_id,
-        step,
-    };
+    let (factor, consume) = accept_code(&state.vault, project_id, registration, &code, now)?;
     use_up(
         &state,
         &auth,
@@ -340,17 +373,7 @@ async fn recover(
         .store
         .reserve_attempt(project_id, &user.user_id, &auth.project.settings, now)
         .await?;
-    let digest = code_digest(&state.vault, &registration.totp_id, &code);
-    // Checked here too so that a wrong guess costs no write; `complete` removes the code only if
-    // it is still there, which settles concurrent uses.
-    if !holds_code(&registration.recovery_codes, &digest) {
-        return Err(StoreError::Refused(Refusal::RecoveryCodeRejected).into());
-    }
-    let factor = AuthenticationFactor::recovery_code(registration.totp_id.clone(), now);
-    let consume = Consume::RecoveryCode {
-        totp_id: registration.totp_id,
-        digest,
-    };
+    let (factor, consume) = accept_recovery_code(&state.vault, registration, &code, now)?;
     use_up(
         &state,
         &auth,

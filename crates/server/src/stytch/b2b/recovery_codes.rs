@@ -9,9 +9,8 @@ use axum::Router;
 use chrono::Utc;
 use latchkey_core::ids::ProjectId;
 use latchkey_core::member::Member;
-use latchkey_core::session::AuthenticationFactor;
 use latchkey_core::totp;
-use latchkey_store::{Consume, Missing, Refusal, StoreError, StoredTotp};
+use latchkey_store::{Missing, StoreError, StoredTotp};
 use serde::Deserialize;
 use serde_json::{json, Map};
 
@@ -21,7 +20,7 @@ use super::totps::use_up;
 use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody, Segments};
 use crate::stytch::reply;
-use crate::stytch::totps::{code_digest, holds_code};
+use crate::stytch::totps::{accept_recovery_code, code_digest};
 use crate::stytch::users::given;
 use crate::AppState;
 
@@ -81,22 +80,10 @@ async fn recover(
         .store
         .reserve_member_attempt(project_id, &member.member_id, &auth.project.settings, now)
         .await?;
-    let digest = code_digest(&state.vault, &registration.totp_id, &code);
-    // Checked here so a wrong guess costs no write; the completion removes the code only if it
-    // is still there, which settles concurrent uses.
-    if !holds_code(&registration.recovery_codes, &digest) {
-        return Err(StoreError::Refused(Refusal::RecoveryCodeRejected).into());
-    }
-    let factor = AuthenticationFactor::recovery_code(registration.totp_id.clone(), now);
+    let remaining = registration.recovery_codes.len().saturating_sub(1);
+    let (factor, consume) = accept_recovery_code(&state.vault, registration, &code, now)?;
     let mut extra = Map::new();
-    extra.insert(
-        "recovery_codes_remaining".into(),
-        json!(registration.recovery_codes.len() - 1),
-    );
-    let consume = Consume::RecoveryCode {
-        totp_id: registration.totp_id,
-        digest,
-    };
+    extra.insert("recovery_codes_remaining".into(), json!(remaining));
     use_up(
         &state,
         &auth,

@@ -29,8 +29,8 @@ use crate::extract::{Authenticated, JsonBody};
 use crate::stytch::reply;
 use crate::stytch::sessions::session_not_found;
 use crate::stytch::totps::{
-    check_code_shape, code_digest, current_totp, expiration_minutes, open_secret, seal_context,
-    secret_and_qr_code, unable_to_authenticate,
+    accept_code, check_code_shape, code_digest, current_totp, expiration_minutes, seal_context,
+    secret_and_qr_code,
 };
 use crate::stytch::users::given;
 use crate::AppState;
@@ -232,16 +232,7 @@ async fn authenticate(
         .store
         .reserve_member_attempt(project_id, &member.member_id, &auth.project.settings, now)
         .await?;
-    let secret = open_secret(&state.vault, project_id, &registration)?;
-    let step = secret
-        .matching_step(&code, now.timestamp())
-        .ok_or_else(unable_to_authenticate)?;
-    // A replayed step passes this check; the completion refuses it.
-    let factor = AuthenticationFactor::totp(registration.totp_id.clone(), now);
-    let consume = Consume::TotpStep {
-        totp_id: registration.totp_id,
-        step,
-    };
+    let (factor, consume) = accept_code(&state.vault, project_id, registration, &code, now)?;
     use_up(
         &state,
         &auth,
