@@ -14,7 +14,7 @@ use latchkey_core::jwt::SigningKey;
 use latchkey_core::password::Argon2Settings;
 use latchkey_core::secret::Secret;
 use latchkey_core::vault::Vault;
-use latchkey_store::{ProjectRecord, ProjectSettings, Store};
+use latchkey_store::{ProjectRecord, ProjectSettings, StackKeys, Store};
 use serde_json::json;
 use tokio::net::TcpListener;
 
@@ -126,6 +126,24 @@ enum ProjectCommand {
         #[arg(long, default_value = DEFAULT_DATABASE_URL, env = "LATCHKEY_DATABASE_URL")]
         database_url: String,
     },
+    /// Give the project new Stack Auth keys (the old ones stop working) and print them; the
+    /// secret server key is shown only this once.
+    StackKeys {
+        #[arg(long)]
+        project_id: String,
+        #[arg(long, default_value = DEFAULT_DATABASE_URL, env = "LATCHKEY_DATABASE_URL")]
+        database_url: String,
+    },
+    /// Print the newest messages of the project's development outbox (e.g. email verification
+    /// links) as JSON lines, newest first.
+    Outbox {
+        #[arg(long)]
+        project_id: String,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        #[arg(long, default_value = DEFAULT_DATABASE_URL, env = "LATCHKEY_DATABASE_URL")]
+        database_url: String,
+    },
     /// Change a project's user-lock settings.
     Settings {
         #[arg(long)]
@@ -172,14 +190,53 @@ async fn main() -> anyhow::Result<()> {
                 } else {
                     Environment::Test
                 };
-                let (project, secret) = create_project(store.as_ref(), &name, env).await?;
-                println!("{}", project_json(&project, Some(&secret)));
+                let (project, issued) = create_project(store.as_ref(), &name, env).await?;
+                println!("{}", project_json(&project, Some(&issued)));
                 Ok(())
             }
             ProjectCommand::List { database_url } => {
                 let store = open_store(&database_url).await?;
                 for project in store.list_projects().await? {
                     println!("{}", project_json(&project, None));
+                }
+                Ok(())
+            }
+            ProjectCommand::StackKeys {
+                project_id,
+                database_url,
+            } => {
+                let store = open_store(&database_url).await?;
+                let project = find_project(store.as_ref(), &project_id).await?;
+                let (keys, secret_server_key) = StackKeys::generate();
+                store.set_stack_keys(&project.project_id, &keys).await?;
+                println!(
+                    "{}",
+                    json!({
+                        "project_id": project.project_id,
+                        "publishable_client_key": keys.publishable_client_key,
+                        "secret_server_key": secret_server_key.expose(),
+                    })
+                );
+                Ok(())
+            }
+            ProjectCommand::Outbox {
+                project_id,
+                limit,
+                database_url,
+            } => {
+                let store = open_store(&database_url).await?;
+                let project = find_project(store.as_ref(), &project_id).await?;
+                for message in store.outbox(&project.project_id, limit).await? {
+                    println!(
+                        "{}",
+                        json!({
+                            "message_id": message.message_id,
+                            "to": message.recipient,
+                            "subject": message.subject,
+                            "body": message.body,
+                            "created_at": message.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                        })
+                    );
                 }
                 Ok(())
             }
@@ -341,12 +398,21 @@ fn init_logging(format: LogFormat) {
     }
 }
 
+/// The secrets a new project is given, shown once.
+struct Issued {
+    secret: Secret,
+    secret_server_key: Secret,
+}
+
+/// Creates a project with its Stytch secret, its first signing key and its Stack Auth keys, in
+/// one transaction.
 async fn create_project(
     store: &dyn Store,
     name: &str,
     env: Environment,
-) -> anyhow::Result<(ProjectRecord, Secret)> {
+) -> anyhow::Result<(ProjectRecord, Issued)> {
     let secret = Secret::generate("secret", env);
+    let (stack_keys, secret_server_key) = StackKeys::generate();
     let project = ProjectRecord {
         project_id: ProjectId::generate(env),
         name: name.to_owned(),
@@ -354,24 +420,38 @@ async fn create_project(
         secret_digest: secret.digest(),
         created_at: Utc::now(),
         settings: ProjectSettings::default(),
+        stack_keys: Some(stack_keys),
     };
     let key = SigningKey::generate(env, project.created_at)?;
     store
         .create_project(&project, &key)
         .await
         .context("storing the project")?;
-    Ok((project, secret))
+    Ok((
+        project,
+        Issued {
+            secret,
+            secret_server_key,
+        },
+    ))
 }
 
-fn project_json(project: &ProjectRecord, secret: Option<&Secret>) -> serde_json::Value {
+/// A project as JSON; with `issued`, its secrets too (they are shown only this once). The
+/// publishable client key is public and always shown.
+fn project_json(project: &ProjectRecord, issued: Option<&Issued>) -> serde_json::Value {
     let mut value = json!({
         "project_id": project.project_id,
         "name": project.name,
         "environment": project.environment.as_str(),
         "created_at": project.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "publishable_client_key": project.stack_keys.as_ref().map(|keys| keys.publishable_client_key.clone()),
     });
-    if let (Some(secret), Some(object)) = (secret, value.as_object_mut()) {
-        object.insert("secret".to_owned(), json!(secret.expose()));
+    if let (Some(issued), Some(object)) = (issued, value.as_object_mut()) {
+        object.insert("secret".to_owned(), json!(issued.secret.expose()));
+        object.insert(
+            "secret_server_key".to_owned(),
+            json!(issued.secret_server_key.expose()),
+        );
     }
     value
 }
@@ -388,10 +468,10 @@ async fn serve(
         .await
         .context("checking the secrets key")?;
     if store.list_projects().await?.is_empty() {
-        let (project, secret) =
+        let (project, issued) =
             create_project(store.as_ref(), "Default test project", Environment::Test).await?;
         // Shown once, on stdout, so it can be captured; the log line says where to look.
-        println!("{}", project_json(&project, Some(&secret)));
+        println!("{}", project_json(&project, Some(&issued)));
         tracing::warn!(
             project_id = %project.project_id,
             "the database had no project: created a test project; its secret is printed once on stdout"

@@ -34,6 +34,12 @@ impl Secret {
         Secret(URL_SAFE_NO_PAD.encode(bytes))
     }
 
+    /// A Stack Auth key: `<prefix>_` and 43 base64url characters (`pck` for a publishable client
+    /// key, `ssk` for a secret server key).
+    pub fn generate_stack_key(prefix: &str) -> Secret {
+        Secret(format!("{prefix}_{}", Secret::generate_token().0))
+    }
+
     /// The value to show once to its owner.
     pub fn expose(&self) -> &str {
         &self.0

@@ -9,7 +9,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::{ApiError, ErrorType};
-use crate::{request_id, stytch, AppState};
+use crate::{request_id, stack, stytch, AppState};
 
 /// Request bodies above this many bytes are refused with 413 before they are parsed.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
@@ -25,6 +25,10 @@ pub fn router(state: AppState) -> Router {
         .merge(stytch::b2b::sessions::routes())
         .merge(stytch::b2b::totps::routes())
         .merge(stytch::b2b::recovery_codes::routes())
+        .merge(
+            stack::contact_channels::routes()
+                .layer(middleware::from_fn(stack::override_error_status)),
+        )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(not_found)

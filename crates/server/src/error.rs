@@ -90,6 +90,9 @@ impl ErrorType {
                 Missing::Session => "session_not_found",
                 Missing::Organization => "organization_not_found",
                 Missing::Member => "member_not_found",
+                // A contact channel is an email.
+                Missing::ContactChannel => "email_not_found",
+                Missing::VerificationCode => "verification_code_not_found",
             },
             ErrorType::RouteNotFound => "route_not_found",
             ErrorType::MethodNotAllowed => "method_not_allowed",
@@ -258,6 +261,8 @@ impl From<StoreError> for ApiError {
                     Missing::Session => "Session could not be found.",
                     Missing::Organization => "Organization could not be found.",
                     Missing::Member => "Member could not be found.",
+                    Missing::ContactChannel => "Email could not be found.",
+                    Missing::VerificationCode => "Verification code could not be found.",
                 },
             ),
             StoreError::Conflict(Conflict::DuplicateEmail) => ApiError::new(
@@ -299,6 +304,17 @@ impl From<StoreError> for ApiError {
                 StatusCode::BAD_REQUEST,
                 "A member with this external_id already exists in this organization.",
             ),
+            StoreError::Refused(Refusal::LastSignInMethod) => ApiError::named(
+                "cannot_delete_last_primary_factor",
+                StatusCode::BAD_REQUEST,
+                "This is the user's last way to sign in.",
+            ),
+            // Refusals of Stack Auth's verification flow, which answers them in its own format.
+            StoreError::Refused(
+                refusal @ (Refusal::EmailAlreadyVerified
+                | Refusal::VerificationCodeUsed
+                | Refusal::VerificationCodeExpired),
+            ) => ApiError::bad_request(format!("The email verification was refused: {refusal}.")),
             StoreError::Refused(Refusal::MfaPhoneNumberExists) => ApiError::named(
                 "duplicate_member_phone_number_for_member",
                 StatusCode::BAD_REQUEST,

@@ -15,6 +15,7 @@ pub mod error;
 pub mod extract;
 pub mod hashing;
 pub mod request_id;
+pub mod stack;
 pub mod stytch;
 pub mod vault;
 

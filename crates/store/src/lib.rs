@@ -25,12 +25,14 @@ use latchkey_core::InputError;
 use serde_json::{Map, Value};
 
 mod b2b;
+mod contact_channels;
 mod credentials;
 pub mod postgres;
 pub mod sqlite;
 mod totps;
 
 pub use b2b::*;
+pub use contact_channels::*;
 pub use credentials::*;
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;
@@ -75,6 +77,8 @@ pub enum Missing {
     Session,
     Organization,
     Member,
+    ContactChannel,
+    VerificationCode,
 }
 
 impl std::fmt::Display for Missing {
@@ -114,6 +118,12 @@ pub enum Refusal {
     ActiveTotpExists,
     /// A member's MFA phone number is set once; it must be deleted before another is set.
     MfaPhoneNumberExists,
+    /// The change would leave the user no way to sign in.
+    LastSignInMethod,
+    /// The email is verified already: there is nothing to send a code for.
+    EmailAlreadyVerified,
+    VerificationCodeUsed,
+    VerificationCodeExpired,
 }
 
 impl std::fmt::Display for Refusal {
@@ -131,6 +141,8 @@ pub struct ProjectRecord {
     pub secret_digest: SecretDigest,
     pub created_at: DateTime<Utc>,
     pub settings: ProjectSettings,
+    /// Stack Auth keys; projects made before they existed have none until given some.
+    pub stack_keys: Option<StackKeys>,
 }
 
 /// A project's authentication settings.
@@ -231,7 +243,7 @@ pub struct SearchPage {
 /// Everything Latchkey stores. Each method is atomic.
 #[async_trait]
 pub trait Store:
-    CredentialStore + TotpStore + B2bStore + MemberStore + Send + Sync + 'static
+    CredentialStore + TotpStore + B2bStore + MemberStore + ContactChannelStore + Send + Sync + 'static
 {
     /// Succeeds when the database answers a trivial query.
     async fn ping(&self) -> Result<(), StoreError>;

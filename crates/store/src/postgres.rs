@@ -46,3 +46,4 @@ include!("sql_credentials.rs");
 include!("sql_totps.rs");
 include!("sql_b2b.rs");
 include!("sql_members.rs");
+include!("sql_contact_channels.rs");

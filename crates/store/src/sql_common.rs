@@ -362,7 +362,25 @@ async fn insert_email(
         email: email.as_str().to_owned(),
         verified,
     };
-    insert_emails(conn, project_id, &[(user_id, &email)], now).await?;
+    // The user's first email is its primary contact channel (see `insert_emails`).
+    let has_primary: Option<String> =
+        sqlx::query_scalar("SELECT email_id FROM user_emails WHERE user_id = $1 AND is_primary LIMIT 1")
+            .bind(user_id.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+    let mut query = QueryBuilder::<Db>::new(
+        "INSERT INTO user_emails (email_id, project_id, user_id, email, verified, created_at, is_primary) ",
+    );
+    query.push_values([&email], |mut row, email| {
+        row.push_bind(email.email_id.as_str().to_owned())
+            .push_bind(project_id.to_owned())
+            .push_bind(user_id.as_str().to_owned())
+            .push_bind(email.email.clone())
+            .push_bind(email.verified)
+            .push_bind(now)
+            .push_bind(has_primary.is_none());
+    });
+    query.build().execute(&mut *conn).await.map_err(conflict_or)?;
     Ok(email.email_id)
 }
 
@@ -384,7 +402,8 @@ async fn insert_phone_number(
     Ok(phone.phone_id)
 }
 
-/// Writes emails of users in one statement.
+/// Writes emails of new users in one statement. Each user's first email is its primary
+/// contact channel (Stack Auth's `is_primary`).
 async fn insert_emails(
     conn: &mut Conn,
     project_id: &str,
@@ -395,15 +414,18 @@ async fn insert_emails(
         return Ok(());
     }
     let mut query = QueryBuilder::<Db>::new(
-        "INSERT INTO user_emails (email_id, project_id, user_id, email, verified, created_at) ",
+        "INSERT INTO user_emails (email_id, project_id, user_id, email, verified, created_at, is_primary) ",
     );
+    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::with_capacity(rows.len());
     query.push_values(rows, |mut row, (user_id, email)| {
+        let first = seen.insert(user_id.as_str());
         row.push_bind(email.email_id.as_str().to_owned())
             .push_bind(project_id.to_owned())
             .push_bind(user_id.as_str().to_owned())
             .push_bind(email.email.clone())
             .push_bind(email.verified)
-            .push_bind(now);
+            .push_bind(now)
+            .push_bind(first);
     });
     query.build().execute(&mut *conn).await.map_err(conflict_or)?;
     Ok(())
@@ -786,7 +808,8 @@ async fn insert_users(conn: &mut Conn, project: &str, users: &[User], now: i64) 
 }
 
 const PROJECT_COLUMNS: &str = "project_id, name, environment, secret_digest, created_at, \
-     lock_threshold, lock_ttl_seconds, strength_policy, luds_min_length, luds_complexity";
+     lock_threshold, lock_ttl_seconds, strength_policy, luds_min_length, luds_complexity, \
+     stack_publishable_client_key, stack_secret_server_key_digest";
 
 fn project_row(row: &<Db as sqlx::Database>::Row) -> Result<ProjectRecord, sqlx::Error> {
     let environment: String = row.try_get("environment")?;
@@ -799,6 +822,34 @@ fn project_row(row: &<Db as sqlx::Database>::Row) -> Result<ProjectRecord, sqlx:
             .ok_or_else(|| sqlx::Error::Decode("secret_digest is not 32 bytes".into()))?,
         created_at: from_micros(row.try_get("created_at")?),
         settings: settings_row(row)?,
+        stack_keys: stack_keys_row(row)?,
+    })
+}
+
+async fn write_stack_keys(conn: &mut Conn, project_id: &ProjectId, keys: &crate::StackKeys) -> Result<(), StoreError> {
+    let updated = sqlx::query(
+        "UPDATE projects SET stack_publishable_client_key = $1, stack_secret_server_key_digest = $2 \
+         WHERE project_id = $3",
+    )
+    .bind(&keys.publishable_client_key)
+    .bind(keys.secret_server_key_digest.as_bytes().to_vec())
+    .bind(project_id.as_str())
+    .execute(&mut *conn)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Err(StoreError::NotFound(Missing::Project));
+    }
+    Ok(())
+}
+
+fn stack_keys_row(row: &<Db as sqlx::Database>::Row) -> Result<Option<crate::StackKeys>, sqlx::Error> {
+    let key: Option<String> = row.try_get("stack_publishable_client_key")?;
+    let digest: Option<Vec<u8>> = row.try_get("stack_secret_server_key_digest")?;
+    Ok(match (key, digest.as_deref().and_then(SecretDigest::from_bytes)) {
+        (Some(publishable_client_key), Some(secret_server_key_digest)) => {
+            Some(crate::StackKeys { publishable_client_key, secret_server_key_digest })
+        }
+        _ => None,
     })
 }
 
@@ -842,6 +893,9 @@ impl Store for Engine {
         .execute(&mut *tx)
         .await?;
         write_project_settings(&mut tx, &project.project_id, &project.settings).await?;
+        if let Some(keys) = &project.stack_keys {
+            write_stack_keys(&mut tx, &project.project_id, keys).await?;
+        }
         insert_signing_key(&mut tx, &project.project_id, key).await?;
         tx.commit().await?;
         Ok(())

@@ -475,7 +475,7 @@ impl CredentialStore for Engine {
         let row = sqlx::query(
             "SELECT e.email_id, e.user_id, e.email, p.password_id, p.hash, p.requires_reset \
              FROM user_emails e LEFT JOIN passwords p ON p.user_id = e.user_id AND p.project_id = e.project_id \
-             WHERE e.project_id = $1 AND e.email = $2",
+             WHERE e.project_id = $1 AND e.email = $2 AND e.used_for_auth",
         )
         .bind(project_id.as_str())
         .bind(email.as_str())

@@ -74,6 +74,7 @@ include!("sql_credentials.rs");
 include!("sql_totps.rs");
 include!("sql_b2b.rs");
 include!("sql_members.rs");
+include!("sql_contact_channels.rs");
 
 #[cfg(test)]
 mod tests {
@@ -117,6 +118,7 @@ mod tests {
             secret_digest: Secret::generate("secret", Environment::Test).digest(),
             created_at: now,
             settings: ProjectSettings::default(),
+            stack_keys: None,
         };
         let key = SigningKey::generate(Environment::Test, now).unwrap();
         store.create_project(&project, &key).await.unwrap();

@@ -76,6 +76,9 @@ pub struct TestApp {
     pub store: Arc<dyn Store>,
     pub project_id: ProjectId,
     pub secret: String,
+    /// The project's Stack Auth keys.
+    pub publishable_client_key: String,
+    pub secret_server_key: String,
     sqlite_path: Option<std::path::PathBuf>,
 }
 
@@ -147,19 +150,36 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
     tokio::spawn(async move {
         axum::serve(listener, app).await.unwrap();
     });
-    let (project_id, secret) = create_project(store.as_ref()).await;
+    let project = create_project_with_stack_keys(store.as_ref()).await;
     TestApp {
         base_url: format!("http://{address}"),
         client: reqwest::Client::new(),
         store,
-        project_id,
-        secret,
+        project_id: project.project_id,
+        secret: project.secret,
+        publishable_client_key: project.publishable_client_key,
+        secret_server_key: project.secret_server_key,
         sqlite_path,
     }
 }
 
 pub async fn create_project(store: &dyn Store) -> (ProjectId, String) {
+    let project = create_project_with_stack_keys(store).await;
+    (project.project_id, project.secret)
+}
+
+/// A project and every credential it was issued.
+pub struct IssuedProject {
+    pub project_id: ProjectId,
+    pub secret: String,
+    pub publishable_client_key: String,
+    pub secret_server_key: String,
+}
+
+pub async fn create_project_with_stack_keys(store: &dyn Store) -> IssuedProject {
     let secret = Secret::generate("secret", Environment::Test);
+    let (stack_keys, secret_server_key) = latchkey_store::StackKeys::generate();
+    let publishable_client_key = stack_keys.publishable_client_key.clone();
     let project = ProjectRecord {
         project_id: ProjectId::generate(Environment::Test),
         name: "test".to_owned(),
@@ -167,10 +187,16 @@ pub async fn create_project(store: &dyn Store) -> (ProjectId, String) {
         secret_digest: secret.digest(),
         created_at: Utc::now(),
         settings: ProjectSettings::default(),
+        stack_keys: Some(stack_keys),
     };
     let key = SigningKey::generate(Environment::Test, project.created_at).unwrap();
     store.create_project(&project, &key).await.unwrap();
-    (project.project_id, secret.expose().to_owned())
+    IssuedProject {
+        project_id: project.project_id,
+        secret: secret.expose().to_owned(),
+        publishable_client_key,
+        secret_server_key: secret_server_key.expose().to_owned(),
+    }
 }
 
 impl Drop for TestApp {

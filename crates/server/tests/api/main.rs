@@ -8,6 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod b2b_totps;
+mod contact_channels;
 mod helpers;
 mod http_conventions;
 mod isolation;

@@ -1,0 +1,370 @@
+// `ContactChannelStore` for both engines; `include!`d after `sql_common.rs` (see its header).
+// Contact channels are rows of `user_emails`: every statement here is about the same emails the
+// Stytch Users API reads and writes.
+
+use crate::{
+    ContactChannel, ContactChannelPatch, ContactChannelStore, NewContactChannel, NewVerification, OutboxMessage,
+    StackKeys,
+};
+
+const CHANNEL_COLUMNS: &str = "email_id, user_id, email, verified, used_for_auth, is_primary, created_at";
+
+fn channel_row(row: &<Db as sqlx::Database>::Row) -> Result<ContactChannel, sqlx::Error> {
+    Ok(ContactChannel {
+        email_id: EmailId::from_trusted(row.try_get("email_id")?),
+        user_id: UserId::from_trusted(row.try_get("user_id")?),
+        value: row.try_get("email")?,
+        verified: row.try_get("verified")?,
+        used_for_auth: row.try_get("used_for_auth")?,
+        is_primary: row.try_get("is_primary")?,
+        created_at: from_micros(row.try_get("created_at")?),
+    })
+}
+
+/// Locks the user for a change of its channels; `Missing::User` when there is none.
+async fn lock_user(conn: &mut Conn, project: &str, user_id: &UserId) -> Result<(), StoreError> {
+    let found: Option<String> =
+        sqlx::query_scalar(&format!("SELECT user_id FROM users WHERE project_id = $1 AND user_id = $2{FOR_UPDATE}"))
+            .bind(project)
+            .bind(user_id.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+    found.map(|_| ()).ok_or(StoreError::NotFound(Missing::User))
+}
+
+async fn find_channel(
+    conn: &mut Conn,
+    project: &str,
+    user_id: &UserId,
+    email_id: &EmailId,
+) -> Result<ContactChannel, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {CHANNEL_COLUMNS} FROM user_emails WHERE project_id = $1 AND user_id = $2 AND email_id = $3"
+    ))
+    .bind(project)
+    .bind(user_id.as_str())
+    .bind(email_id.as_str())
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound(Missing::ContactChannel))?;
+    Ok(channel_row(&row)?)
+}
+
+/// Refuses a change that leaves the user no way to sign in: no other email used for auth, no
+/// phone number, OAuth, WebAuthn, biometric or crypto-wallet registration.
+async fn keep_a_sign_in_method(conn: &mut Conn, user_id: &UserId, except: &EmailId) -> Result<(), StoreError> {
+    let others: i64 = sqlx::query_scalar(
+        "SELECT (SELECT COUNT(*) FROM user_emails WHERE user_id = $1 AND used_for_auth AND email_id <> $2) \
+         + (SELECT COUNT(*) FROM user_phone_numbers WHERE user_id = $1) \
+         + (SELECT COUNT(*) FROM oauth_registrations WHERE user_id = $1) \
+         + (SELECT COUNT(*) FROM webauthn_registrations WHERE user_id = $1) \
+         + (SELECT COUNT(*) FROM biometric_registrations WHERE user_id = $1) \
+         + (SELECT COUNT(*) FROM crypto_wallets WHERE user_id = $1)",
+    )
+    .bind(user_id.as_str())
+    .bind(except.as_str())
+    .fetch_one(&mut *conn)
+    .await?;
+    if others == 0 {
+        return Err(StoreError::Refused(Refusal::LastSignInMethod));
+    }
+    Ok(())
+}
+
+/// Takes the primary flag from the user's channels, before one of them is made primary.
+async fn clear_primary(conn: &mut Conn, user_id: &UserId) -> Result<(), StoreError> {
+    sqlx::query("UPDATE user_emails SET is_primary = FALSE WHERE user_id = $1 AND is_primary")
+        .bind(user_id.as_str())
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// The unused, unexpired code with `code_digest` (locked when `lock`); what is wrong with it
+/// otherwise.
+async fn usable_code(
+    conn: &mut Conn,
+    project: &str,
+    code_digest: &SecretDigest,
+    now: DateTime<Utc>,
+    lock: bool,
+) -> Result<(EmailId, String), StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT email_id, email, expires_at, used_at FROM email_verification_codes \
+         WHERE project_id = $1 AND code_digest = $2{}",
+        if lock { FOR_UPDATE } else { "" }
+    ))
+    .bind(project)
+    .bind(code_digest.as_bytes().to_vec())
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound(Missing::VerificationCode))?;
+    if row.try_get::<Option<i64>, _>("used_at")?.is_some() {
+        return Err(StoreError::Refused(Refusal::VerificationCodeUsed));
+    }
+    if row.try_get::<i64, _>("expires_at")? <= to_micros(now) {
+        return Err(StoreError::Refused(Refusal::VerificationCodeExpired));
+    }
+    Ok((EmailId::from_trusted(row.try_get("email_id")?), row.try_get("email")?))
+}
+
+/// The channel a code was sent for, if it still has the address the code was sent to.
+async fn channel_of_code(
+    conn: &mut Conn,
+    project: &str,
+    (email_id, email): &(EmailId, String),
+) -> Result<ContactChannel, StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT {CHANNEL_COLUMNS} FROM user_emails WHERE project_id = $1 AND email_id = $2 AND email = $3"
+    ))
+    .bind(project)
+    .bind(email_id.as_str())
+    .bind(email)
+    .fetch_optional(&mut *conn)
+    .await?
+    .ok_or(StoreError::NotFound(Missing::ContactChannel))?;
+    Ok(channel_row(&row)?)
+}
+
+#[async_trait]
+impl ContactChannelStore for Engine {
+    async fn set_stack_keys(&self, project_id: &ProjectId, keys: &StackKeys) -> Result<(), StoreError> {
+        let mut conn = self.writer().acquire().await?;
+        write_stack_keys(&mut conn, project_id, keys).await
+    }
+
+    async fn contact_channels(&self, project_id: &ProjectId, user_id: &UserId) -> Result<Vec<ContactChannel>, StoreError> {
+        let mut conn = self.reader().acquire().await?;
+        let exists: Option<String> = sqlx::query_scalar("SELECT user_id FROM users WHERE project_id = $1 AND user_id = $2")
+            .bind(project_id.as_str())
+            .bind(user_id.as_str())
+            .fetch_optional(&mut *conn)
+            .await?;
+        if exists.is_none() {
+            return Err(StoreError::NotFound(Missing::User));
+        }
+        let rows = sqlx::query(&format!(
+            "SELECT {CHANNEL_COLUMNS} FROM user_emails WHERE project_id = $1 AND user_id = $2 ORDER BY created_at, email_id"
+        ))
+        .bind(project_id.as_str())
+        .bind(user_id.as_str())
+        .fetch_all(&mut *conn)
+        .await?;
+        Ok(rows.iter().map(channel_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn create_contact_channel(
+        &self,
+        project_id: &ProjectId,
+        user_id: &UserId,
+        channel: NewContactChannel,
+        now: DateTime<Utc>,
+    ) -> Result<ContactChannel, StoreError> {
+        let project = project_id.as_str();
+        let mut tx = self.writer().begin().await?;
+        lock_user(&mut tx, project, user_id).await?;
+        if channel.is_primary {
+            clear_primary(&mut tx, user_id).await?;
+        }
+        sqlx::query(
+            "INSERT INTO user_emails (email_id, project_id, user_id, email, verified, created_at, used_for_auth, \
+             is_primary) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(channel.email_id.as_str())
+        .bind(project)
+        .bind(user_id.as_str())
+        .bind(channel.value.as_str())
+        .bind(channel.verified)
+        .bind(to_micros(now))
+        .bind(channel.used_for_auth)
+        .bind(channel.is_primary)
+        .execute(&mut *tx)
+        .await
+        .map_err(conflict_or)?;
+        let created = find_channel(&mut tx, project, user_id, &channel.email_id).await?;
+        tx.commit().await?;
+        Ok(created)
+    }
+
+    async fn update_contact_channel(
+        &self,
+        project_id: &ProjectId,
+        user_id: &UserId,
+        email_id: &EmailId,
+        patch: ContactChannelPatch,
+    ) -> Result<ContactChannel, StoreError> {
+        let project = project_id.as_str();
+        let mut tx = self.writer().begin().await?;
+        lock_user(&mut tx, project, user_id).await?;
+        let mut channel = find_channel(&mut tx, project, user_id, email_id).await?;
+        if let Some(value) = patch.value {
+            if value.as_str() != channel.value {
+                channel.value = value.as_str().to_owned();
+                // A new address is unproven, unless the server says otherwise.
+                channel.verified = false;
+            }
+        }
+        if let Some(verified) = patch.verified {
+            channel.verified = verified;
+        }
+        if let Some(used_for_auth) = patch.used_for_auth {
+            if channel.used_for_auth && !used_for_auth {
+                keep_a_sign_in_method(&mut tx, user_id, email_id).await?;
+            }
+            channel.used_for_auth = used_for_auth;
+        }
+        if let Some(primary) = patch.is_primary {
+            if primary && !channel.is_primary {
+                clear_primary(&mut tx, user_id).await?;
+            }
+            channel.is_primary = primary;
+        }
+        sqlx::query(
+            "UPDATE user_emails SET email = $1, verified = $2, used_for_auth = $3, is_primary = $4 \
+             WHERE project_id = $5 AND email_id = $6",
+        )
+        .bind(&channel.value)
+        .bind(channel.verified)
+        .bind(channel.used_for_auth)
+        .bind(channel.is_primary)
+        .bind(project)
+        .bind(email_id.as_str())
+        .execute(&mut *tx)
+        .await
+        .map_err(conflict_or)?;
+        tx.commit().await?;
+        Ok(channel)
+    }
+
+    async fn delete_contact_channel(
+        &self,
+        project_id: &ProjectId,
+        user_id: &UserId,
+        email_id: &EmailId,
+    ) -> Result<(), StoreError> {
+        let project = project_id.as_str();
+        let mut tx = self.writer().begin().await?;
+        lock_user(&mut tx, project, user_id).await?;
+        let channel = find_channel(&mut tx, project, user_id, email_id).await?;
+        if channel.used_for_auth {
+            keep_a_sign_in_method(&mut tx, user_id, email_id).await?;
+        }
+        sqlx::query("DELETE FROM user_emails WHERE project_id = $1 AND email_id = $2")
+            .bind(project)
+            .bind(email_id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn start_email_verification(
+        &self,
+        project_id: &ProjectId,
+        user_id: &UserId,
+        email_id: &EmailId,
+        verification: NewVerification,
+    ) -> Result<(), StoreError> {
+        let project = project_id.as_str();
+        let mut tx = self.writer().begin().await?;
+        lock_user(&mut tx, project, user_id).await?;
+        let channel = find_channel(&mut tx, project, user_id, email_id).await?;
+        if channel.verified {
+            return Err(StoreError::Refused(Refusal::EmailAlreadyVerified));
+        }
+        let message = &verification.message;
+        sqlx::query(
+            "INSERT INTO email_verification_codes (code_digest, project_id, email_id, email, expires_at, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(verification.code_digest.as_bytes().to_vec())
+        .bind(project)
+        .bind(email_id.as_str())
+        .bind(&channel.value)
+        .bind(to_micros(verification.expires_at))
+        .bind(to_micros(message.created_at))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "INSERT INTO outbox (message_id, project_id, recipient, subject, body, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&message.message_id)
+        .bind(project)
+        .bind(&message.recipient)
+        .bind(&message.subject)
+        .bind(&message.body)
+        .bind(to_micros(message.created_at))
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn verify_email(
+        &self,
+        project_id: &ProjectId,
+        code_digest: &SecretDigest,
+        now: DateTime<Utc>,
+    ) -> Result<ContactChannel, StoreError> {
+        let project = project_id.as_str();
+        let mut tx = self.writer().begin().await?;
+        let code = usable_code(&mut tx, project, code_digest, now, true).await?;
+        let mut channel = channel_of_code(&mut tx, project, &code).await?;
+        let used = sqlx::query(
+            "UPDATE email_verification_codes SET used_at = $1 \
+             WHERE project_id = $2 AND code_digest = $3 AND used_at IS NULL",
+        )
+        .bind(to_micros(now))
+        .bind(project)
+        .bind(code_digest.as_bytes().to_vec())
+        .execute(&mut *tx)
+        .await?;
+        if used.rows_affected() == 0 {
+            return Err(StoreError::Refused(Refusal::VerificationCodeUsed));
+        }
+        sqlx::query("UPDATE user_emails SET verified = TRUE WHERE project_id = $1 AND email_id = $2")
+            .bind(project)
+            .bind(channel.email_id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        channel.verified = true;
+        Ok(channel)
+    }
+
+    async fn check_email_verification(
+        &self,
+        project_id: &ProjectId,
+        code_digest: &SecretDigest,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.reader().acquire().await?;
+        let code = usable_code(&mut conn, project_id.as_str(), code_digest, now, false).await?;
+        channel_of_code(&mut conn, project_id.as_str(), &code).await?;
+        Ok(())
+    }
+
+    async fn outbox(&self, project_id: &ProjectId, limit: u32) -> Result<Vec<OutboxMessage>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT message_id, recipient, subject, body, created_at FROM outbox WHERE project_id = $1 \
+             ORDER BY created_at DESC, message_id DESC LIMIT $2",
+        )
+        .bind(project_id.as_str())
+        .bind(i64::from(limit))
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(OutboxMessage {
+                    message_id: row.try_get("message_id")?,
+                    recipient: row.try_get("recipient")?,
+                    subject: row.try_get("subject")?,
+                    body: row.try_get("body")?,
+                    created_at: from_micros(row.try_get("created_at")?),
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
+    }
+}
