@@ -213,6 +213,7 @@ async fn main() -> anyhow::Result<()> {
                     "{}",
                     json!({
                         "project_id": project.project_id,
+                        "stack_project_id": latchkey_server::stack::stack_project_id(&project.project_id),
                         "publishable_client_key": keys.publishable_client_key,
                         "secret_server_key": secret_server_key.expose(),
                     })
@@ -444,6 +445,8 @@ fn project_json(project: &ProjectRecord, issued: Option<&Issued>) -> serde_json:
         "name": project.name,
         "environment": project.environment.as_str(),
         "created_at": project.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        // Stack Auth's clients name a project by a UUID: this one's.
+        "stack_project_id": latchkey_server::stack::stack_project_id(&project.project_id),
         "publishable_client_key": project.stack_keys.as_ref().map(|keys| keys.publishable_client_key.clone()),
     });
     if let (Some(issued), Some(object)) = (issued, value.as_object_mut()) {

@@ -259,10 +259,7 @@ impl FromRequestParts<AppState> for StackAuth {
                 format!("The current project with ID {project_id} was not found. Please check the value of the x-stack-project-id header."),
             )
         };
-        let parsed = ProjectId::parse(project_id).map_err(|_| project_not_found())?;
-        let project = state
-            .store
-            .get_project(&parsed)
+        let project = find_project(state, project_id)
             .await?
             .ok_or_else(project_not_found)?;
         let details = json!({"project_id": project_id});
@@ -334,6 +331,32 @@ impl FromRequestParts<AppState> for StackAuth {
             user,
         })
     }
+}
+
+/// The project Stack names by its UUID (Stack's clients require project ids to be UUIDs), or
+/// by the whole Latchkey id.
+async fn find_project(state: &AppState, raw: &str) -> Result<Option<ProjectRecord>, StackError> {
+    let candidates: Vec<String> = if uuid::Uuid::parse_str(raw).is_ok() && raw.len() == 36 {
+        [Environment::Test, Environment::Live]
+            .iter()
+            .map(|env| format!("project-{}-{}", env.as_str(), raw.to_lowercase()))
+            .collect()
+    } else {
+        vec![raw.to_owned()]
+    };
+    for candidate in candidates {
+        if let Ok(id) = ProjectId::parse(&candidate) {
+            if let Some(project) = state.store.get_project(&id).await? {
+                return Ok(Some(project));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The UUID Stack knows a project by.
+pub fn stack_project_id(project_id: &ProjectId) -> &str {
+    uuid_part(project_id.as_str())
 }
 
 /// The project a JWT says it is for, read without checking it (to name a foreign project in the
