@@ -618,6 +618,21 @@ async fn stack_request_authentication(engine: Engine) {
             .await
             .assert_known(status, code);
     }
+    // Stack's clients name the project by the UUID of its id.
+    let project_uuid = uuid_of(&project);
+    stack(
+        &app,
+        headers(&[
+            ("x-stack-access-type", "server"),
+            ("x-stack-project-id", &project_uuid),
+            ("x-stack-secret-server-key", &app.secret_server_key),
+        ]),
+        Method::GET,
+        &path,
+        None,
+    )
+    .await
+    .assert_status(200);
     // The newer clients' header names work as well.
     stack(
         &app,
