@@ -368,19 +368,7 @@ async fn insert_email(
             .bind(user_id.as_str())
             .fetch_optional(&mut *conn)
             .await?;
-    let mut query = QueryBuilder::<Db>::new(
-        "INSERT INTO user_emails (email_id, project_id, user_id, email, verified, created_at, is_primary) ",
-    );
-    query.push_values([&email], |mut row, email| {
-        row.push_bind(email.email_id.as_str().to_owned())
-            .push_bind(project_id.to_owned())
-            .push_bind(user_id.as_str().to_owned())
-            .push_bind(email.email.clone())
-            .push_bind(email.verified)
-            .push_bind(now)
-            .push_bind(has_primary.is_none());
-    });
-    query.build().execute(&mut *conn).await.map_err(conflict_or)?;
+    write_emails(conn, project_id, &[(user_id, &email, has_primary.is_none())], now).await?;
     Ok(email.email_id)
 }
 
@@ -410,22 +398,33 @@ async fn insert_emails(
     rows: &[(&UserId, &UserEmail)],
     now: i64,
 ) -> Result<(), StoreError> {
+    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::with_capacity(rows.len());
+    let rows: Vec<_> =
+        rows.iter().map(|(user_id, email)| (*user_id, *email, seen.insert(user_id.as_str()))).collect();
+    write_emails(conn, project_id, &rows, now).await
+}
+
+/// Writes `(user, email, is_primary)` rows in one statement.
+async fn write_emails(
+    conn: &mut Conn,
+    project_id: &str,
+    rows: &[(&UserId, &UserEmail, bool)],
+    now: i64,
+) -> Result<(), StoreError> {
     if rows.is_empty() {
         return Ok(());
     }
     let mut query = QueryBuilder::<Db>::new(
         "INSERT INTO user_emails (email_id, project_id, user_id, email, verified, created_at, is_primary) ",
     );
-    let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::with_capacity(rows.len());
-    query.push_values(rows, |mut row, (user_id, email)| {
-        let first = seen.insert(user_id.as_str());
+    query.push_values(rows, |mut row, (user_id, email, primary)| {
         row.push_bind(email.email_id.as_str().to_owned())
             .push_bind(project_id.to_owned())
             .push_bind(user_id.as_str().to_owned())
             .push_bind(email.email.clone())
             .push_bind(email.verified)
             .push_bind(now)
-            .push_bind(first);
+            .push_bind(*primary);
     });
     query.build().execute(&mut *conn).await.map_err(conflict_or)?;
     Ok(())
