@@ -58,6 +58,8 @@ enum Command {
         argon2: Argon2Args,
         #[command(flatten)]
         secrets: SecretsKeyArgs,
+        #[command(flatten)]
+        limits: LimitsArgs,
     },
     /// Manage projects.
     Project {
@@ -84,6 +86,37 @@ struct Argon2Args {
     /// Lanes per hash.
     #[arg(long, default_value_t = 1, env = "LATCHKEY_ARGON2_PARALLELISM")]
     argon2_parallelism: u32,
+}
+
+/// What protects the server from overload.
+#[derive(Debug, clap::Args)]
+struct LimitsArgs {
+    /// A request still running after this many seconds is abandoned (503 `request_timeout`).
+    #[arg(long, default_value_t = 30, env = "LATCHKEY_REQUEST_TIMEOUT_SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    request_timeout_seconds: u64,
+    /// Connections kept open at once; further ones wait to be accepted.
+    #[arg(long, default_value_t = 4096, env = "LATCHKEY_MAX_CONNECTIONS",
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    max_connections: u64,
+    /// Requests per second each project may make (0: no limit); beyond it, 429
+    /// `too_many_requests` with `Retry-After`.
+    #[arg(long, default_value_t = 10_000, env = "LATCHKEY_RATE_LIMIT_PER_SECOND")]
+    rate_limit_per_second: u32,
+    /// Requests a project may make at once above its rate.
+    #[arg(long, default_value_t = 20_000, env = "LATCHKEY_RATE_LIMIT_BURST")]
+    rate_limit_burst: u32,
+}
+
+impl LimitsArgs {
+    fn limits(&self) -> latchkey_server::operations::Limits {
+        latchkey_server::operations::Limits {
+            request_timeout: std::time::Duration::from_secs(self.request_timeout_seconds),
+            max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+            rate_per_second: self.rate_limit_per_second,
+            rate_burst: self.rate_limit_burst,
+        }
+    }
 }
 
 /// The key that seals TOTP secrets and digests recovery codes. The database never holds it:
@@ -169,6 +202,7 @@ async fn main() -> anyhow::Result<()> {
             database_url,
             argon2,
             secrets,
+            limits,
         } => {
             let argon2 = Argon2Settings::new(
                 argon2.argon2_memory_kib,
@@ -176,7 +210,7 @@ async fn main() -> anyhow::Result<()> {
                 argon2.argon2_parallelism,
             )
             .context("the --argon2-* settings")?;
-            serve(listen, &database_url, argon2, secrets).await
+            serve(listen, &database_url, argon2, secrets, limits.limits()).await
         }
         Command::Project { command } => match command {
             ProjectCommand::Create {
@@ -464,6 +498,7 @@ async fn serve(
     database_url: &str,
     argon2: Argon2Settings,
     secrets: SecretsKeyArgs,
+    limits: latchkey_server::operations::Limits,
 ) -> anyhow::Result<()> {
     let store = open_store(database_url).await?;
     let vault = secrets_key(store.as_ref(), database_url, &secrets).await?;
@@ -484,9 +519,11 @@ async fn serve(
         .await
         .with_context(|| format!("binding {listen}"))?;
     tracing::info!(address = %listener.local_addr()?, "latchkey listening");
-    let mut state = latchkey_server::AppState::new(store, vault);
+    let mut state = latchkey_server::AppState::new(store, vault).with_limits(limits);
     state.argon2 = argon2;
     let app = latchkey_server::router(state);
+    let listener =
+        latchkey_server::operations::LimitedListener::new(listener, limits.max_connections);
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -9,12 +9,13 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::error::{ApiError, ErrorType};
-use crate::{request_id, stack, stytch, AppState};
+use crate::{operations, request_id, stack, stytch, AppState};
 
 /// Request bodies above this many bytes are refused with 413 before they are parsed.
 pub const MAX_BODY_BYTES: usize = 1024 * 1024;
 
 pub fn router(state: AppState) -> Router {
+    operations::metrics_handle();
     Router::new()
         .merge(stytch::users::routes())
         .merge(stytch::passwords::routes())
@@ -31,10 +32,16 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(operations::render))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            operations::timeout,
+        ))
         .layer(middleware::from_fn(request_id::assign))
+        .layer(middleware::from_fn(operations::record))
         .layer(TraceLayer::new_for_http())
         .layer(CatchPanicLayer::custom(request_id::panic_response))
         .with_state(state)

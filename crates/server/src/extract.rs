@@ -5,6 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::header;
 use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use latchkey_core::ids::{ProjectId, RequestId};
@@ -36,30 +37,42 @@ fn decoy_digest() -> SecretDigest {
 }
 
 impl FromRequestParts<AppState> for Authenticated {
-    type Rejection = ApiError;
+    type Rejection = Response;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let request_id = parts
             .extensions
             .get::<RequestId>()
             .cloned()
             .unwrap_or_else(|| RequestId::generate(latchkey_core::Environment::Test));
-        let (project_id, secret) = basic_credentials(parts).ok_or_else(unauthorized)?;
-        let Ok(project_id) = ProjectId::parse(&project_id) else {
+        let project = authenticate(parts, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        // Counted once the caller is known to be the project, so nobody spends its budget.
+        state
+            .check_rate(&project.project_id)
+            .map_err(crate::operations::too_many_requests)?;
+        Ok(Authenticated {
+            project,
+            request_id,
+        })
+    }
+}
+
+/// The project whose id and secret the request presents (HTTP Basic), compared in constant
+/// time; an unknown project costs the same comparison as a wrong secret.
+async fn authenticate(parts: &Parts, state: &AppState) -> Result<ProjectRecord, ApiError> {
+    let (project_id, secret) = basic_credentials(parts).ok_or_else(unauthorized)?;
+    let Ok(project_id) = ProjectId::parse(&project_id) else {
+        decoy_digest().matches(&secret);
+        return Err(unauthorized());
+    };
+    match state.store.get_project(&project_id).await? {
+        Some(project) if project.secret_digest.matches(&secret) => Ok(project),
+        Some(_) => Err(unauthorized()),
+        None => {
             decoy_digest().matches(&secret);
-            return Err(unauthorized());
-        };
-        let project = state.store.get_project(&project_id).await?;
-        match project {
-            Some(project) if project.secret_digest.matches(&secret) => Ok(Authenticated {
-                project,
-                request_id,
-            }),
-            Some(_) => Err(unauthorized()),
-            None => {
-                decoy_digest().matches(&secret);
-                Err(unauthorized())
-            }
+            Err(unauthorized())
         }
     }
 }

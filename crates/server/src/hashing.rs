@@ -8,6 +8,7 @@
 //! fifth of the login throughput, and hundreds of MiB of resident memory).
 
 use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 
 use tokio::sync::oneshot;
@@ -19,6 +20,8 @@ type Job = Box<dyn FnOnce() + Send>;
 #[derive(Clone, Debug)]
 pub struct HashPool {
     jobs: mpsc::Sender<Job>,
+    /// Jobs sent and not yet started: the queue depth metrics report.
+    queued: Arc<AtomicUsize>,
 }
 
 impl HashPool {
@@ -35,7 +38,15 @@ impl HashPool {
                 tracing::error!(%error, "cannot start a password-hashing thread");
             }
         }
-        HashPool { jobs }
+        HashPool {
+            jobs,
+            queued: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Jobs waiting for a hashing thread.
+    pub fn queue_depth(&self) -> usize {
+        self.queued.load(Ordering::Relaxed)
     }
 
     /// One thread per available core.
@@ -50,11 +61,17 @@ impl HashPool {
         F: FnOnce() -> T + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
+        let queued = self.queued.clone();
         let job: Job = Box::new(move || {
+            queued.fetch_sub(1, Ordering::Relaxed);
             // The requester may have gone away; then the result is simply dropped.
             let _ = reply.send(job());
         });
-        self.jobs.send(job).map_err(|_| ApiError::shutting_down())?;
+        self.queued.fetch_add(1, Ordering::Relaxed);
+        if self.jobs.send(job).is_err() {
+            self.queued.fetch_sub(1, Ordering::Relaxed);
+            return Err(ApiError::shutting_down());
+        }
         answer.await.map_err(|_| {
             tracing::error!("a password hashing job failed");
             ApiError::internal()

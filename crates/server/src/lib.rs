@@ -14,6 +14,7 @@ pub mod batching;
 pub mod error;
 pub mod extract;
 pub mod hashing;
+pub mod operations;
 pub mod request_id;
 pub mod stack;
 pub mod stytch;
@@ -34,6 +35,10 @@ pub struct AppState {
     pub migrations: batching::MigrateBatcher,
     /// Seals TOTP secrets and digests recovery codes, with the key from configuration.
     pub vault: Vault,
+    /// Request timeout, connection bound and per-project rate.
+    pub limits: operations::Limits,
+    /// The per-project token buckets `limits` asks for (`None`: unlimited).
+    pub rate_limiter: Option<Arc<operations::ProjectRateLimiter>>,
 }
 
 impl AppState {
@@ -46,6 +51,26 @@ impl AppState {
             hashing: HashPool::new(HashPool::default_size()),
             argon2: Argon2Settings::default(),
             vault,
+            limits: operations::Limits::default(),
+            rate_limiter: operations::ProjectRateLimiter::new(&operations::Limits::default()),
+        }
+    }
+
+    /// The same state with other limits.
+    pub fn with_limits(mut self, limits: operations::Limits) -> AppState {
+        self.rate_limiter = operations::ProjectRateLimiter::new(&limits);
+        self.limits = limits;
+        self
+    }
+
+    /// Takes one request of `project_id` from its rate budget.
+    pub fn check_rate(
+        &self,
+        project_id: &latchkey_core::ids::ProjectId,
+    ) -> Result<(), std::time::Duration> {
+        match &self.rate_limiter {
+            Some(limiter) => limiter.check(project_id),
+            None => Ok(()),
         }
     }
 }

@@ -24,7 +24,14 @@ pub async fn assign(mut request: Request, next: Next) -> Response<Body> {
     let span = tracing::info_span!("request", request_id = %request_id);
     let mut response = next.run(request).instrument(span).await;
     if let Some(pending) = response.extensions_mut().remove::<PendingError>() {
-        return render_error(&pending, &request_id);
+        let mut rendered = render_error(&pending, &request_id);
+        // Headers the error's response carried (e.g. `Retry-After`) stay on it.
+        for (name, value) in response.headers() {
+            if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+                rendered.headers_mut().insert(name.clone(), value.clone());
+            }
+        }
+        return rendered;
     }
     response
 }

@@ -61,6 +61,16 @@ pub enum StoreError {
     Migration(#[from] sqlx::migrate::MigrateError),
 }
 
+/// One connection pool's use.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolStats {
+    /// `read`, `write`, or `all` for a pool that does both.
+    pub name: &'static str,
+    pub connections: u32,
+    pub idle: usize,
+    pub max: u32,
+}
+
 /// Which thing a lookup did not find.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Missing {
@@ -247,6 +257,9 @@ pub trait Store:
 {
     /// Succeeds when the database answers a trivial query.
     async fn ping(&self) -> Result<(), StoreError>;
+
+    /// The connection pools and their use, for metrics.
+    fn pool_stats(&self) -> Vec<PoolStats>;
 
     /// Creates the project with its first JWT signing key, in one transaction.
     async fn create_project(

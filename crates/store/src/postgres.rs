@@ -32,6 +32,15 @@ impl PostgresStore {
         Ok(PostgresStore { pool })
     }
 
+    fn pools(&self) -> Vec<crate::PoolStats> {
+        vec![crate::PoolStats {
+            name: "all",
+            connections: self.pool.size(),
+            idle: self.pool.num_idle(),
+            max: self.pool.options().get_max_connections(),
+        }]
+    }
+
     fn reader(&self) -> &PgPool {
         &self.pool
     }

@@ -878,6 +878,10 @@ impl Store for Engine {
         Ok(())
     }
 
+    fn pool_stats(&self) -> Vec<crate::PoolStats> {
+        self.pools()
+    }
+
     async fn create_project(&self, project: &ProjectRecord, key: &SigningKey) -> Result<(), StoreError> {
         let mut tx = self.writer().begin().await?;
         sqlx::query(

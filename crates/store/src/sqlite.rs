@@ -60,6 +60,18 @@ impl SqliteStore {
         Ok(SqliteStore { read, write })
     }
 
+    fn pools(&self) -> Vec<crate::PoolStats> {
+        [("write", &self.write), ("read", &self.read)]
+            .into_iter()
+            .map(|(name, pool)| crate::PoolStats {
+                name,
+                connections: pool.size(),
+                idle: pool.num_idle(),
+                max: pool.options().get_max_connections(),
+            })
+            .collect()
+    }
+
     fn reader(&self) -> &SqlitePool {
         &self.read
     }

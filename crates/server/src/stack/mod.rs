@@ -37,6 +37,8 @@ pub enum StackError {
         details: Option<Value>,
     },
     Status(StatusCode, String),
+    /// 429 with `Retry-After` (seconds), which Stack's clients wait out and retry.
+    RateLimited(u64),
 }
 
 impl StackError {
@@ -105,6 +107,12 @@ impl IntoResponse for StackError {
                 response
             }
             StackError::Status(status, message) => (status, message).into_response(),
+            StackError::RateLimited(seconds) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, seconds.to_string())],
+                "Too many requests for this project; slow down.",
+            )
+                .into_response(),
         }
     }
 }
@@ -319,6 +327,11 @@ impl FromRequestParts<AppState> for StackAuth {
                 .with_details(details))
             }
         };
+        // Counted once the caller is known to hold the project's key.
+        if let Err(wait) = state.check_rate(&project.project_id) {
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            return Err(StackError::RateLimited(seconds.max(1)));
+        }
         let user = match stack_header(parts, "access-token") {
             Some(token) => {
                 Some(access_token_user(state, &project.project_id, token, Utc::now()).await?)

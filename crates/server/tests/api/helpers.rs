@@ -118,6 +118,14 @@ impl Reply {
 }
 
 pub async fn spawn_app(engine: Engine) -> TestApp {
+    spawn_app_with(engine, latchkey_server::operations::Limits::default()).await
+}
+
+/// A server with other limits (rate, timeout) than the defaults.
+pub async fn spawn_app_with(
+    engine: Engine,
+    limits: latchkey_server::operations::Limits,
+) -> TestApp {
     let (store, sqlite_path): (Arc<dyn Store>, _) = match engine {
         Engine::Sqlite => {
             let path =
@@ -143,7 +151,7 @@ pub async fn spawn_app(engine: Engine) -> TestApp {
     latchkey_server::vault::check_key(store.as_ref(), &vault)
         .await
         .unwrap();
-    let mut state = AppState::new(store.clone(), vault);
+    let mut state = AppState::new(store.clone(), vault).with_limits(limits);
     // Cheap argon2id so the suite stays fast; the defaults are covered by unit tests.
     state.argon2 = TEST_ARGON2;
     let app = latchkey_server::router(state);

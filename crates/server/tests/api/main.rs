@@ -13,6 +13,7 @@ mod helpers;
 mod http_conventions;
 mod isolation;
 mod members;
+mod operations;
 mod organizations;
 mod passwords;
 mod sessions;

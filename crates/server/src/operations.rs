@@ -1,0 +1,254 @@
+//! What keeps the server standing and observable: request timeouts, per-project rate limits, a
+//! bound on open connections, and Prometheus metrics (`GET /metrics`).
+
+use std::io;
+use std::num::NonZeroU32;
+use std::pin::Pin;
+use std::sync::{Arc, OnceLock};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use latchkey_core::ids::ProjectId;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// The limits a server runs with. The defaults protect a server without slowing honest load
+/// (they sit far above what the benchmarks drive).
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// A request still running after this long is answered 503 `request_timeout`; its
+    /// transaction, if any, is rolled back.
+    pub request_timeout: Duration,
+    /// Open connections; further ones wait to be accepted.
+    pub max_connections: usize,
+    /// Requests per second each project may make (0: unlimited), and how many at once above
+    /// that rate.
+    pub rate_per_second: u32,
+    pub rate_burst: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            request_timeout: Duration::from_secs(30),
+            max_connections: 4096,
+            rate_per_second: 10_000,
+            rate_burst: 20_000,
+        }
+    }
+}
+
+/// Per-project token buckets.
+pub struct ProjectRateLimiter {
+    limiter: DefaultKeyedRateLimiter<String>,
+}
+
+impl ProjectRateLimiter {
+    /// `None` when the limits set no rate.
+    pub fn new(limits: &Limits) -> Option<Arc<ProjectRateLimiter>> {
+        let rate = NonZeroU32::new(limits.rate_per_second)?;
+        let burst = NonZeroU32::new(limits.rate_burst.max(limits.rate_per_second)).unwrap_or(rate);
+        Some(Arc::new(ProjectRateLimiter {
+            limiter: RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)),
+        }))
+    }
+
+    /// Takes one request from the project's bucket; when it is empty, how long until it is not.
+    pub fn check(&self, project_id: &ProjectId) -> Result<(), Duration> {
+        self.limiter
+            .check_key(&project_id.as_str().to_owned())
+            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+}
+
+/// Stytch's `too_many_requests`, with when to try again.
+pub fn too_many_requests(wait: Duration) -> Response {
+    let mut response = ApiError::named(
+        "too_many_requests",
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many requests have been made for this project. Slow down and try again.",
+    )
+    .into_response();
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+    response
+}
+
+/// Answers 503 `request_timeout` for a request that outlives `Limits::request_timeout`. The
+/// handler's future is dropped, which rolls back an open transaction: nothing is half written.
+pub async fn timeout(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    match tokio::time::timeout(state.limits.request_timeout, next.run(request)).await {
+        Ok(response) => response,
+        Err(_) => ApiError::named(
+            "request_timeout",
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The request took too long and was abandoned; nothing it began was kept.",
+        )
+        .into_response(),
+    }
+}
+
+/// The process-wide Prometheus recorder (metrics are process-global, like the recorder).
+pub fn metrics_handle() -> &'static PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE.get_or_init(|| {
+        let builder = PrometheusBuilder::new();
+        let builder = match builder.set_buckets(&[
+            0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+        ]) {
+            Ok(builder) => builder,
+            Err(_) => PrometheusBuilder::new(),
+        };
+        let recorder = builder.build_recorder();
+        let handle = recorder.handle();
+        if metrics::set_global_recorder(recorder).is_err() {
+            tracing::warn!("a metrics recorder was installed already; /metrics stays empty");
+        }
+        handle
+    })
+}
+
+/// Counts every request and its latency by route template (never the raw path: ids and tokens
+/// stay out of metrics) and status.
+pub async fn record(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_owned();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let response = next.run(request).await;
+    let status = response.status().as_u16().to_string();
+    let labels = [("method", method), ("route", route), ("status", status)];
+    metrics::counter!("latchkey_http_requests_total", &labels).increment(1);
+    metrics::histogram!("latchkey_http_request_duration_seconds", &labels)
+        .record(started.elapsed().as_secs_f64());
+    response
+}
+
+/// `GET /metrics`: Prometheus' text format.
+pub async fn render(State(state): State<AppState>) -> Response {
+    let handle = metrics_handle();
+    metrics::gauge!("latchkey_hash_pool_queue_depth").set(state.hashing.queue_depth() as f64);
+    for pool in state.store.pool_stats() {
+        let labels = [("pool", pool.name)];
+        metrics::gauge!("latchkey_db_pool_connections", &labels).set(f64::from(pool.connections));
+        metrics::gauge!("latchkey_db_pool_idle_connections", &labels).set(pool.idle as f64);
+        metrics::gauge!("latchkey_db_pool_max_connections", &labels).set(f64::from(pool.max));
+    }
+    handle.run_upkeep();
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        handle.render(),
+    )
+        .into_response()
+}
+
+/// A TCP listener that keeps at most `max` connections open: the next one is accepted when one
+/// closes.
+pub struct LimitedListener {
+    inner: TcpListener,
+    permits: Arc<Semaphore>,
+}
+
+impl LimitedListener {
+    pub fn new(inner: TcpListener, max: usize) -> LimitedListener {
+        LimitedListener {
+            inner,
+            permits: Arc::new(Semaphore::new(max.max(1))),
+        }
+    }
+}
+
+/// A connection holding its place under the limit until it is dropped.
+pub struct LimitedStream {
+    stream: TcpStream,
+    _permit: OwnedSemaphorePermit,
+}
+
+impl axum::serve::Listener for LimitedListener {
+    type Io = LimitedStream;
+    type Addr = std::net::SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        let Ok(permit) = self.permits.clone().acquire_owned().await else {
+            // The semaphore is never closed; should it be, stop accepting.
+            return std::future::pending().await;
+        };
+        loop {
+            match self.inner.accept().await {
+                Ok((stream, address)) => {
+                    return (
+                        LimitedStream {
+                            stream,
+                            _permit: permit,
+                        },
+                        address,
+                    )
+                }
+                Err(error) => {
+                    // Like axum's own listener: out of file descriptors and the like pass.
+                    tracing::warn!(%error, "accepting a connection failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> io::Result<Self::Addr> {
+        self.inner.local_addr()
+    }
+}
+
+impl AsyncRead for LimitedStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for LimitedStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().stream).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.stream.is_write_vectored()
+    }
+}
