@@ -3,7 +3,9 @@
 // - `Db`: the sqlx database type;
 // - `Engine`: the store type, with `reader()` and `writer()` pools;
 // - `FOR_UPDATE`: the row-lock suffix for read-modify-write reads ("" where the writer is
-//   already exclusive).
+//   already exclusive);
+// - `SELECTIVE_PROJECT_COLUMN`: how a search names `u.project_id` when a selective filter should
+//   drive the plan (see `push_search_conditions`).
 // Static statements use `$N` placeholders, which both engines accept; dynamic ones go through
 // `QueryBuilder`, which writes each engine's own placeholders.
 
@@ -697,8 +699,34 @@ fn push_filter(query: &mut QueryBuilder<'_, Db>, project_id: &str, filter: &Filt
 }
 
 /// `u.project_id = ? [AND (f1 AND|OR f2 …)]`.
+/// Whether a filter names users through a unique index (ids, exact emails and phone numbers):
+/// a handful of rows, whatever the size of the project.
+fn is_selective(filter: &Filter) -> bool {
+    matches!(
+        filter,
+        Filter::UserIds(_)
+            | Filter::EmailAddresses(_)
+            | Filter::EmailIds(_)
+            | Filter::PhoneNumbers(_)
+            | Filter::PhoneIds(_)
+            | Filter::WebAuthnRegistrationIds(_)
+            | Filter::BiometricRegistrationIds(_)
+            | Filter::CryptoWalletIds(_)
+            | Filter::TotpIds(_)
+    )
+}
+
 fn push_search_conditions<'a>(query: &mut QueryBuilder<'a, Db>, project_id: &str, search: &SearchQuery) {
-    query.push(" WHERE u.project_id = ");
+    // Without fresh statistics SQLite prefers walking the project's users in order and testing
+    // each against a selective filter: a scan of the whole project for one email. When an AND
+    // holds a selective filter, the project condition is kept off the index
+    // (`SELECTIVE_PROJECT_COLUMN`), so the plan starts from that filter's unique index.
+    let selective = matches!(search.operator, Operator::And) && search.operands.iter().any(is_selective);
+    query.push(if selective {
+        format!(" WHERE {SELECTIVE_PROJECT_COLUMN} = ")
+    } else {
+        " WHERE u.project_id = ".to_owned()
+    });
     query.push_bind(project_id.to_owned());
     if search.operands.is_empty() {
         return;
