@@ -2,24 +2,30 @@
 //! async workers would stall every other request during a burst of logins. Jobs run on a fixed
 //! set of threads, one per core, so a burst queues here instead of oversubscribing the machine.
 //!
-//! Fixed threads rather than tokio's blocking pool: argon2id allocates its 19 MiB of memory per
-//! hash, and a thread that hashes again and again reuses its allocator's memory, while a
-//! changing set of blocking threads keeps touching fresh pages (measured in `bench/run`: a
-//! fifth of the login throughput, and hundreds of MiB of resident memory).
+//! Fixed threads rather than tokio's blocking pool: argon2id needs 19 MiB of working memory per
+//! hash, which each hashing thread keeps and reuses (a changing set of blocking threads keeps
+//! touching fresh pages: measured in `bench/run`, a fifth of the login throughput and hundreds
+//! of MiB of resident memory). A thread that has had no job for [`IDLE_RELEASE`] gives that
+//! memory back, so an idle server stays small.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::Arc;
+use std::time::Duration;
 
+use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
 use tokio::sync::oneshot;
 
 use crate::error::ApiError;
+
+/// How long a hashing thread waits for work before giving back its hash memory.
+pub const IDLE_RELEASE: Duration = Duration::from_secs(5);
 
 type Job = Box<dyn FnOnce() + Send>;
 
 #[derive(Clone, Debug)]
 pub struct HashPool {
-    jobs: mpsc::Sender<Job>,
+    jobs: Sender<Job>,
     /// Jobs sent and not yet started: the queue depth metrics report.
     queued: Arc<AtomicUsize>,
 }
@@ -27,13 +33,12 @@ pub struct HashPool {
 impl HashPool {
     /// Starts `size` hashing threads. They stop when the last clone of the pool is dropped.
     pub fn new(size: usize) -> HashPool {
-        let (jobs, queue) = mpsc::channel::<Job>();
-        let queue = Arc::new(Mutex::new(queue));
+        let (jobs, queue) = crossbeam_channel::unbounded::<Job>();
         for index in 0..size.max(1) {
             let queue = queue.clone();
             let spawned = std::thread::Builder::new()
                 .name(format!("latchkey-hash-{index}"))
-                .spawn(move || worker(&queue));
+                .spawn(move || worker(&queue, IDLE_RELEASE));
             if let Err(error) = spawned {
                 tracing::error!(%error, "cannot start a password-hashing thread");
             }
@@ -79,17 +84,29 @@ impl HashPool {
     }
 }
 
-fn worker(queue: &Mutex<mpsc::Receiver<Job>>) {
+fn worker(queue: &Receiver<Job>, idle_release: Duration) {
+    // Whether this thread may hold hash memory: true after a job, false once given back.
+    let mut holding = false;
     loop {
-        let job = match queue.lock() {
-            Ok(receiver) => receiver.recv(),
-            Err(_) => return,
-        };
-        let Ok(job) = job else {
-            return; // every sender is gone: the server is shutting down
+        let job = if holding {
+            match queue.recv_timeout(idle_release) {
+                Ok(job) => job,
+                Err(RecvTimeoutError::Timeout) => {
+                    latchkey_core::password::release_hash_memory();
+                    holding = false;
+                    continue;
+                }
+                Err(RecvTimeoutError::Disconnected) => return,
+            }
+        } else {
+            match queue.recv() {
+                Ok(job) => job,
+                Err(_) => return, // every sender is gone: the server is shutting down
+            }
         };
         // A panicking job drops its reply channel (its requester gets a 500); the thread lives on.
         let _ = std::panic::catch_unwind(AssertUnwindSafe(job));
+        holding = true;
     }
 }
 

@@ -258,6 +258,16 @@ fn argon2_into(argon2: &Argon2<'_>, password: &[u8], salt: &[u8], out: &mut [u8]
     })
 }
 
+/// Gives back this thread's argon2 working memory. The hashing pool calls it on a thread that
+/// has been idle a while, so a server between bursts of logins does not sit on 19 MiB per thread.
+pub fn release_hash_memory() {
+    ARGON2_MEMORY.with(|memory| {
+        if let Ok(mut memory) = memory.try_borrow_mut() {
+            *memory = Vec::new();
+        }
+    });
+}
+
 /// Checks `password` against an argon2 PHC string (any variant, version and cost it names).
 fn verify_argon2_phc(phc: &str, password: &[u8]) -> bool {
     let Ok(parsed) = PasswordHash::new(phc) else {
@@ -548,6 +558,18 @@ mod tests {
         assert!(hash.needs_upgrade(&Argon2Settings::default()));
         let round_trip = StoredHash::from_json(&hash.to_json()).unwrap();
         assert_eq!(round_trip, hash);
+    }
+
+    #[test]
+    fn a_thread_keeps_its_argon2_memory_until_it_gives_it_back() {
+        let held = || ARGON2_MEMORY.with(|memory| memory.borrow().len());
+        let hash = hash_password("pw", &Argon2Settings::new(8 * 1024, 2, 1).unwrap()).unwrap();
+        assert_eq!(held(), 8 * 1024);
+        assert!(hash.verify("pw"));
+        assert_eq!(held(), 8 * 1024);
+        release_hash_memory();
+        assert_eq!(held(), 0);
+        assert!(hash.verify("pw"));
     }
 
     #[test]
