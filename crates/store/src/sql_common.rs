@@ -108,38 +108,33 @@ fn user_row(row: &<Db as sqlx::Database>::Row) -> Result<UserRow, sqlx::Error> {
     })
 }
 
-/// Runs `SELECT <columns> FROM <table> WHERE project_id = ? AND user_id IN (…)` and hands each
-/// row to `attach` with the user it belongs to.
-async fn attach_children(
-    conn: &mut Conn,
-    project_id: &str,
-    users: &mut [User],
-    index: &HashMap<String, usize>,
-    select: &str,
-    order_by: &str,
-    mut attach: impl FnMut(&mut User, &<Db as sqlx::Database>::Row) -> Result<(), sqlx::Error>,
-) -> Result<(), StoreError> {
-    let mut query = QueryBuilder::<Db>::new(select);
-    query.push(" WHERE project_id = ");
-    query.push_bind(project_id.to_owned());
-    query.push(" AND user_id IN (");
-    let mut ids = query.separated(", ");
-    for user in users.iter() {
-        ids.push_bind(user.user_id.as_str().to_owned());
-    }
-    query.push(") ORDER BY ");
-    query.push(order_by);
-    let rows = query.build().fetch_all(&mut *conn).await?;
-    for row in &rows {
-        let owner: String = row.try_get("user_id")?;
-        if let Some(&position) = index.get(&owner) {
-            attach(&mut users[position], row)?;
-        }
-    }
-    Ok(())
-}
+/// Every factor and role of a set of users, in one statement: one `UNION ALL` branch per child
+/// table, each row tagged with its `kind` and carried in shared columns (`id`, text columns
+/// `a`..`d`, the boolean `flag`, and `ord`, the order within its kind). One statement rather than
+/// one per table: on SQLite each statement is a round trip to the connection's thread, and those
+/// hand-offs, not the lookups, were most of a `users.get`.
+const CHILD_BRANCHES: [&str; 9] = [
+    "SELECT 'email' AS kind, user_id, email_id AS id, email AS a, CAST(NULL AS TEXT) AS b, \
+     CAST(NULL AS TEXT) AS c, CAST(NULL AS TEXT) AS d, verified AS flag, created_at AS ord \
+     FROM user_emails",
+    "SELECT 'phone', user_id, phone_id, phone_number, NULL, NULL, NULL, verified, created_at \
+     FROM user_phone_numbers",
+    "SELECT 'webauthn', user_id, webauthn_registration_id, domain, user_agent, \
+     authenticator_type, name, verified, created_at FROM webauthn_registrations",
+    "SELECT 'biometric', user_id, biometric_registration_id, NULL, NULL, NULL, NULL, verified, \
+     created_at FROM biometric_registrations",
+    "SELECT 'totp', user_id, totp_id, NULL, NULL, NULL, NULL, verified, created_at FROM totps",
+    "SELECT 'wallet', user_id, crypto_wallet_id, crypto_wallet_address, crypto_wallet_type, NULL, \
+     NULL, verified, created_at FROM crypto_wallets",
+    "SELECT 'oauth', user_id, oauth_user_registration_id, provider_type, provider_subject, \
+     profile_picture_url, locale, NULL, created_at FROM oauth_registrations",
+    "SELECT 'password', user_id, password_id, NULL, NULL, NULL, NULL, requires_reset, created_at \
+     FROM passwords",
+    "SELECT 'role', user_id, CAST(NULL AS TEXT), role, NULL, NULL, NULL, NULL, position \
+     FROM user_roles",
+];
 
-/// Attaches every factor and role to users already read, in a fixed number of queries.
+/// Attaches every factor and role to users already read, in one query.
 async fn complete_users(
     conn: &mut Conn,
     project_id: &str,
@@ -153,168 +148,94 @@ async fn complete_users(
         .enumerate()
         .map(|(position, user)| (user.user_id.as_str().to_owned(), position))
         .collect();
-    attach_children(
-        conn,
-        project_id,
-        &mut users,
-        &index,
-        "SELECT user_id, email_id, email, verified FROM user_emails",
-        "created_at, email_id",
-        |user, row| {
-            user.emails.push(UserEmail {
-                email_id: EmailId::from_trusted(row.try_get("email_id")?),
-                email: row.try_get("email")?,
-                verified: row.try_get("verified")?,
-            });
-            Ok(())
-        },
-    )
-    .await?;
-    attach_children(
-        conn,
-        project_id,
-        &mut users,
-        &index,
-        "SELECT user_id, phone_id, phone_number, verified FROM user_phone_numbers",
-        "created_at, phone_id",
-        |user, row| {
-            user.phone_numbers.push(UserPhoneNumber {
-                phone_id: PhoneId::from_trusted(row.try_get("phone_id")?),
-                phone_number: row.try_get("phone_number")?,
-                verified: row.try_get("verified")?,
-            });
-            Ok(())
-        },
-    )
-    .await?;
-    attach_children(
-        conn,
-        project_id,
-        &mut users,
-        &index,
-        "SELECT user_id, webauthn_registration_id, domain, user_agent, authenticator_type, name, \
-         verified FROM webauthn_registrations",
-        "created_at, webauthn_registration_id",
-        |user, row| {
-            user.webauthn_registrations.push(WebAuthnRegistration {
-                webauthn_registration_id: WebAuthnRegistrationId::from_trusted(
-                    row.try_get("webauthn_registration_id")?,
-                ),
-                domain: row.try_get("domain")?,
-                user_agent: row.try_get("user_agent")?,
-                verified: row.try_get("verified")?,
-                authenticator_type: row.try_get("authenticator_type")?,
-                name: row.try_get("name")?,
-            });
-            Ok(())
-        },
-    )
-    .await?;
-    attach_children(
-        conn,
-        project_id,
-        &mut users,
-        &index,
-        "SELECT user_id, biometric_registration_id, verified FROM biometric_registrations",
-        "created_at, biometric_registration_id",
-        |user, row| {
-            user.biometric_registrations.push(BiometricRegistration {
-                biometric_registration_id: BiometricRegistrationId::from_trusted(
-                    row.try_get("biometric_registration_id")?,
-                ),
-                verified: row.try_get("verified")?,
-            });
-            Ok(())
-        },
-    )
-    .await?;
-    attach_children(
-        conn,
-        project_id,
-        &mut users,
-        &index,
-        "SELECT user_id, totp_id, verified FROM totps",
-        "created_at, totp_id",
-        |user, row| {
-            user.totps.push(Totp {
-                totp_id: TotpId::from_trusted(row.try_get("totp_id")?),
-                verified: row.try_get("verified")?,
-            });
-            Ok(())
-        },
-    )
-    .await?;
-    attach_children(
-        conn,
-        project_id,
-        &mut users,
-        &index,
-        "SELECT user_id, crypto_wallet_id, crypto_wallet_address, crypto_wallet_type, verified \
-         FROM crypto_wallets",
-        "created_at, crypto_wallet_id",
-        |user, row| {
-            user.crypto_wallets.push(CryptoWallet {
-                crypto_wallet_id: CryptoWalletId::from_trusted(row.try_get("crypto_wallet_id")?),
-                crypto_wallet_address: row.try_get("crypto_wallet_address")?,
-                crypto_wallet_type: row.try_get("crypto_wallet_type")?,
-                verified: row.try_get("verified")?,
-            });
-            Ok(())
-        },
-    )
-    .await?;
-    attach_children(
-        conn,
-        project_id,
-        &mut users,
-        &index,
-        "SELECT user_id, oauth_user_registration_id, provider_type, provider_subject, \
-         profile_picture_url, locale FROM oauth_registrations",
-        "created_at, oauth_user_registration_id",
-        |user, row| {
-            user.providers.push(OAuthProvider {
-                oauth_user_registration_id: OAuthUserRegistrationId::from_trusted(
-                    row.try_get("oauth_user_registration_id")?,
-                ),
-                provider_type: row.try_get("provider_type")?,
-                provider_subject: row.try_get("provider_subject")?,
-                profile_picture_url: row.try_get("profile_picture_url")?,
-                locale: row.try_get("locale")?,
-            });
-            Ok(())
-        },
-    )
-    .await?;
-    attach_children(
-        conn,
-        project_id,
-        &mut users,
-        &index,
-        "SELECT user_id, password_id, requires_reset FROM passwords",
-        "password_id",
-        |user, row| {
-            user.password = Some(PasswordSummary {
-                password_id: PasswordId::from_trusted(row.try_get("password_id")?),
-                requires_reset: row.try_get("requires_reset")?,
-            });
-            Ok(())
-        },
-    )
-    .await?;
-    attach_children(
-        conn,
-        project_id,
-        &mut users,
-        &index,
-        "SELECT user_id, role FROM user_roles",
-        "user_id, position",
-        |user, row| {
-            user.roles.push(row.try_get("role")?);
-            Ok(())
-        },
-    )
-    .await?;
+    let mut query = QueryBuilder::<Db>::new("");
+    for (number, branch) in CHILD_BRANCHES.iter().enumerate() {
+        if number > 0 {
+            query.push(" UNION ALL ");
+        }
+        query.push(branch);
+        query.push(" WHERE project_id = ");
+        query.push_bind(project_id.to_owned());
+        query.push(" AND user_id IN (");
+        let mut ids = query.separated(", ");
+        for user in users.iter() {
+            ids.push_bind(user.user_id.as_str().to_owned());
+        }
+        query.push(")");
+    }
+    query.push(" ORDER BY ord, id");
+    let rows = query.build().fetch_all(&mut *conn).await?;
+    for row in &rows {
+        let owner: String = row.try_get("user_id")?;
+        let Some(&position) = index.get(&owner) else {
+            continue;
+        };
+        attach_child(&mut users[position], row)?;
+    }
     Ok(users)
+}
+
+/// Files one row of [`CHILD_BRANCHES`] under its user.
+fn attach_child(user: &mut User, row: &<Db as sqlx::Database>::Row) -> Result<(), sqlx::Error> {
+    let kind: String = row.try_get("kind")?;
+    let id = || row.try_get::<String, _>("id");
+    let required = |column: &str| row.try_get::<String, _>(column);
+    let flag = || row.try_get::<bool, _>("flag");
+    match kind.as_str() {
+        "email" => user.emails.push(UserEmail {
+            email_id: EmailId::from_trusted(id()?),
+            email: required("a")?,
+            verified: flag()?,
+        }),
+        "phone" => user.phone_numbers.push(UserPhoneNumber {
+            phone_id: PhoneId::from_trusted(id()?),
+            phone_number: required("a")?,
+            verified: flag()?,
+        }),
+        "webauthn" => user.webauthn_registrations.push(WebAuthnRegistration {
+            webauthn_registration_id: WebAuthnRegistrationId::from_trusted(id()?),
+            domain: required("a")?,
+            user_agent: required("b")?,
+            authenticator_type: required("c")?,
+            name: required("d")?,
+            verified: flag()?,
+        }),
+        "biometric" => user.biometric_registrations.push(BiometricRegistration {
+            biometric_registration_id: BiometricRegistrationId::from_trusted(id()?),
+            verified: flag()?,
+        }),
+        "totp" => user.totps.push(Totp {
+            totp_id: TotpId::from_trusted(id()?),
+            verified: flag()?,
+        }),
+        "wallet" => user.crypto_wallets.push(CryptoWallet {
+            crypto_wallet_id: CryptoWalletId::from_trusted(id()?),
+            crypto_wallet_address: required("a")?,
+            crypto_wallet_type: required("b")?,
+            verified: flag()?,
+        }),
+        "oauth" => user.providers.push(OAuthProvider {
+            oauth_user_registration_id: OAuthUserRegistrationId::from_trusted(id()?),
+            provider_type: required("a")?,
+            provider_subject: required("b")?,
+            profile_picture_url: required("c")?,
+            locale: required("d")?,
+        }),
+        "password" => {
+            user.password = Some(PasswordSummary {
+                password_id: PasswordId::from_trusted(id()?),
+                requires_reset: flag()?,
+            })
+        }
+        "role" => user.roles.push(required("a")?),
+        other => {
+            return Err(sqlx::Error::ColumnDecode {
+                index: "kind".to_owned(),
+                source: format!("unknown child kind {other}").into(),
+            })
+        }
+    }
+    Ok(())
 }
 
 /// Reads one user row by reference; `lock` appends the engine's row lock.

@@ -435,8 +435,33 @@ async fn every_factor_can_be_deleted(engine: Engine) {
         .assert_ok()
         .clone();
     assert_full_user_object(&full);
-    assert_eq!(full["webauthn_registrations"][0]["name"], "Laptop");
-    assert_eq!(full["providers"][0]["provider_type"], "Google");
+    // Every column of every factor lands in its own field (the store reads them all in one
+    // statement, through shared columns).
+    let webauthn = &full["webauthn_registrations"][0];
+    assert_eq!(webauthn["name"], "Laptop");
+    assert_eq!(webauthn["domain"], "example.com");
+    assert_eq!(webauthn["user_agent"], "test-agent");
+    assert_eq!(webauthn["authenticator_type"], "platform");
+    assert_eq!(webauthn["verified"], true);
+    assert_eq!(full["biometric_registrations"][0]["verified"], true);
+    assert_eq!(full["totps"][0]["verified"], false);
+    let wallet = &full["crypto_wallets"][0];
+    assert_eq!(
+        wallet["crypto_wallet_address"],
+        "0xab5801a7d398351b8be11c439e05c5b3259aec9b"
+    );
+    assert_eq!(wallet["crypto_wallet_type"], "ethereum");
+    assert_eq!(wallet["verified"], true);
+    let provider = &full["providers"][0];
+    assert_eq!(provider["provider_type"], "Google");
+    assert_eq!(
+        provider["provider_subject"],
+        "10769150350006150715113082367"
+    );
+    assert_eq!(provider["profile_picture_url"], "https://example.com/p.png");
+    assert_eq!(provider["locale"], "en");
+    assert_eq!(full["emails"][0]["verified"], false);
+    assert_eq!(full["phone_numbers"][0]["verified"], false);
     assert!(full["password"]["password_id"]
         .as_str()
         .unwrap()
