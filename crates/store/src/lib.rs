@@ -28,6 +28,7 @@ mod b2b;
 mod contact_channels;
 mod credentials;
 pub mod postgres;
+mod project_cache;
 pub mod sqlite;
 mod totps;
 
@@ -35,6 +36,7 @@ pub use b2b::*;
 pub use contact_channels::*;
 pub use credentials::*;
 pub use postgres::PostgresStore;
+pub use project_cache::PROJECT_TTL;
 pub use sqlite::SqliteStore;
 /// The database driver's error, for callers that classify failures.
 pub use sqlx::Error as DatabaseError;

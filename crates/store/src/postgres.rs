@@ -19,6 +19,7 @@ const SELECTIVE_PROJECT_COLUMN: &str = "u.project_id";
 #[derive(Clone, Debug)]
 pub struct PostgresStore {
     pool: PgPool,
+    projects: crate::project_cache::ProjectCache,
 }
 
 impl PostgresStore {
@@ -31,7 +32,10 @@ impl PostgresStore {
             .connect(url)
             .await?;
         sqlx::migrate!("./migrations/postgres").run(&pool).await?;
-        Ok(PostgresStore { pool })
+        Ok(PostgresStore {
+            pool,
+            projects: Default::default(),
+        })
     }
 
     fn pools(&self) -> Vec<crate::PoolStats> {

@@ -854,11 +854,19 @@ impl Store for Engine {
     }
 
     async fn get_project(&self, project_id: &ProjectId) -> Result<Option<ProjectRecord>, StoreError> {
+        if let Some(record) = self.projects.get(project_id) {
+            return Ok(Some(record));
+        }
+        let read_at = std::time::Instant::now();
         let row = sqlx::query(&format!("SELECT {PROJECT_COLUMNS} FROM projects WHERE project_id = $1"))
             .bind(project_id.as_str())
             .fetch_optional(self.reader())
             .await?;
-        Ok(row.as_ref().map(project_row).transpose()?)
+        let record = row.as_ref().map(project_row).transpose()?;
+        if let Some(record) = &record {
+            self.projects.put(read_at, record);
+        }
+        Ok(record)
     }
 
     async fn list_projects(&self) -> Result<Vec<ProjectRecord>, StoreError> {

@@ -130,7 +130,9 @@ async fn channel_of_code(
 impl ContactChannelStore for Engine {
     async fn set_stack_keys(&self, project_id: &ProjectId, keys: &StackKeys) -> Result<(), StoreError> {
         let mut conn = self.writer().acquire().await?;
-        write_stack_keys(&mut conn, project_id, keys).await
+        let written = write_stack_keys(&mut conn, project_id, keys).await;
+        self.projects.forget(project_id);
+        written
     }
 
     async fn contact_channels(&self, project_id: &ProjectId, user_id: &UserId) -> Result<Vec<ContactChannel>, StoreError> {

@@ -403,7 +403,9 @@ impl CredentialStore for Engine {
 
     async fn update_project_settings(&self, project_id: &ProjectId, settings: &ProjectSettings) -> Result<(), StoreError> {
         let mut conn = self.writer().acquire().await?;
-        write_project_settings(&mut conn, project_id, settings).await
+        let written = write_project_settings(&mut conn, project_id, settings).await;
+        self.projects.forget(project_id);
+        written
     }
 
     async fn migrate_password(

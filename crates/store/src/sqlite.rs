@@ -23,6 +23,7 @@ const SELECTIVE_PROJECT_COLUMN: &str = "+u.project_id";
 pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
+    projects: crate::project_cache::ProjectCache,
 }
 
 impl SqliteStore {
@@ -59,7 +60,11 @@ impl SqliteStore {
             .test_before_acquire(false)
             .connect_with(options.read_only(true))
             .await?;
-        Ok(SqliteStore { read, write })
+        Ok(SqliteStore {
+            read,
+            write,
+            projects: Default::default(),
+        })
     }
 
     fn pools(&self) -> Vec<crate::PoolStats> {
