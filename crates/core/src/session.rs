@@ -2,6 +2,7 @@
 //! claims, opaque tokens (stored only as digests) and the claims of its signed JWT.
 
 use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
 use serde_json::{json, Map, Value};
 
 use crate::ids::{
@@ -20,6 +21,70 @@ pub const SESSION_CLAIM: &str = "https://stytch.com/session";
 pub const ORGANIZATION_CLAIM: &str = "https://stytch.com/organization";
 const RESERVED_CLAIMS: [&str; 7] = ["iss", "sub", "aud", "exp", "nbf", "iat", "jti"];
 const MAX_CUSTOM_CLAIMS_BYTES: usize = 4096;
+
+/// Stytch's AuthenticationFactor object: how a session was authenticated. Only the part that
+/// names the factor's subject is present.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FactorObject {
+    /// `password`, `totp`, `recovery_codes`, …
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// `knowledge`, `authenticator_app`, `recovery_code`, …
+    pub delivery_method: String,
+    pub last_authenticated_at: String,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub email_factor: Option<EmailFactor>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authenticator_app_factor: Option<AuthenticatorAppFactor>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub recovery_code_factor: Option<RecoveryCodeFactor>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct EmailFactor {
+    pub email_id: String,
+    pub email_address: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AuthenticatorAppFactor {
+    pub totp_id: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RecoveryCodeFactor {
+    pub totp_recovery_code_id: String,
+}
+
+/// Stytch's Session object.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SessionObject {
+    pub session_id: String,
+    pub user_id: String,
+    pub started_at: String,
+    pub last_accessed_at: String,
+    pub expires_at: String,
+    pub attributes: SessionAttributes,
+    pub authentication_factors: Vec<FactorObject>,
+    pub custom_claims: Map<String, Value>,
+    /// `stytch_user` first, then the user's roles.
+    pub roles: Vec<String>,
+}
+
+/// Where a session was started from; Latchkey records neither, so both are `""`.
+#[derive(Clone, Debug, Default, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SessionAttributes {
+    pub ip_address: String,
+    pub user_agent: String,
+}
 
 /// One factor that authenticated a session.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -75,33 +140,35 @@ impl AuthenticationFactor {
         }
     }
 
-    /// Stytch's JSON for the factor.
+    /// Stytch's AuthenticationFactor object.
+    pub fn to_object(&self) -> FactorObject {
+        let totp = |recovery: bool| {
+            self.totp_id
+                .as_ref()
+                .filter(|_| (self.kind == "recovery_codes") == recovery)
+        };
+        FactorObject {
+            kind: self.kind.clone(),
+            delivery_method: self.delivery_method.clone(),
+            last_authenticated_at: rfc3339(self.last_authenticated_at),
+            created_at: rfc3339(self.created_at),
+            updated_at: rfc3339(self.updated_at),
+            email_factor: self.email.as_ref().map(|(email_id, email)| EmailFactor {
+                email_id: email_id.as_str().to_owned(),
+                email_address: email.clone(),
+            }),
+            authenticator_app_factor: totp(false).map(|totp_id| AuthenticatorAppFactor {
+                totp_id: totp_id.clone(),
+            }),
+            recovery_code_factor: totp(true).map(|totp_id| RecoveryCodeFactor {
+                totp_recovery_code_id: totp_id.clone(),
+            }),
+        }
+    }
+
+    /// [`AuthenticationFactor::to_object`] as JSON: the form stored in the database.
     pub fn to_json(&self) -> Value {
-        let mut factor = json!({
-            "type": self.kind,
-            "delivery_method": self.delivery_method,
-            "last_authenticated_at": rfc3339(self.last_authenticated_at),
-            "created_at": rfc3339(self.created_at),
-            "updated_at": rfc3339(self.updated_at),
-        });
-        if let (Some((email_id, email)), Value::Object(fields)) = (&self.email, &mut factor) {
-            fields.insert(
-                "email_factor".to_owned(),
-                json!({"email_id": email_id, "email_address": email}),
-            );
-        }
-        if let (Some(totp_id), Value::Object(fields)) = (&self.totp_id, &mut factor) {
-            let (key, value) = if self.kind == "recovery_codes" {
-                (
-                    "recovery_code_factor",
-                    json!({"totp_recovery_code_id": totp_id}),
-                )
-            } else {
-                ("authenticator_app_factor", json!({"totp_id": totp_id}))
-            };
-            fields.insert(key.to_owned(), value);
-        }
-        factor
+        serde_json::to_value(self.to_object()).unwrap_or(Value::Null)
     }
 
     /// Reads back what [`AuthenticationFactor::to_json`] wrote (the form stored in the database).
@@ -171,18 +238,22 @@ impl Session {
     }
 
     /// The Session object. `roles` are the user's, which Stytch reports with `stytch_user`.
-    pub fn to_json(&self, roles: &[String]) -> Value {
-        json!({
-            "session_id": self.session_id,
-            "user_id": self.user_id,
-            "started_at": rfc3339(self.started_at),
-            "last_accessed_at": rfc3339(self.last_accessed_at),
-            "expires_at": rfc3339(self.expires_at),
-            "attributes": {"ip_address": "", "user_agent": ""},
-            "authentication_factors": self.factors_json(),
-            "custom_claims": self.custom_claims,
-            "roles": session_roles(roles),
-        })
+    pub fn to_object(&self, roles: &[String]) -> SessionObject {
+        SessionObject {
+            session_id: self.session_id.as_str().to_owned(),
+            user_id: self.user_id.as_str().to_owned(),
+            started_at: rfc3339(self.started_at),
+            last_accessed_at: rfc3339(self.last_accessed_at),
+            expires_at: rfc3339(self.expires_at),
+            attributes: SessionAttributes::default(),
+            authentication_factors: self
+                .authentication_factors
+                .iter()
+                .map(AuthenticationFactor::to_object)
+                .collect(),
+            custom_claims: self.custom_claims.clone(),
+            roles: session_roles(roles),
+        }
     }
 
     pub fn factors_json(&self) -> Vec<Value> {

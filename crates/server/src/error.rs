@@ -179,13 +179,21 @@ impl IntoResponse for ApiError {
     }
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    status_code: u16,
-    request_id: &'a RequestId,
-    error_type: &'static str,
-    error_message: &'a str,
-    error_url: String,
+/// Stytch's error body, on every 4XX and 5XX answer of `/v1`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ErrorBody<'a> {
+    /// The HTTP status, repeated.
+    pub status_code: u16,
+    #[schema(value_type = String)]
+    pub request_id: &'a RequestId,
+    /// A stable name for what went wrong, e.g. `user_not_found`.
+    #[schema(value_type = String)]
+    pub error_type: &'static str,
+    /// What went wrong, for people.
+    #[schema(value_type = String)]
+    pub error_message: &'a str,
+    /// Stytch's page about this error type.
+    pub error_url: String,
 }
 
 /// Stytch's error body for `pending`.

@@ -14,6 +14,7 @@ pub mod batching;
 pub mod error;
 pub mod extract;
 pub mod hashing;
+pub mod openapi;
 pub mod operations;
 pub mod request_id;
 pub mod stack;

@@ -140,6 +140,10 @@ pub async fn record(request: Request, next: Next) -> Response {
 }
 
 /// `GET /metrics`: Prometheus' text format.
+#[utoipa::path(get, path = "/metrics", tag = "operations", operation_id = "metrics",
+    responses((status = 200, description = "Requests and latency per route and status, the \
+                hash pool's queue depth and the database pools' use, in Prometheus' text format.",
+               content_type = "text/plain; version=0.0.4", body = String)))]
 pub async fn render(State(state): State<AppState>) -> Response {
     let handle = metrics_handle();
     metrics::gauge!("latchkey_hash_pool_queue_depth").set(state.hashing.queue_depth() as f64);

@@ -18,6 +18,7 @@ use crate::InputError;
 
 /// `md_5_config`, `sha_1_config`, `sha_512_config` (and `sha_256_config`).
 #[derive(Clone, Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SaltConfig {
     #[serde(default)]
     pub prepend_salt: Option<String>,
@@ -26,6 +27,7 @@ pub struct SaltConfig {
 }
 
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Argon2Config {
     pub salt: String,
     pub iteration_amount: i64,
@@ -35,6 +37,7 @@ pub struct Argon2Config {
 }
 
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScryptConfig {
     pub salt: String,
     pub n_parameter: i64,
@@ -44,6 +47,7 @@ pub struct ScryptConfig {
 }
 
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Pbkdf2Config {
     pub salt: String,
     pub iteration_amount: i64,
@@ -54,6 +58,7 @@ pub struct Pbkdf2Config {
 
 /// Latchkey extension: the hash parameters of a Firebase Auth project export.
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FirebaseScryptConfig {
     pub signer_key: String,
     pub salt_separator: String,
@@ -63,9 +68,9 @@ pub struct FirebaseScryptConfig {
 }
 
 /// Everything of a migrate request that describes the hash, as its JSON carries it (absent
-/// fields are empty).
+/// fields are `None`).
 #[derive(Clone, Debug, Default, Deserialize)]
-#[serde(default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct MigrateHash {
     pub hash: Option<String>,
     pub hash_type: Option<String>,

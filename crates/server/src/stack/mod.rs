@@ -21,6 +21,7 @@ use latchkey_core::jwt;
 use latchkey_core::session::SESSION_CLAIM;
 use latchkey_store::{Conflict, Missing, ProjectRecord, Refusal, StoreError};
 use serde::de::DeserializeOwned;
+use serde::Serialize;
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 
@@ -79,6 +80,20 @@ impl StackError {
     }
 }
 
+/// A known error as Stack Auth answers it (other errors are plain text).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct StackErrorBody {
+    /// A stable name, also sent as the `x-stack-known-error` header, e.g.
+    /// `CONTACT_CHANNEL_NOT_FOUND`.
+    #[schema(value_type = String)]
+    pub code: &'static str,
+    /// What went wrong, for people.
+    pub error: String,
+    /// More about it, for some codes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub details: Option<Value>,
+}
+
 impl IntoResponse for StackError {
     fn into_response(self) -> Response {
         match self {
@@ -88,11 +103,13 @@ impl IntoResponse for StackError {
                 message,
                 details,
             } => {
-                let mut body = json!({"code": code, "error": message});
-                if let Some(details) = details {
-                    body["details"] = details;
-                }
-                let mut response = Response::new(Body::from(body.to_string()));
+                let body = StackErrorBody {
+                    code,
+                    error: message,
+                    details,
+                };
+                let json = serde_json::to_vec(&body).unwrap_or_default();
+                let mut response = Response::new(Body::from(json));
                 *response.status_mut() = status;
                 let headers = response.headers_mut();
                 headers.insert(

@@ -4,8 +4,6 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::post;
-use axum::Router;
 use chrono::{DateTime, Utc};
 use latchkey_core::password::migrate::{self, MigrateHash};
 use latchkey_core::password::strength::{self, Strength, MAX_PASSWORD_BYTES};
@@ -16,30 +14,30 @@ use latchkey_core::values::{parse_roles, Email, ExternalId, PhoneNumber};
 use latchkey_store::{
     Completion, MigratePassword, Missing, PasswordWrite, ProjectRecord, Revocation, StoreError,
 };
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::sessions::{
     authenticated_body, custom_claims, finish, new_session, plan_session, plan_with,
-    required_session, SessionOptions,
+    required_session, AuthenticatedResponse, SessionOptions,
 };
 use super::users::{given, new_metadata, new_name, NameRequest};
 use crate::error::{ApiError, ErrorType};
 use crate::extract::{Authenticated, JsonBody};
-use crate::stytch::{reply, user_json};
+use crate::stytch::{reply, Envelope, UserObject};
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/passwords", post(create))
-        .route("/v1/passwords/authenticate", post(authenticate))
-        .route("/v1/passwords/migrate", post(migrate_password))
-        .route("/v1/passwords/strength_check", post(strength_check))
-        .route(
-            "/v1/passwords/existing_password/reset",
-            post(reset_by_existing_password),
-        )
-        .route("/v1/passwords/session/reset", post(reset_by_session))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        .routes(routes!(authenticate))
+        .routes(routes!(migrate_password))
+        .routes(routes!(strength_check))
+        .routes(routes!(reset_by_existing_password))
+        .routes(routes!(reset_by_session))
 }
 
 fn unauthorized() -> ApiError {
@@ -100,12 +98,14 @@ async fn new_hash(state: &AppState, password: String) -> Result<StoredHash, ApiE
         })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct MigrateRequest {
     email: Option<String>,
     #[serde(flatten)]
     hash: MigrateHash,
+    #[schema(value_type = Option<Object>)]
     trusted_metadata: Option<Value>,
+    #[schema(value_type = Option<Object>)]
     untrusted_metadata: Option<Value>,
     set_email_verified: Option<bool>,
     name: Option<NameRequest>,
@@ -115,6 +115,22 @@ pub struct MigrateRequest {
     roles: Option<Vec<String>>,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct MigrateResponse {
+    user_id: String,
+    email_id: String,
+    /// Whether the user was created, rather than found by its email.
+    user_created: bool,
+    user: UserObject,
+}
+
+/// Bring a user's password hash from another system: bcrypt, md_5, argon_2i, argon_2id, sha_1,
+/// sha_512, scrypt, phpass, pbkdf_2 (and Latchkey's extensions, see docs/compatibility.md). The
+/// user is created, or the password attached to the user of that email.
+#[utoipa::path(post, path = "/v1/passwords/migrate", tag = "passwords",
+    operation_id = "passwords.migrate", request_body = MigrateRequest,
+    responses((status = 200, description = "The user, with the password attached.",
+               body = Envelope<MigrateResponse>)))]
 async fn migrate_password(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -150,12 +166,12 @@ async fn migrate_password(
         )
         .await?;
     let now = Utc::now();
-    let body = json!({
-        "user_id": user.user_id,
-        "email_id": email_id,
-        "user_created": user_created,
-        "user": user_json(&user, now),
-    });
+    let body = MigrateResponse {
+        user_id: user.user_id.as_str().to_owned(),
+        email_id: email_id.as_str().to_owned(),
+        user_created,
+        user: UserObject::new(&user, now),
+    };
     Ok(reply(&auth.request_id, StatusCode::OK, body))
 }
 
@@ -243,18 +259,24 @@ async fn verify_login(
     })
 }
 
-#[derive(Debug, Deserialize)]
-pub struct AuthenticateRequest {
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PasswordAuthenticateRequest {
     email: Option<String>,
     password: Option<String>,
     #[serde(flatten)]
     session: SessionOptions,
 }
 
+/// Log a user in by email and password. A legacy hash is upgraded to argon2id in the same
+/// transaction; wrong passwords count toward the user's lock.
+#[utoipa::path(post, path = "/v1/passwords/authenticate", tag = "passwords",
+    operation_id = "passwords.authenticate", request_body = PasswordAuthenticateRequest,
+    responses((status = 200, description = "The user and, when asked for, a session.",
+               body = Envelope<AuthenticatedResponse>)))]
 async fn authenticate(
     State(state): State<AppState>,
     auth: Authenticated,
-    JsonBody(request): JsonBody<AuthenticateRequest>,
+    JsonBody(request): JsonBody<PasswordAuthenticateRequest>,
 ) -> Result<Response, ApiError> {
     let project_id = &auth.project.project_id;
     let email = required_email(request.email)?;
@@ -278,24 +300,40 @@ async fn authenticate(
         session,
         consume: None,
     };
-    finish(&state, &auth, completion, &token, Map::new(), now).await
+    let body = finish(&state, &auth, completion, &token, now).await?;
+    Ok(reply(&auth.request_id, StatusCode::OK, body))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct CreateRequest {
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PasswordCreateRequest {
     email: Option<String>,
     password: Option<String>,
     session_duration_minutes: Option<i64>,
+    #[schema(value_type = Option<Object>)]
     session_custom_claims: Option<Value>,
+    #[schema(value_type = Option<Object>)]
     trusted_metadata: Option<Value>,
+    #[schema(value_type = Option<Object>)]
     untrusted_metadata: Option<Value>,
     name: Option<NameRequest>,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct PasswordCreateResponse {
+    #[serde(flatten)]
+    authenticated: AuthenticatedResponse,
+    email_id: String,
+}
+
+/// Create a user with an email and a password strong enough for the project's policy.
+#[utoipa::path(post, path = "/v1/passwords", tag = "passwords", operation_id = "passwords.create",
+    request_body = PasswordCreateRequest,
+    responses((status = 200, description = "The new user and, when asked for, a session.",
+               body = Envelope<PasswordCreateResponse>)))]
 async fn create(
     State(state): State<AppState>,
     auth: Authenticated,
-    JsonBody(request): JsonBody<CreateRequest>,
+    JsonBody(request): JsonBody<PasswordCreateRequest>,
 ) -> Result<Response, ApiError> {
     let project_id = &auth.project.project_id;
     let email = required_email(request.email)?;
@@ -328,40 +366,78 @@ async fn create(
         .store
         .create_password_user(project_id, new_user, hash, session, now)
         .await?;
-    let mut body =
-        authenticated_body(&state, project_id, &user, session.as_ref(), &token, now).await?;
-    body.insert("email_id".into(), json!(email_id));
+    let body = PasswordCreateResponse {
+        authenticated: authenticated_body(&state, project_id, &user, session.as_ref(), &token, now)
+            .await?,
+        email_id: email_id.as_str().to_owned(),
+    };
     Ok(reply(&auth.request_id, StatusCode::OK, body))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct StrengthCheckRequest {
     password: Option<String>,
     email: Option<String>,
 }
 
-fn strength_json(rated: &Strength) -> Value {
-    json!({
-        "valid_password": rated.valid_password,
-        "score": rated.score,
-        "breached_password": false,
-        "strength_policy": rated.strength_policy,
-        "breach_detection_on_create": false,
-        "feedback": {
-            "warning": rated.warning,
-            "suggestions": rated.suggestions,
-            "luds_requirements": {
-                "has_lower_case": rated.luds.has_lower_case,
-                "has_upper_case": rated.luds.has_upper_case,
-                "has_digit": rated.luds.has_digit,
-                "has_symbol": rated.luds.has_symbol,
-                "missing_complexity": rated.luds.missing_complexity,
-                "missing_characters": rated.luds.missing_characters,
-            },
-        },
-    })
+#[derive(Serialize, ToSchema)]
+pub struct StrengthCheckResponse {
+    valid_password: bool,
+    /// zxcvbn's score, 0 to 4.
+    score: u8,
+    /// Always `false`: Latchkey checks no breach corpus.
+    breached_password: bool,
+    /// `zxcvbn` or `luds`.
+    strength_policy: String,
+    breach_detection_on_create: bool,
+    feedback: StrengthFeedback,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct StrengthFeedback {
+    warning: String,
+    suggestions: Vec<String>,
+    luds_requirements: LudsRequirements,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct LudsRequirements {
+    has_lower_case: bool,
+    has_upper_case: bool,
+    has_digit: bool,
+    has_symbol: bool,
+    missing_complexity: u32,
+    missing_characters: u32,
+}
+
+impl StrengthCheckResponse {
+    fn new(rated: &Strength) -> StrengthCheckResponse {
+        StrengthCheckResponse {
+            valid_password: rated.valid_password,
+            score: rated.score,
+            breached_password: false,
+            strength_policy: rated.strength_policy.to_string(),
+            breach_detection_on_create: false,
+            feedback: StrengthFeedback {
+                warning: rated.warning.clone(),
+                suggestions: rated.suggestions.clone(),
+                luds_requirements: LudsRequirements {
+                    has_lower_case: rated.luds.has_lower_case,
+                    has_upper_case: rated.luds.has_upper_case,
+                    has_digit: rated.luds.has_digit,
+                    has_symbol: rated.luds.has_symbol,
+                    missing_complexity: rated.luds.missing_complexity,
+                    missing_characters: rated.luds.missing_characters,
+                },
+            },
+        }
+    }
+}
+
+/// Rate a password under the project's policy (zxcvbn or LUDS), with feedback.
+#[utoipa::path(post, path = "/v1/passwords/strength_check", tag = "passwords",
+    operation_id = "passwords.strength_check", request_body = StrengthCheckRequest,
+    responses((status = 200, description = "The rating.", body = Envelope<StrengthCheckResponse>)))]
 async fn strength_check(
     auth: Authenticated,
     JsonBody(request): JsonBody<StrengthCheckRequest>,
@@ -375,11 +451,11 @@ async fn strength_check(
     Ok(reply(
         &auth.request_id,
         StatusCode::OK,
-        strength_json(&rated),
+        StrengthCheckResponse::new(&rated),
     ))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct ExistingPasswordResetRequest {
     email: Option<String>,
     existing_password: Option<String>,
@@ -389,6 +465,10 @@ pub struct ExistingPasswordResetRequest {
 }
 
 /// Reset by existing password: every session of the user ends (but one continued here).
+#[utoipa::path(post, path = "/v1/passwords/existing_password/reset", tag = "passwords",
+    operation_id = "passwords.existing_password.reset", request_body = ExistingPasswordResetRequest,
+    responses((status = 200, description = "The user and, when asked for, a session.",
+               body = Envelope<AuthenticatedResponse>)))]
 async fn reset_by_existing_password(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -423,10 +503,11 @@ async fn reset_by_existing_password(
         session,
         consume: None,
     };
-    finish(&state, &auth, completion, &token, Map::new(), now).await
+    let body = finish(&state, &auth, completion, &token, now).await?;
+    Ok(reply(&auth.request_id, StatusCode::OK, body))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct SessionResetRequest {
     password: Option<String>,
     #[serde(flatten)]
@@ -434,6 +515,10 @@ pub struct SessionResetRequest {
 }
 
 /// Reset by session: the session's user gets the new password; every other session ends.
+#[utoipa::path(post, path = "/v1/passwords/session/reset", tag = "passwords",
+    operation_id = "passwords.session.reset", request_body = SessionResetRequest,
+    responses((status = 200, description = "The user and its session.",
+               body = Envelope<AuthenticatedResponse>)))]
 async fn reset_by_session(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -462,5 +547,6 @@ async fn reset_by_session(
         session,
         consume: None,
     };
-    finish(&state, &auth, completion, &token, Map::new(), now).await
+    let body = finish(&state, &auth, completion, &token, now).await?;
+    Ok(reply(&auth.request_id, StatusCode::OK, body))
 }

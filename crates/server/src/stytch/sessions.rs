@@ -4,32 +4,33 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
-use axum::Router;
 use chrono::{DateTime, Duration, Utc};
 use latchkey_core::ids::{ProjectId, SessionId, UserId};
 use latchkey_core::jwt::{self, JwtProblem};
 use latchkey_core::secret::{Secret, SecretDigest};
 use latchkey_core::session::{
-    self, merge_custom_claims, AuthenticationFactor, Session, SESSION_CLAIM,
+    self, merge_custom_claims, AuthenticationFactor, Session, SessionObject, SESSION_CLAIM,
 };
 use latchkey_core::user::{User, UserRef};
 use latchkey_store::{Completion, Missing, NewSession, SessionWrite, StoreError};
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody};
 use crate::stytch::users::{find_user, given};
-use crate::stytch::{reply, user_json};
+use crate::stytch::{reply, Envelope, UserObject};
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/sessions", get(list))
-        .route("/v1/sessions/authenticate", post(authenticate))
-        .route("/v1/sessions/revoke", post(revoke))
-        .route("/v1/sessions/jwks/{project_id}", get(jwks))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(authenticate))
+        .routes(routes!(revoke))
+        .routes(routes!(jwks))
 }
 
 /// Both `session_token` and `session_jwt`, where at most one may be given.
@@ -55,11 +56,16 @@ pub fn session_not_found() -> ApiError {
 }
 
 /// The session fields of every authenticate request.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct SessionOptions {
+    /// A session to continue, by its token…
     pub session_token: Option<String>,
+    /// …or by a JWT of it.
     pub session_jwt: Option<String>,
+    /// Start (or extend) a session lasting this long: 5 to 527040 minutes.
     pub session_duration_minutes: Option<i64>,
+    /// Claims to merge into the session's JWTs; `null` values remove a claim.
+    #[schema(value_type = Option<Object>)]
     pub session_custom_claims: Option<Value>,
 }
 
@@ -227,9 +233,9 @@ pub async fn session_fields(
     token: &str,
     roles: &[String],
     now: DateTime<Utc>,
-) -> Result<(String, String, Value), ApiError> {
+) -> Result<(String, String, Option<SessionObject>), ApiError> {
     let Some(session) = session else {
-        return Ok((String::new(), String::new(), Value::Null));
+        return Ok((String::new(), String::new(), None));
     };
     let jwt = sign(
         state,
@@ -237,7 +243,7 @@ pub async fn session_fields(
         &session.jwt_claims(project_id, roles, now),
     )
     .await?;
-    Ok((token.to_owned(), jwt, session.to_json(roles)))
+    Ok((token.to_owned(), jwt, Some(session.to_object(roles))))
 }
 
 /// Signs `claims` with the project's current key.
@@ -276,16 +282,30 @@ pub async fn jwt_session_id(
     Ok(claims[SESSION_CLAIM]["id"].as_str().map(str::to_owned))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct AuthenticateRequest {
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct SessionAuthenticateRequest {
     #[serde(flatten)]
     session: SessionOptions,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct SessionAuthenticateResponse {
+    session: Option<SessionObject>,
+    session_token: String,
+    session_jwt: String,
+    user: UserObject,
+}
+
+/// Check a session by its token or a JWT of it, optionally extending it or changing its custom
+/// claims; answers with a fresh JWT.
+#[utoipa::path(post, path = "/v1/sessions/authenticate", tag = "sessions",
+    operation_id = "sessions.authenticate", request_body = SessionAuthenticateRequest,
+    responses((status = 200, description = "The session, still active.",
+               body = Envelope<SessionAuthenticateResponse>)))]
 async fn authenticate(
     State(state): State<AppState>,
     auth: Authenticated,
-    JsonBody(request): JsonBody<AuthenticateRequest>,
+    JsonBody(request): JsonBody<SessionAuthenticateRequest>,
 ) -> Result<Response, ApiError> {
     let project_id = &auth.project.project_id;
     let now = Utc::now();
@@ -309,24 +329,33 @@ async fn authenticate(
         .get_user(project_id, &UserRef::Id(session.user_id.clone()))
         .await?
         .ok_or_else(session_not_found)?;
-    let (session_token, session_jwt, session_json) =
+    let (session_token, session_jwt, session) =
         session_fields(&state, project_id, Some(&session), &token, &user.roles, now).await?;
-    let body = json!({
-        "session": session_json,
-        "session_token": session_token,
-        "session_jwt": session_jwt,
-        "user": user_json(&user, now),
-    });
+    let body = SessionAuthenticateResponse {
+        session,
+        session_token,
+        session_jwt,
+        user: UserObject::new(&user, now),
+    };
     Ok(reply(&auth.request_id, StatusCode::OK, body))
 }
 
-#[derive(Debug, Deserialize)]
+/// Exactly one of the three.
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct RevokeRequest {
     session_id: Option<String>,
     session_token: Option<String>,
     session_jwt: Option<String>,
 }
 
+/// Nothing but `status_code` and `request_id`.
+#[derive(Serialize, ToSchema)]
+pub struct EmptyResponse {}
+
+/// End a session, named by its id, its token or a JWT of it.
+#[utoipa::path(post, path = "/v1/sessions/revoke", tag = "sessions",
+    operation_id = "sessions.revoke", request_body = RevokeRequest,
+    responses((status = 200, description = "The session has ended.", body = Envelope<EmptyResponse>)))]
 async fn revoke(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -379,14 +408,26 @@ async fn revoke(
         }
     };
     state.store.revoke_session(project_id, &session_id).await?;
-    Ok(reply(&auth.request_id, StatusCode::OK, json!({})))
+    Ok(reply(&auth.request_id, StatusCode::OK, EmptyResponse {}))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// The user whose active sessions to list (or the external id the app set).
     user_id: Option<String>,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct ListSessionsResponse {
+    sessions: Vec<SessionObject>,
+}
+
+/// A user's active sessions.
+#[utoipa::path(get, path = "/v1/sessions", tag = "sessions", operation_id = "sessions.get",
+    params(ListQuery),
+    responses((status = 200, description = "The user's active sessions.",
+               body = Envelope<ListSessionsResponse>)))]
 async fn list(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -400,13 +441,30 @@ async fn list(
         .store
         .list_sessions(project_id, &UserRef::Id(user.user_id.clone()), now)
         .await?;
-    let body = json!({
-        "sessions": sessions.iter().map(|session| session.to_json(&user.roles)).collect::<Vec<_>>(),
-    });
+    let body = ListSessionsResponse {
+        sessions: sessions
+            .iter()
+            .map(|session| session.to_object(&user.roles))
+            .collect(),
+    };
     Ok(reply(&auth.request_id, StatusCode::OK, body))
 }
 
-/// Public, like Stytch's: JWT libraries fetch it without credentials.
+#[derive(Serialize, ToSchema)]
+pub struct JwksResponse {
+    /// RSA public keys (RFC 7517), newest first: `kty`, `use`, `key_ops`, `alg`, `kid`, `x5c`,
+    /// `x5tS256`, `n`, `e`.
+    #[schema(value_type = Vec<Object>)]
+    keys: Vec<Value>,
+}
+
+/// The project's public signing keys. Public, like Stytch's: JWT libraries fetch it without
+/// credentials.
+#[utoipa::path(get, path = "/v1/sessions/jwks/{project_id}", tag = "sessions",
+    operation_id = "sessions.get_jwks", security(()),
+    params(("project_id" = String, Path, description = "The project's id.")),
+    responses((status = 200, description = "The keys that sign the project's session JWTs.",
+               body = Envelope<JwksResponse>)))]
 pub async fn jwks(
     State(state): State<AppState>,
     request_id: crate::request_id::CurrentRequestId,
@@ -418,11 +476,25 @@ pub async fn jwks(
     if keys.is_empty() {
         return Err(StoreError::NotFound(Missing::Project).into());
     }
-    let body = json!({"keys": keys.iter().map(jwt::SigningKey::jwk).collect::<Vec<_>>()});
+    let body = JwksResponse {
+        keys: keys.iter().map(jwt::SigningKey::jwk).collect(),
+    };
     Ok(reply(&request_id.0, StatusCode::OK, body))
 }
 
 /// The fields every authenticate-style response shares.
+#[derive(Serialize, ToSchema)]
+pub struct AuthenticatedResponse {
+    pub user_id: String,
+    /// `""` when no session was started.
+    pub session_token: String,
+    /// `""` when no session was started.
+    pub session_jwt: String,
+    pub session: Option<SessionObject>,
+    pub user: UserObject,
+}
+
+/// [`AuthenticatedResponse`] of `user` and its session.
 pub async fn authenticated_body(
     state: &AppState,
     project_id: &ProjectId,
@@ -430,32 +502,27 @@ pub async fn authenticated_body(
     session: Option<&Session>,
     token: &str,
     now: DateTime<Utc>,
-) -> Result<Map<String, Value>, ApiError> {
-    let (session_token, session_jwt, session_json) =
+) -> Result<AuthenticatedResponse, ApiError> {
+    let (session_token, session_jwt, session) =
         session_fields(state, project_id, session, token, &user.roles, now).await?;
-    let mut body = Map::new();
-    body.insert("user_id".into(), json!(user.user_id));
-    body.insert("session_token".into(), json!(session_token));
-    body.insert("session_jwt".into(), json!(session_jwt));
-    body.insert("session".into(), session_json);
-    body.insert("user".into(), Value::Object(user_json(user, now)));
-    Ok(body)
+    Ok(AuthenticatedResponse {
+        user_id: user.user_id.as_str().to_owned(),
+        session_token,
+        session_jwt,
+        session,
+        user: UserObject::new(user, now),
+    })
 }
 
-/// Applies a successful authentication or reset and answers with the user and session fields,
-/// plus `extra` (e.g. the `totp_id` a TOTP authentication names).
+/// Applies a successful authentication or reset; the user and session fields to answer with.
 pub async fn finish(
     state: &AppState,
     auth: &Authenticated,
     completion: Completion,
     token: &str,
-    extra: Map<String, Value>,
     now: DateTime<Utc>,
-) -> Result<Response, ApiError> {
+) -> Result<AuthenticatedResponse, ApiError> {
     let project_id = &auth.project.project_id;
     let (user, session) = state.store.complete(project_id, completion, now).await?;
-    let mut body =
-        authenticated_body(state, project_id, &user, session.as_ref(), token, now).await?;
-    body.extend(extra);
-    Ok(reply(&auth.request_id, StatusCode::OK, body))
+    authenticated_body(state, project_id, &user, session.as_ref(), token, now).await
 }

@@ -7,8 +7,6 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::post;
-use axum::Router;
 use chrono::{DateTime, Duration, Utc};
 use latchkey_core::ids::{ProjectId, TotpId, UserId};
 use latchkey_core::session::AuthenticationFactor;
@@ -19,23 +17,25 @@ use latchkey_store::{
     CodeDigest, Completion, Consume, Missing, NewTotp, PasswordWrite, Refusal, Revocation,
     StoreError, StoredTotp,
 };
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::sessions::{finish, plan_session, SessionOptions};
+use super::sessions::{finish, plan_session, AuthenticatedResponse, SessionOptions};
 use super::users::{find_user, given};
 use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody};
-use crate::stytch::{reply, user_json};
+use crate::stytch::{reply, Envelope, UserObject};
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/totps", post(create))
-        .route("/v1/totps/authenticate", post(authenticate))
-        .route("/v1/totps/recovery_codes", post(recovery_codes))
-        .route("/v1/totps/recover", post(recover))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        .routes(routes!(authenticate))
+        .routes(routes!(recovery_codes))
+        .routes(routes!(recover))
 }
 
 /// `expiration_minutes` of an unverified registration: 5 to 1440, default 1440 (Stytch's).
@@ -122,16 +122,35 @@ fn required_user(user_id: Option<String>) -> Result<UserRef, ApiError> {
     Ok(UserRef::parse(&user_id)?)
 }
 
-#[derive(Debug, Deserialize)]
-pub struct CreateRequest {
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TotpCreateRequest {
     user_id: Option<String>,
+    /// How long the registration waits for its first code: 5 to 1440 minutes (1440).
     expiration_minutes: Option<i64>,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct TotpCreateResponse {
+    totp_id: String,
+    /// The base32 secret, shown only now.
+    secret: String,
+    /// `data:image/png;base64,…` of the `otpauth://` URI.
+    qr_code: String,
+    /// Shown only now; kept as digests.
+    recovery_codes: Vec<String>,
+    user_id: String,
+    user: UserObject,
+}
+
+/// Register an authenticator app for a user: its secret, QR code and recovery codes.
+#[utoipa::path(post, path = "/v1/totps", tag = "totps", operation_id = "totps.create",
+    request_body = TotpCreateRequest,
+    responses((status = 200, description = "The new, unverified registration.",
+               body = Envelope<TotpCreateResponse>)))]
 async fn create(
     State(state): State<AppState>,
     auth: Authenticated,
-    JsonBody(request): JsonBody<CreateRequest>,
+    JsonBody(request): JsonBody<TotpCreateRequest>,
 ) -> Result<Response, ApiError> {
     let project_id = &auth.project.project_id;
     let user_ref = required_user(request.user_id)?;
@@ -164,14 +183,14 @@ async fn create(
         .store
         .create_totp(project_id, &user.user_id, new, now)
         .await?;
-    let body = json!({
-        "totp_id": totp_id,
-        "secret": secret_text,
-        "qr_code": qr_code,
-        "recovery_codes": codes,
-        "user_id": user.user_id,
-        "user": user_json(&user, now),
-    });
+    let body = TotpCreateResponse {
+        totp_id,
+        secret: secret_text,
+        qr_code,
+        recovery_codes: codes,
+        user_id: user.user_id.as_str().to_owned(),
+        user: UserObject::new(&user, now),
+    };
     Ok(reply(&auth.request_id, StatusCode::OK, body))
 }
 
@@ -232,8 +251,8 @@ pub fn accept_recovery_code(
     Ok((factor, consume))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct AuthenticateRequest {
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct TotpAuthenticateRequest {
     user_id: Option<String>,
     totp_code: Option<String>,
     #[serde(flatten)]
@@ -248,10 +267,23 @@ pub fn unable_to_authenticate() -> ApiError {
     )
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct TotpAuthenticatedResponse {
+    #[serde(flatten)]
+    authenticated: AuthenticatedResponse,
+    /// The registration the code or recovery code belongs to.
+    totp_id: String,
+}
+
+/// Check a code from the user's authenticator app; each code works once.
+#[utoipa::path(post, path = "/v1/totps/authenticate", tag = "totps",
+    operation_id = "totps.authenticate", request_body = TotpAuthenticateRequest,
+    responses((status = 200, description = "The user and, when asked for, a session.",
+               body = Envelope<TotpAuthenticatedResponse>)))]
 async fn authenticate(
     State(state): State<AppState>,
     auth: Authenticated,
-    JsonBody(request): JsonBody<AuthenticateRequest>,
+    JsonBody(request): JsonBody<TotpAuthenticateRequest>,
 ) -> Result<Response, ApiError> {
     let project_id = &auth.project.project_id;
     let user_ref = required_user(request.user_id)?;
@@ -308,19 +340,41 @@ async fn use_up(
         session,
         consume: Some(consume),
     };
-    let mut extra = Map::new();
-    extra.insert("totp_id".into(), json!(totp_id));
-    finish(state, auth, completion, &token, extra, now).await
+    let body = TotpAuthenticatedResponse {
+        authenticated: finish(state, auth, completion, &token, now).await?,
+        totp_id,
+    };
+    Ok(reply(&auth.request_id, StatusCode::OK, body))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct RecoveryCodesRequest {
     user_id: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RecoveryCodesResponse {
+    user_id: String,
+    totps: Vec<TotpRecoveryCodes>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TotpRecoveryCodes {
+    totp_id: String,
+    verified: bool,
+    /// Always empty: codes are kept only as digests.
+    recovery_codes: Vec<String>,
+    /// Latchkey extension: how many codes are left unused.
+    remaining_recovery_codes: usize,
 }
 
 /// Lists the user's registrations. Recovery codes are stored only as digests, so they cannot
 /// be shown again: `recovery_codes` is empty and `remaining_recovery_codes` (a Latchkey
 /// extension) tells how many are left unused.
+#[utoipa::path(post, path = "/v1/totps/recovery_codes", tag = "totps",
+    operation_id = "totps.recovery_codes", request_body = RecoveryCodesRequest,
+    responses((status = 200, description = "The user's registrations.",
+               body = Envelope<RecoveryCodesResponse>)))]
 async fn recovery_codes(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -330,19 +384,22 @@ async fn recovery_codes(
     let user_ref = required_user(request.user_id)?;
     let user = find_user(&state, project_id, &user_ref).await?;
     let totps = state.store.user_totps(project_id, &user.user_id).await?;
-    let body = json!({
-        "user_id": user.user_id,
-        "totps": totps.iter().map(|totp| json!({
-            "totp_id": totp.totp_id,
-            "verified": totp.verified,
-            "recovery_codes": Vec::<String>::new(),
-            "remaining_recovery_codes": totp.recovery_codes.len(),
-        })).collect::<Vec<Value>>(),
-    });
+    let body = RecoveryCodesResponse {
+        user_id: user.user_id.as_str().to_owned(),
+        totps: totps
+            .iter()
+            .map(|totp| TotpRecoveryCodes {
+                totp_id: totp.totp_id.clone(),
+                verified: totp.verified,
+                recovery_codes: Vec::new(),
+                remaining_recovery_codes: totp.recovery_codes.len(),
+            })
+            .collect(),
+    };
     Ok(reply(&auth.request_id, StatusCode::OK, body))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct RecoverRequest {
     user_id: Option<String>,
     recovery_code: Option<String>,
@@ -350,6 +407,11 @@ pub struct RecoverRequest {
     session: SessionOptions,
 }
 
+/// Log in with one of the user's recovery codes; each works once.
+#[utoipa::path(post, path = "/v1/totps/recover", tag = "totps", operation_id = "totps.recover",
+    request_body = RecoverRequest,
+    responses((status = 200, description = "The user and, when asked for, a session.",
+               body = Envelope<TotpAuthenticatedResponse>)))]
 async fn recover(
     State(state): State<AppState>,
     auth: Authenticated,

@@ -14,6 +14,7 @@ mod http_conventions;
 mod isolation;
 mod logs;
 mod members;
+mod openapi;
 mod operations;
 mod organizations;
 mod passwords;

@@ -6,16 +6,17 @@ use axum::response::Response;
 use chrono::Utc;
 use latchkey_core::user::NewUser;
 use latchkey_core::values::{parse_roles, Email, ExternalId, PhoneNumber};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::{given, new_metadata, new_name, NameRequest};
 use crate::error::{ApiError, ErrorType};
 use crate::extract::{Authenticated, JsonBody};
-use crate::stytch::{reply, user_json};
+use crate::stytch::{reply, Envelope, UserObject};
 use crate::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct CreateUserRequest {
     email: Option<String>,
     name: Option<NameRequest>,
@@ -64,6 +65,21 @@ impl TryFrom<CreateUserRequest> for NewUser {
     }
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct CreateUserResponse {
+    user_id: String,
+    /// The new email's id, `""` without one.
+    email_id: String,
+    status: String,
+    /// The new phone number's id, `""` without one.
+    phone_id: String,
+    user: UserObject,
+}
+
+/// Create a user with an email, a phone number or both.
+#[utoipa::path(post, path = "/v1/users", tag = "users", operation_id = "users.create",
+    request_body = CreateUserRequest,
+    responses((status = 200, description = "The new user.", body = Envelope<CreateUserResponse>)))]
 pub async fn create(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -75,12 +91,20 @@ pub async fn create(
         .store
         .create_user(&auth.project.project_id, new_user, now)
         .await?;
-    let body = json!({
-        "user_id": user.user_id,
-        "email_id": user.emails.first().map(|email| email.email_id.as_str()).unwrap_or_default(),
-        "status": user.status.as_str(),
-        "phone_id": user.phone_numbers.first().map(|phone| phone.phone_id.as_str()).unwrap_or_default(),
-        "user": user_json(&user, now),
-    });
+    let body = CreateUserResponse {
+        user_id: user.user_id.as_str().to_owned(),
+        email_id: user
+            .emails
+            .first()
+            .map(|email| email.email_id.as_str().to_owned())
+            .unwrap_or_default(),
+        status: user.status.as_str().to_owned(),
+        phone_id: user
+            .phone_numbers
+            .first()
+            .map(|phone| phone.phone_id.as_str().to_owned())
+            .unwrap_or_default(),
+        user: UserObject::new(&user, now),
+    };
     Ok(reply(&auth.request_id, StatusCode::OK, body))
 }

@@ -1,14 +1,15 @@
 //! `/v1/users`: create, get, search, update, delete, the per-factor deletes and the exchange of
 //! the primary factor.
 
-use axum::routing::{delete, get, post, put};
-use axum::Router;
 use latchkey_core::ids::ProjectId;
 use latchkey_core::user::{User, UserRef};
 use latchkey_core::values::{parse_metadata, Name, NamePatch};
 use latchkey_store::{Missing, StoreError};
 use serde::Deserialize;
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::AppState;
@@ -18,54 +19,25 @@ mod delete;
 mod read;
 mod update;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/users", post(create::create))
-        .route("/v1/users/search", post(read::search))
-        .route(
-            "/v1/users/{user_id}",
-            get(read::get)
-                .put(update::update)
-                .delete(delete::delete_user),
-        )
-        .route(
-            "/v1/users/{user_id}/exchange_primary_factor",
-            put(update::exchange_primary_factor),
-        )
-        .route(
-            "/v1/users/{user_id}/external_id",
-            delete(update::delete_external_id),
-        )
-        .route("/v1/users/emails/{email_id}", delete(delete::delete_email))
-        .route(
-            "/v1/users/phone_numbers/{phone_id}",
-            delete(delete::delete_phone_number),
-        )
-        .route(
-            "/v1/users/webauthn_registrations/{webauthn_registration_id}",
-            delete(delete::delete_webauthn_registration),
-        )
-        .route(
-            "/v1/users/biometric_registrations/{biometric_registration_id}",
-            delete(delete::delete_biometric_registration),
-        )
-        .route("/v1/users/totps/{totp_id}", delete(delete::delete_totp))
-        .route(
-            "/v1/users/crypto_wallets/{crypto_wallet_id}",
-            delete(delete::delete_crypto_wallet),
-        )
-        .route(
-            "/v1/users/passwords/{password_id}",
-            delete(delete::delete_password),
-        )
-        .route(
-            "/v1/users/oauth/{oauth_user_registration_id}",
-            delete(delete::delete_oauth_registration),
-        )
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create::create))
+        .routes(routes!(read::search))
+        .routes(routes!(read::get, update::update, delete::delete_user))
+        .routes(routes!(update::exchange_primary_factor))
+        .routes(routes!(update::delete_external_id))
+        .routes(routes!(delete::delete_email))
+        .routes(routes!(delete::delete_phone_number))
+        .routes(routes!(delete::delete_webauthn_registration))
+        .routes(routes!(delete::delete_biometric_registration))
+        .routes(routes!(delete::delete_totp))
+        .routes(routes!(delete::delete_crypto_wallet))
+        .routes(routes!(delete::delete_password))
+        .routes(routes!(delete::delete_oauth_registration))
 }
 
 /// `name` as Stytch's clients send it: each part optional.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub(crate) struct NameRequest {
     first_name: Option<String>,
     middle_name: Option<String>,

@@ -8,31 +8,37 @@ use chrono::Utc;
 use latchkey_core::user::UserRef;
 use latchkey_core::values::{parse_metadata, parse_roles, Email, ExternalId, PhoneNumber};
 use latchkey_store::{PrimaryFactor, UserPatch};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
 
 use super::{given, NameRequest};
 use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody, Segment};
-use crate::stytch::{reply, user_json};
+use crate::stytch::{
+    reply, CryptoWalletObject, EmailObject, Envelope, PhoneNumberObject, UserObject, UserResponse,
+};
 use crate::AppState;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct EmailRequest {
     email: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct PhoneNumberRequest {
     phone_number: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct UpdateUserRequest {
     name: Option<NameRequest>,
     #[allow(dead_code)]
+    #[schema(value_type = Option<Object>)]
     attributes: Option<Value>,
+    #[schema(value_type = Option<Object>)]
     trusted_metadata: Option<Value>,
+    #[schema(value_type = Option<Object>)]
     untrusted_metadata: Option<Value>,
     external_id: Option<String>,
     roles: Option<Vec<String>>,
@@ -73,6 +79,19 @@ impl TryFrom<UpdateUserRequest> for UserPatch {
     }
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct UpdateUserResponse {
+    user_id: String,
+    emails: Vec<EmailObject>,
+    phone_numbers: Vec<PhoneNumberObject>,
+    crypto_wallets: Vec<CryptoWalletObject>,
+    user: UserObject,
+}
+
+/// Update a user's name, metadata, external id and roles, or add emails and phone numbers.
+#[utoipa::path(put, path = "/v1/users/{user_id}", tag = "users", operation_id = "users.update",
+    params(("user_id" = String, Path, description = "The user's id, or the external id the app set.")), request_body = UpdateUserRequest,
+    responses((status = 200, description = "The updated user.", body = Envelope<UpdateUserResponse>)))]
 pub async fn update(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -86,23 +105,28 @@ pub async fn update(
         .store
         .update_user(&auth.project.project_id, &user_ref, patch, now)
         .await?;
-    let user = user_json(&user, now);
-    let body = json!({
-        "user_id": user.get("user_id"),
-        "emails": user.get("emails"),
-        "phone_numbers": user.get("phone_numbers"),
-        "crypto_wallets": user.get("crypto_wallets"),
-        "user": user,
-    });
+    let user = UserObject::new(&user, now);
+    let body = UpdateUserResponse {
+        user_id: user.user_id.clone(),
+        emails: user.emails.clone(),
+        phone_numbers: user.phone_numbers.clone(),
+        crypto_wallets: user.crypto_wallets.clone(),
+        user,
+    };
     Ok(reply(&auth.request_id, StatusCode::OK, body))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 pub struct ExchangePrimaryFactorRequest {
     email_address: Option<String>,
     phone_number: Option<String>,
 }
 
+/// Replace the user's primary email or phone number, keeping the user.
+#[utoipa::path(put, path = "/v1/users/{user_id}/exchange_primary_factor", tag = "users",
+    operation_id = "users.exchange_primary_factor", params(("user_id" = String, Path, description = "The user's id, or the external id the app set.")),
+    request_body = ExchangePrimaryFactorRequest,
+    responses((status = 200, description = "The user.", body = Envelope<UserResponse>)))]
 pub async fn exchange_primary_factor(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -127,6 +151,10 @@ pub async fn exchange_primary_factor(
     Ok(user_reply(&auth, &user, now))
 }
 
+/// Remove the external id the app set on the user.
+#[utoipa::path(delete, path = "/v1/users/{user_id}/external_id", tag = "users",
+    operation_id = "users.delete_external_id", params(("user_id" = String, Path, description = "The user's id, or the external id the app set.")),
+    responses((status = 200, description = "The user.", body = Envelope<UserResponse>)))]
 pub async fn delete_external_id(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -146,9 +174,9 @@ pub(crate) fn user_reply(
     user: &latchkey_core::user::User,
     now: chrono::DateTime<Utc>,
 ) -> Response {
-    let body = json!({
-        "user_id": user.user_id,
-        "user": user_json(user, now),
-    });
-    reply(&auth.request_id, StatusCode::OK, body)
+    reply(
+        &auth.request_id,
+        StatusCode::OK,
+        UserResponse::new(user, now),
+    )
 }
