@@ -30,7 +30,7 @@ pub fn router(state: AppState) -> Router {
         .merge(stytch::b2b::totps::routes().into())
         .merge(stytch::b2b::recovery_codes::routes().into())
         .merge(
-            OpenApiRouter::from(stack::contact_channels::routes())
+            stack::contact_channels::routes()
                 .layer(middleware::from_fn(stack::override_error_status)),
         )
         .routes(routes!(healthz))

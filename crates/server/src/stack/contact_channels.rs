@@ -4,8 +4,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{Duration, Utc};
 use latchkey_core::ids::EmailId;
 use latchkey_core::secret::{Secret, SecretDigest};
@@ -13,45 +12,61 @@ use latchkey_core::values::Email;
 use latchkey_store::{
     ContactChannel, ContactChannelPatch, NewContactChannel, NewVerification, OutboxMessage,
 };
-use serde::Deserialize;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::{
     channel_email_id, stack_channel_id, stack_user_id, success, target_user, Access, StackAuth,
-    StackError, StackJson,
+    StackError, StackJson, Success,
 };
 use crate::AppState;
 
 /// How long an email verification code works.
 const VERIFICATION_CODE_HOURS: i64 = 24;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/v1/contact-channels", get(list).post(create))
-        .route("/api/v1/contact-channels/verify", post(verify))
-        .route("/api/v1/contact-channels/verify/check", post(check))
-        .route(
-            "/api/v1/contact-channels/{user_id}/{contact_channel_id}",
-            get(read).patch(update).delete(remove),
-        )
-        .route(
-            "/api/v1/contact-channels/{user_id}/{contact_channel_id}/send-verification-code",
-            post(send_verification_code),
-        )
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(verify))
+        .routes(routes!(check))
+        .routes(routes!(read, update, remove))
+        .routes(routes!(send_verification_code))
 }
 
 /// The contact channel object.
-pub fn channel_json(channel: &ContactChannel) -> Value {
-    json!({
-        "user_id": stack_user_id(&channel.user_id),
-        "id": stack_channel_id(&channel.email_id),
-        "value": channel.value,
-        "type": "email",
-        "used_for_auth": channel.used_for_auth,
-        "is_verified": channel.verified,
-        "is_primary": channel.is_primary,
-    })
+#[derive(Serialize, ToSchema)]
+pub struct ContactChannelObject {
+    /// The user's UUID.
+    user_id: String,
+    /// The channel's UUID.
+    id: String,
+    value: String,
+    /// Always `email`: the only type Stack's API serves.
+    #[serde(rename = "type")]
+    kind: &'static str,
+    used_for_auth: bool,
+    is_verified: bool,
+    is_primary: bool,
 }
+
+impl ContactChannelObject {
+    fn new(channel: &ContactChannel) -> ContactChannelObject {
+        ContactChannelObject {
+            user_id: stack_user_id(&channel.user_id).to_owned(),
+            id: stack_channel_id(&channel.email_id).to_owned(),
+            value: channel.value.clone(),
+            kind: "email",
+            used_for_auth: channel.used_for_auth,
+            is_verified: channel.verified,
+            is_primary: channel.is_primary,
+        }
+    }
+}
+
+const USER_PARAMETER: &str = "A user's UUID, or `me` with a client's access token.";
 
 /// Only `email` channels exist in Stack's API.
 fn check_type(kind: Option<&str>) -> Result<(), StackError> {
@@ -67,12 +82,26 @@ fn email(value: &str) -> Result<Email, StackError> {
     Email::parse(value).map_err(|_| StackError::schema("body.value must be a valid email"))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// A user's UUID, or `me` with a client's access token. Required.
     user_id: Option<String>,
+    /// Only this channel.
     contact_channel_id: Option<String>,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct ContactChannelList {
+    items: Vec<ContactChannelObject>,
+    /// Always `false`: a user's channels come in one page.
+    is_paginated: bool,
+}
+
+/// A user's contact channels.
+#[utoipa::path(get, path = "/api/v1/contact-channels", tag = "contact-channels",
+    operation_id = "contact_channels.list", params(ListQuery),
+    responses((status = 200, description = "The user's channels.", body = ContactChannelList)))]
 async fn list(
     State(state): State<AppState>,
     auth: StackAuth,
@@ -90,30 +119,39 @@ async fn list(
         .store
         .contact_channels(&auth.project.project_id, &user_id)
         .await?;
-    let items: Vec<Value> = channels
+    let items = channels
         .iter()
         .filter(|channel| only.as_ref().is_none_or(|id| &channel.email_id == id))
-        .map(channel_json)
+        .map(ContactChannelObject::new)
         .collect();
-    Ok(Json(json!({"items": items, "is_paginated": false})).into_response())
+    Ok(Json(ContactChannelList {
+        items,
+        is_paginated: false,
+    })
+    .into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CreateRequest {
+pub struct ContactChannelCreateRequest {
     user_id: String,
     value: String,
     #[serde(rename = "type")]
     kind: String,
     used_for_auth: bool,
     is_primary: Option<bool>,
+    /// Server access only.
     is_verified: Option<bool>,
 }
 
+/// Add an email channel to a user.
+#[utoipa::path(post, path = "/api/v1/contact-channels", tag = "contact-channels",
+    operation_id = "contact_channels.create", request_body = ContactChannelCreateRequest,
+    responses((status = 201, description = "The new channel.", body = ContactChannelObject)))]
 async fn create(
     State(state): State<AppState>,
     auth: StackAuth,
-    StackJson(request): StackJson<CreateRequest>,
+    StackJson(request): StackJson<ContactChannelCreateRequest>,
 ) -> Result<Response, StackError> {
     if auth.access == Access::Client && request.is_verified.is_some() {
         return Err(StackError::schema(
@@ -148,7 +186,11 @@ async fn create(
         .create_contact_channel(project_id, &user_id, channel, Utc::now())
         .await
         .map_err(|error| with_value(error.into(), &request.value))?;
-    Ok((StatusCode::CREATED, Json(channel_json(&created))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(ContactChannelObject::new(&created)),
+    )
+        .into_response())
 }
 
 /// Names the contested value in a duplicate's details, as Stack does.
@@ -187,31 +229,45 @@ async fn find(
         .ok_or_else(|| StackError::status(StatusCode::NOT_FOUND, "Contact channel not found."))
 }
 
+/// One of a user's channels.
+#[utoipa::path(get, path = "/api/v1/contact-channels/{user_id}/{contact_channel_id}",
+    tag = "contact-channels", operation_id = "contact_channels.get",
+    params(("user_id" = String, Path, description = USER_PARAMETER),
+           ("contact_channel_id" = String, Path, description = "The channel's UUID.")),
+    responses((status = 200, description = "The channel.", body = ContactChannelObject)))]
 async fn read(
     State(state): State<AppState>,
     auth: StackAuth,
     Path((user, id)): Path<(String, String)>,
 ) -> Result<Response, StackError> {
     let channel = find(&state, &auth, &user, &id, "read").await?;
-    Ok(Json(channel_json(&channel)).into_response())
+    Ok(Json(ContactChannelObject::new(&channel)).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct UpdateRequest {
+pub struct ContactChannelUpdateRequest {
     value: Option<String>,
     #[serde(rename = "type")]
     kind: Option<String>,
     used_for_auth: Option<bool>,
     is_primary: Option<bool>,
+    /// Server access only.
     is_verified: Option<bool>,
 }
 
+/// Change a channel's value or flags. A new value is unverified.
+#[utoipa::path(patch, path = "/api/v1/contact-channels/{user_id}/{contact_channel_id}",
+    tag = "contact-channels", operation_id = "contact_channels.update",
+    params(("user_id" = String, Path, description = USER_PARAMETER),
+           ("contact_channel_id" = String, Path, description = "The channel's UUID.")),
+    request_body = ContactChannelUpdateRequest,
+    responses((status = 200, description = "The channel.", body = ContactChannelObject)))]
 async fn update(
     State(state): State<AppState>,
     auth: StackAuth,
     Path((user, id)): Path<(String, String)>,
-    StackJson(request): StackJson<UpdateRequest>,
+    StackJson(request): StackJson<ContactChannelUpdateRequest>,
 ) -> Result<Response, StackError> {
     if auth.access == Access::Client && request.is_verified.is_some() {
         return Err(StackError::schema(
@@ -232,9 +288,15 @@ async fn update(
         .update_contact_channel(&auth.project.project_id, &user_id, &email_id, patch)
         .await
         .map_err(|error| with_value(error.into(), request.value.as_deref().unwrap_or_default()))?;
-    Ok(Json(channel_json(&updated)).into_response())
+    Ok(Json(ContactChannelObject::new(&updated)).into_response())
 }
 
+/// Remove a channel from its user.
+#[utoipa::path(delete, path = "/api/v1/contact-channels/{user_id}/{contact_channel_id}",
+    tag = "contact-channels", operation_id = "contact_channels.delete",
+    params(("user_id" = String, Path, description = USER_PARAMETER),
+           ("contact_channel_id" = String, Path, description = "The channel's UUID.")),
+    responses((status = 200, description = "The channel is gone.", body = Success)))]
 async fn remove(
     State(state): State<AppState>,
     auth: StackAuth,
@@ -249,9 +311,10 @@ async fn remove(
     Ok(success())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendRequest {
+    /// The page the emailed link opens, with `code` added to its query.
     callback_url: String,
 }
 
@@ -267,6 +330,14 @@ fn verification_link(callback_url: &str, code: &str) -> Result<String, StackErro
     Ok(format!("{callback_url}{separator}code={code}"))
 }
 
+/// Email a verification link for the channel (to the outbox: `latchkey project outbox`).
+#[utoipa::path(post,
+    path = "/api/v1/contact-channels/{user_id}/{contact_channel_id}/send-verification-code",
+    tag = "contact-channels", operation_id = "contact_channels.send_verification_code",
+    params(("user_id" = String, Path, description = USER_PARAMETER),
+           ("contact_channel_id" = String, Path, description = "The channel's UUID.")),
+    request_body = SendRequest,
+    responses((status = 200, description = "The code is on its way.", body = Success)))]
 async fn send_verification_code(
     State(state): State<AppState>,
     auth: StackAuth,
@@ -302,12 +373,22 @@ async fn send_verification_code(
     Ok(success())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CodeRequest {
+    /// The code from the verification link.
     code: String,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct CodeCheck {
+    is_code_valid: bool,
+}
+
+/// Verify the channel a code was sent to; the code is used up.
+#[utoipa::path(post, path = "/api/v1/contact-channels/verify", tag = "contact-channels",
+    operation_id = "contact_channels.verify", request_body = CodeRequest,
+    responses((status = 200, description = "The channel is verified.", body = Success)))]
 async fn verify(
     State(state): State<AppState>,
     auth: StackAuth,
@@ -324,6 +405,10 @@ async fn verify(
     Ok(success())
 }
 
+/// Whether a verification code would work, without using it.
+#[utoipa::path(post, path = "/api/v1/contact-channels/verify/check", tag = "contact-channels",
+    operation_id = "contact_channels.check_verification_code", request_body = CodeRequest,
+    responses((status = 200, description = "The code works.", body = CodeCheck)))]
 async fn check(
     State(state): State<AppState>,
     auth: StackAuth,
@@ -337,5 +422,8 @@ async fn check(
             Utc::now(),
         )
         .await?;
-    Ok(Json(json!({"is_code_valid": true})).into_response())
+    Ok(Json(CodeCheck {
+        is_code_valid: true,
+    })
+    .into_response())
 }

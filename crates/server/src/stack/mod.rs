@@ -566,7 +566,14 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for StackJson<T> {
     }
 }
 
-/// `{"success": true}`, Stack's answer to an action without a result.
+/// Stack's answer to an action without a result.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Success {
+    /// Always `true`.
+    success: bool,
+}
+
+/// `{"success": true}`.
 pub fn success() -> Response {
-    (StatusCode::OK, axum::Json(json!({"success": true}))).into_response()
+    (StatusCode::OK, axum::Json(Success { success: true })).into_response()
 }
