@@ -102,6 +102,9 @@ pub async fn timeout(State(state): State<AppState>, request: Request, next: Next
 }
 
 /// The process-wide Prometheus recorder (metrics are process-global, like the recorder).
+/// How often recorded histogram samples are folded into their buckets.
+pub const METRICS_UPKEEP: Duration = Duration::from_secs(5);
+
 pub fn metrics_handle() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE.get_or_init(|| {
@@ -116,6 +119,19 @@ pub fn metrics_handle() -> &'static PrometheusHandle {
         let handle = recorder.handle();
         if metrics::set_global_recorder(recorder).is_err() {
             tracing::warn!("a metrics recorder was installed already; /metrics stays empty");
+        }
+        // Histogram samples wait in the recorder until upkeep folds them into the buckets. Left
+        // to /metrics alone, a server nobody scrapes kept every latency it ever recorded: about
+        // 6 MiB more RSS per 300,000 requests.
+        let upkeep = handle.clone();
+        let spawned = std::thread::Builder::new()
+            .name("metrics-upkeep".to_owned())
+            .spawn(move || loop {
+                std::thread::sleep(METRICS_UPKEEP);
+                upkeep.run_upkeep();
+            });
+        if let Err(error) = spawned {
+            tracing::warn!(%error, "no metrics upkeep thread: samples wait for /metrics");
         }
         handle
     })
