@@ -59,7 +59,7 @@ impl OrganizationSlug {
 }
 
 /// The kind of value one setting takes.
-enum Setting {
+pub enum Setting {
     /// One of these strings.
     OneOf(&'static [&'static str]),
     /// A list of strings, each among these (or any non-empty string when `None`).
@@ -178,6 +178,14 @@ const SETTINGS: &[(&str, Setting, &str, &str)] = &[
         "bad_request",
     ),
 ];
+
+/// Each setting's name, the values it takes and Stytch's default (`""` for a list, which
+/// defaults to empty): what the API documentation describes.
+pub fn settings() -> impl Iterator<Item = (&'static str, &'static Setting, &'static str)> {
+    SETTINGS
+        .iter()
+        .map(|(name, kind, default, _)| (*name, kind, *default))
+}
 
 /// Applies the settings present in `request` (a create or update body) to `stored`, checking
 /// each. Fields that are not settings are ignored; `null` leaves a setting as it is.

@@ -24,7 +24,7 @@ pub fn router(state: AppState) -> Router {
         .merge(stytch::passwords::routes())
         .merge(stytch::sessions::routes())
         .merge(stytch::totps::routes())
-        .merge(stytch::b2b::organizations::routes().into())
+        .merge(stytch::b2b::organizations::routes())
         .merge(stytch::b2b::members::routes().into())
         .merge(stytch::b2b::sessions::routes().into())
         .merge(stytch::b2b::totps::routes().into())
