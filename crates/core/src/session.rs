@@ -321,6 +321,23 @@ fn registered_claims(
     claims
 }
 
+/// Stytch's MemberSession object.
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct MemberSessionObject {
+    pub member_session_id: String,
+    pub member_id: String,
+    pub organization_id: String,
+    pub organization_slug: String,
+    pub started_at: String,
+    pub last_accessed_at: String,
+    pub expires_at: String,
+    pub authentication_factors: Vec<FactorObject>,
+    pub custom_claims: Map<String, Value>,
+    /// `stytch_member` first, then the member's other roles.
+    pub roles: Vec<String>,
+}
+
 /// A B2B member session: like a [`Session`], of a member in its organization. Its id has its
 /// own prefix, so a consumer session never passes for a member session, nor the reverse.
 #[derive(Clone, Debug, PartialEq)]
@@ -352,19 +369,23 @@ impl MemberSession {
     }
 
     /// The MemberSession object; `roles` are all the member's roles, `slug` its organization's.
-    pub fn to_json(&self, roles: &[String], slug: &str) -> Value {
-        json!({
-            "member_session_id": self.member_session_id,
-            "member_id": self.member_id,
-            "organization_id": self.organization_id,
-            "organization_slug": slug,
-            "started_at": rfc3339(self.started_at),
-            "last_accessed_at": rfc3339(self.last_accessed_at),
-            "expires_at": rfc3339(self.expires_at),
-            "authentication_factors": self.factors_json(),
-            "custom_claims": self.custom_claims,
-            "roles": roles,
-        })
+    pub fn to_object(&self, roles: &[String], slug: &str) -> MemberSessionObject {
+        MemberSessionObject {
+            member_session_id: self.member_session_id.as_str().to_owned(),
+            member_id: self.member_id.as_str().to_owned(),
+            organization_id: self.organization_id.as_str().to_owned(),
+            organization_slug: slug.to_owned(),
+            started_at: rfc3339(self.started_at),
+            last_accessed_at: rfc3339(self.last_accessed_at),
+            expires_at: rfc3339(self.expires_at),
+            authentication_factors: self
+                .authentication_factors
+                .iter()
+                .map(AuthenticationFactor::to_object)
+                .collect(),
+            custom_claims: self.custom_claims.clone(),
+            roles: roles.to_vec(),
+        }
     }
 
     /// The claims of a member session JWT issued at `now`, as Stytch's B2B JWTs carry them.

@@ -25,10 +25,10 @@ pub fn router(state: AppState) -> Router {
         .merge(stytch::sessions::routes())
         .merge(stytch::totps::routes())
         .merge(stytch::b2b::organizations::routes())
-        .merge(stytch::b2b::members::routes().into())
-        .merge(stytch::b2b::sessions::routes().into())
-        .merge(stytch::b2b::totps::routes().into())
-        .merge(stytch::b2b::recovery_codes::routes().into())
+        .merge(stytch::b2b::members::routes())
+        .merge(stytch::b2b::sessions::routes())
+        .merge(stytch::b2b::totps::routes())
+        .merge(stytch::b2b::recovery_codes::routes())
         .merge(
             stack::contact_channels::routes()
                 .layer(middleware::from_fn(stack::override_error_status)),

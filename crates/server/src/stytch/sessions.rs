@@ -465,13 +465,22 @@ pub struct JwksResponse {
     params(("project_id" = String, Path, description = "The project's id.")),
     responses((status = 200, description = "The keys that sign the project's session JWTs.",
                body = Envelope<JwksResponse>)))]
-pub async fn jwks(
+async fn jwks(
     State(state): State<AppState>,
     request_id: crate::request_id::CurrentRequestId,
     Path(project_id): Path<String>,
 ) -> Result<Response, ApiError> {
+    jwks_reply(&state, &request_id, &project_id).await
+}
+
+/// The JWKS of the project `project_id` names (consumer and B2B routes serve the same keys).
+pub async fn jwks_reply(
+    state: &AppState,
+    request_id: &crate::request_id::CurrentRequestId,
+    project_id: &str,
+) -> Result<Response, ApiError> {
     let project_id =
-        ProjectId::parse(&project_id).map_err(|_| StoreError::NotFound(Missing::Project))?;
+        ProjectId::parse(project_id).map_err(|_| StoreError::NotFound(Missing::Project))?;
     let keys = state.store.signing_keys(&project_id).await?;
     if keys.is_empty() {
         return Err(StoreError::NotFound(Missing::Project).into());

@@ -9,6 +9,8 @@ use serde_json::{json, Value};
 
 use crate::both_engines;
 use crate::helpers::{spawn_app, unique_email, Engine, TestApp};
+use crate::members::{create_member, create_organization};
+use crate::totps::{app_code, now};
 
 async fn document(app: &TestApp) -> Value {
     let response = app
@@ -130,7 +132,20 @@ async fn every_documented_operation_is_served(engine: Engine) {
             );
         }
     }
-    assert!(count >= 40, "only {count} operations");
+    assert!(count >= 60, "only {count} operations");
+    // Every group of routes is in the document, the B2B ones included.
+    for path in [
+        "/v1/b2b/organizations/{organization_id}/members",
+        "/v1/b2b/organizations/members/search",
+        "/v1/b2b/sessions/authenticate",
+        "/v1/b2b/sessions/jwks/{project_id}",
+        "/v1/b2b/totp/authenticate",
+        "/v1/b2b/totp/migrate",
+        "/v1/b2b/recovery_codes/recover",
+        "/v1/b2b/recovery_codes/{organization_id}/{member_id}",
+    ] {
+        assert!(doc["paths"][path].is_object(), "{path} is not documented");
+    }
     let schemas = &doc["components"]["schemas"];
     assert_eq!(
         properties(&doc, &schemas["ErrorBody"]),
@@ -208,7 +223,125 @@ async fn responses_have_the_documented_fields(engine: Engine) {
         properties(&doc, success_schema(&doc, "/v1/users/{user_id}", "delete"))
     );
 }
+/// The B2B responses, whose bodies are built from several typed parts (member, organization,
+/// member session), have exactly the documented fields, nested objects included.
+async fn b2b_responses_have_the_documented_fields(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let doc = document(&app).await;
+    let schemas = &doc["components"]["schemas"];
+    let organization = create_organization(&app).await;
+    let member = create_member(
+        &app,
+        &organization,
+        json!({"email_address": unique_email("openapi-b2b")}),
+    )
+    .await;
+    let member_id = member["member_id"].as_str().unwrap().to_owned();
+    let fetched = app
+        .get(&format!(
+            "/v1/b2b/organizations/{organization}/member?member_id={member_id}"
+        ))
+        .await;
+    let fetched = fetched.assert_ok();
+    assert_eq!(
+        keys(fetched),
+        properties(
+            &doc,
+            success_schema(
+                &doc,
+                "/v1/b2b/organizations/{organization_id}/member",
+                "get"
+            )
+        )
+    );
+    assert_eq!(
+        keys(&fetched["member"]),
+        properties(&doc, &schemas["MemberObject"])
+    );
+    assert_eq!(
+        keys(&fetched["organization"]),
+        properties(&doc, &schemas["OrganizationObject"])
+    );
+
+    let created = app
+        .post(
+            "/v1/b2b/totp",
+            json!({"organization_id": organization, "member_id": member_id}),
+        )
+        .await;
+    let created = created.assert_ok().clone();
+    assert_eq!(
+        keys(&created),
+        properties(&doc, success_schema(&doc, "/v1/b2b/totp", "post"))
+    );
+    let secret = created["secret"].as_str().unwrap();
+    let authenticated = app
+        .post(
+            "/v1/b2b/totp/authenticate",
+            json!({"organization_id": organization, "member_id": member_id,
+                   "code": app_code(secret, now())}),
+        )
+        .await;
+    let authenticated = authenticated.assert_ok().clone();
+    assert_eq!(
+        keys(&authenticated),
+        properties(
+            &doc,
+            success_schema(&doc, "/v1/b2b/totp/authenticate", "post")
+        )
+    );
+    assert_eq!(
+        keys(&authenticated["member_session"]),
+        properties(&doc, &schemas["MemberSessionObject"])
+    );
+    let factor = &authenticated["member_session"]["authentication_factors"][0];
+    // A factor carries only its own kind's detail object.
+    assert!(keys(factor).is_subset(&properties(&doc, &schemas["FactorObject"])));
+    assert!(factor["authenticator_app_factor"]["totp_id"].is_string());
+
+    let recovered = app
+        .post(
+            "/v1/b2b/recovery_codes/recover",
+            json!({"organization_id": organization, "member_id": member_id,
+                   "recovery_code": created["recovery_codes"][0]}),
+        )
+        .await;
+    assert_eq!(
+        keys(recovered.assert_ok()),
+        properties(
+            &doc,
+            success_schema(&doc, "/v1/b2b/recovery_codes/recover", "post")
+        )
+    );
+    let listed = app
+        .get(&format!(
+            "/v1/b2b/sessions?organization_id={organization}&member_id={member_id}"
+        ))
+        .await;
+    assert_eq!(
+        keys(listed.assert_ok()),
+        properties(&doc, success_schema(&doc, "/v1/b2b/sessions", "get"))
+    );
+    let codes = app
+        .get(&format!(
+            "/v1/b2b/recovery_codes/{organization}/{member_id}"
+        ))
+        .await;
+    assert_eq!(
+        keys(codes.assert_ok()),
+        properties(
+            &doc,
+            success_schema(
+                &doc,
+                "/v1/b2b/recovery_codes/{organization_id}/{member_id}",
+                "get"
+            )
+        )
+    );
+}
+
 both_engines!(
     every_documented_operation_is_served,
-    responses_have_the_documented_fields
+    responses_have_the_documented_fields,
+    b2b_responses_have_the_documented_fields
 );

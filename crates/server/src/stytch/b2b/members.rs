@@ -9,8 +9,6 @@ use std::collections::BTreeMap;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{delete, post, put};
-use axum::Router;
 use chrono::{DateTime, Utc};
 use latchkey_core::b2b::Organization;
 use latchkey_core::ids::{MemberId, OrganizationId, ProjectId};
@@ -20,10 +18,13 @@ use latchkey_core::member::{
 use latchkey_core::values::{parse_metadata, parse_roles, Email, ExternalId, PhoneNumber};
 use latchkey_core::InputError;
 use latchkey_store::{MemberFilter, MemberPatch, MemberRef, Missing, StoreError};
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::organizations::{find_organization, organization_json};
+use super::organizations::{find_organization, B2bResultsMetadata, OrganizationObject};
 use super::{
     encode_cursor, filter_bool, filter_strings, filter_text, search_operands, search_page,
     unknown_filter,
@@ -31,88 +32,139 @@ use super::{
 use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody, Segment, Segments};
 use crate::stytch::users::given;
-use crate::stytch::{reply, timestamp};
+use crate::stytch::{reply, timestamp, Envelope};
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/v1/b2b/organizations/{organization_id}/members",
-            post(create),
-        )
-        .route(
-            "/v1/b2b/organizations/{organization_id}/member",
-            axum::routing::get(get),
-        )
-        .route(
-            "/v1/b2b/organizations/{organization_id}/members/{member_id}",
-            put(update).delete(remove),
-        )
-        .route(
-            "/v1/b2b/organizations/{organization_id}/members/{member_id}/reactivate",
-            put(reactivate),
-        )
-        .route(
-            "/v1/b2b/organizations/{organization_id}/members/{member_id}/totp",
-            delete(delete_totp),
-        )
-        .route("/v1/b2b/organizations/members/search", post(search))
-}
-
-fn time_or_null(time: Option<DateTime<Utc>>) -> Value {
-    time.map_or(Value::Null, |time| json!(timestamp(time)))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        .routes(routes!(get))
+        .routes(routes!(update, remove))
+        .routes(routes!(reactivate))
+        .routes(routes!(delete_totp))
+        .routes(routes!(search))
 }
 
 /// The Member object, every field present.
-pub fn member_json(member: &Member, now: DateTime<Utc>) -> Value {
-    let roles: Vec<Value> = member
-        .all_roles()
-        .iter()
-        .map(|role| json!({"role_id": role, "sources": [{"type": "direct_assignment", "details": {}}]}))
-        .collect();
-    json!({
-        "organization_id": member.organization_id,
-        "member_id": member.member_id,
-        "email_address": member.email,
-        "status": member.status.as_str(),
-        "name": member.name,
-        "sso_registrations": [],
-        "scim_registrations": [],
-        "scim_registration": null,
-        "is_breakglass": member.is_breakglass,
-        "member_password_id": "",
-        "oauth_registrations": [],
-        "email_address_verified": member.email_verified,
-        "mfa_phone_number_verified": member.mfa_phone_number_verified,
-        "is_admin": member.is_admin(),
-        "totp_registration_id": member.totp_registration_id,
-        "retired_email_addresses": [],
-        "is_locked": member.is_locked(now),
-        "mfa_enrolled": member.mfa_enrolled,
-        "mfa_phone_number": member.mfa_phone_number,
-        "default_mfa_method": member.default_mfa_method,
-        "roles": roles,
-        "trusted_metadata": member.trusted_metadata,
-        "untrusted_metadata": member.untrusted_metadata,
-        "created_at": timestamp(member.created_at),
-        "updated_at": timestamp(member.updated_at),
-        "external_id": member.external_id.clone().unwrap_or_default(),
-        "lock_created_at": time_or_null(member.lock_created_at),
-        "lock_expires_at": time_or_null(member.lock_expires_at),
-    })
+#[derive(Serialize, ToSchema)]
+pub struct MemberObject {
+    organization_id: String,
+    member_id: String,
+    email_address: String,
+    /// `active`, `pending`, `invited` or `deleted`.
+    status: String,
+    name: String,
+    /// Always empty: Latchkey has no SSO.
+    #[schema(value_type = Vec<Object>)]
+    sso_registrations: Vec<Value>,
+    #[schema(value_type = Vec<Object>)]
+    scim_registrations: Vec<Value>,
+    #[schema(value_type = Option<Object>)]
+    scim_registration: Option<Value>,
+    is_breakglass: bool,
+    /// Always `""`: members hold no passwords yet.
+    member_password_id: String,
+    #[schema(value_type = Vec<Object>)]
+    oauth_registrations: Vec<Value>,
+    email_address_verified: bool,
+    mfa_phone_number_verified: bool,
+    is_admin: bool,
+    /// `""` without TOTP.
+    totp_registration_id: String,
+    #[schema(value_type = Vec<Object>)]
+    retired_email_addresses: Vec<Value>,
+    is_locked: bool,
+    mfa_enrolled: bool,
+    mfa_phone_number: String,
+    /// `totp`, `sms_otp` or `""`.
+    default_mfa_method: String,
+    /// `stytch_member` first, then the directly assigned roles.
+    roles: Vec<MemberRole>,
+    trusted_metadata: Map<String, Value>,
+    untrusted_metadata: Map<String, Value>,
+    created_at: String,
+    updated_at: String,
+    /// `""` when the member has none.
+    external_id: String,
+    lock_created_at: Option<String>,
+    lock_expires_at: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MemberRole {
+    role_id: String,
+    sources: Vec<RoleSource>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct RoleSource {
+    /// Always `direct_assignment`.
+    #[serde(rename = "type")]
+    kind: &'static str,
+    details: Map<String, Value>,
+}
+
+impl MemberObject {
+    pub fn new(member: &Member, now: DateTime<Utc>) -> MemberObject {
+        MemberObject {
+            organization_id: member.organization_id.as_str().to_owned(),
+            member_id: member.member_id.as_str().to_owned(),
+            email_address: member.email.clone(),
+            status: member.status.as_str().to_owned(),
+            name: member.name.clone(),
+            sso_registrations: Vec::new(),
+            scim_registrations: Vec::new(),
+            scim_registration: None,
+            is_breakglass: member.is_breakglass,
+            member_password_id: String::new(),
+            oauth_registrations: Vec::new(),
+            email_address_verified: member.email_verified,
+            mfa_phone_number_verified: member.mfa_phone_number_verified,
+            is_admin: member.is_admin(),
+            totp_registration_id: member.totp_registration_id.clone(),
+            retired_email_addresses: Vec::new(),
+            is_locked: member.is_locked(now),
+            mfa_enrolled: member.mfa_enrolled,
+            mfa_phone_number: member.mfa_phone_number.clone(),
+            default_mfa_method: member.default_mfa_method.clone(),
+            roles: member
+                .all_roles()
+                .into_iter()
+                .map(|role_id| MemberRole {
+                    role_id,
+                    sources: vec![RoleSource {
+                        kind: "direct_assignment",
+                        details: Map::new(),
+                    }],
+                })
+                .collect(),
+            trusted_metadata: member.trusted_metadata.clone(),
+            untrusted_metadata: member.untrusted_metadata.clone(),
+            created_at: timestamp(member.created_at),
+            updated_at: timestamp(member.updated_at),
+            external_id: member.external_id.clone().unwrap_or_default(),
+            lock_created_at: member.lock_created_at.map(timestamp),
+            lock_expires_at: member.lock_expires_at.map(timestamp),
+        }
+    }
 }
 
 /// `member_id`, `member` and `organization`: what every member response carries.
-pub fn member_body(
-    member: &Member,
-    organization: &Organization,
-    now: DateTime<Utc>,
-) -> Map<String, Value> {
-    let mut body = Map::new();
-    body.insert("member_id".into(), json!(member.member_id));
-    body.insert("member".into(), member_json(member, now));
-    body.insert("organization".into(), organization_json(organization));
-    body
+#[derive(Serialize, ToSchema)]
+pub struct MemberResponse {
+    member_id: String,
+    member: MemberObject,
+    organization: OrganizationObject,
+}
+
+impl MemberResponse {
+    pub fn new(member: &Member, organization: &Organization, now: DateTime<Utc>) -> MemberResponse {
+        MemberResponse {
+            member_id: member.member_id.as_str().to_owned(),
+            member: MemberObject::new(member, now),
+            organization: OrganizationObject::new(organization),
+        }
+    }
 }
 
 /// The live member a request names within `organization`, or `member_not_found`.
@@ -186,11 +238,13 @@ fn external_id(raw: &str) -> Result<Option<String>, ApiError> {
     Ok(Some(ExternalId::parse(raw)?.as_str().to_owned()))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct CreateRequest {
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MemberCreateRequest {
     email_address: Option<String>,
     name: Option<String>,
+    #[schema(value_type = Option<Object>)]
     trusted_metadata: Option<Value>,
+    #[schema(value_type = Option<Object>)]
     untrusted_metadata: Option<Value>,
     create_member_as_pending: Option<bool>,
     is_breakglass: Option<bool>,
@@ -200,11 +254,16 @@ pub struct CreateRequest {
     external_id: Option<String>,
 }
 
+/// Add a member to an organization.
+#[utoipa::path(post, path = "/v1/b2b/organizations/{organization_id}/members",
+    tag = "b2b.members", operation_id = "b2b.members.create", params(("organization_id" = String, Path, description = "The organization's id, slug or external id.")),
+    request_body = MemberCreateRequest,
+    responses((status = 200, description = "The new member.", body = Envelope<MemberResponse>)))]
 async fn create(
     State(state): State<AppState>,
     auth: Authenticated,
     Segment(organization_id): Segment,
-    JsonBody(request): JsonBody<CreateRequest>,
+    JsonBody(request): JsonBody<MemberCreateRequest>,
 ) -> Result<Response, ApiError> {
     let project_id = &auth.project.project_id;
     let email = given(request.email_address)
@@ -249,16 +308,23 @@ async fn create(
     Ok(reply(
         &auth.request_id,
         StatusCode::OK,
-        member_body(&member, &organization, now),
+        MemberResponse::new(&member, &organization, now),
     ))
 }
 
-#[derive(Debug, Deserialize)]
+/// One of the two.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct GetQuery {
+    /// The member's id or external id.
     member_id: Option<String>,
     email_address: Option<String>,
 }
 
+/// A member of an organization, by id, external id or email address.
+#[utoipa::path(get, path = "/v1/b2b/organizations/{organization_id}/member",
+    tag = "b2b.members", operation_id = "b2b.members.get", params(("organization_id" = String, Path, description = "The organization's id, slug or external id."), GetQuery),
+    responses((status = 200, description = "The member.", body = Envelope<MemberResponse>)))]
 async fn get(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -280,14 +346,16 @@ async fn get(
     Ok(reply(
         &auth.request_id,
         StatusCode::OK,
-        member_body(&member, &organization, Utc::now()),
+        MemberResponse::new(&member, &organization, Utc::now()),
     ))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct UpdateRequest {
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MemberUpdateRequest {
     name: Option<String>,
+    #[schema(value_type = Option<Object>)]
     trusted_metadata: Option<Value>,
+    #[schema(value_type = Option<Object>)]
     untrusted_metadata: Option<Value>,
     is_breakglass: Option<bool>,
     mfa_phone_number: Option<String>,
@@ -302,11 +370,16 @@ pub struct UpdateRequest {
     unlink_email: Option<bool>,
 }
 
+/// Change a member's name, metadata, roles, MFA settings, email or external id.
+#[utoipa::path(put, path = "/v1/b2b/organizations/{organization_id}/members/{member_id}",
+    tag = "b2b.members", operation_id = "b2b.members.update", params(("organization_id" = String, Path, description = "The organization's id, slug or external id."), ("member_id" = String, Path, description = "The member's id or external id.")),
+    request_body = MemberUpdateRequest,
+    responses((status = 200, description = "The member.", body = Envelope<MemberResponse>)))]
 async fn update(
     State(state): State<AppState>,
     auth: Authenticated,
     Segments(organization_id, member_id): Segments,
-    JsonBody(request): JsonBody<UpdateRequest>,
+    JsonBody(request): JsonBody<MemberUpdateRequest>,
 ) -> Result<Response, ApiError> {
     let project_id = &auth.project.project_id;
     let patch = MemberPatch {
@@ -348,10 +421,20 @@ async fn update(
     Ok(reply(
         &auth.request_id,
         StatusCode::OK,
-        member_body(&member, &organization, now),
+        MemberResponse::new(&member, &organization, now),
     ))
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct DeleteMemberResponse {
+    member_id: String,
+}
+
+/// Delete a member (its status becomes `deleted`) and end its sessions.
+#[utoipa::path(delete, path = "/v1/b2b/organizations/{organization_id}/members/{member_id}",
+    tag = "b2b.members", operation_id = "b2b.members.delete", params(("organization_id" = String, Path, description = "The organization's id, slug or external id."), ("member_id" = String, Path, description = "The member's id or external id.")),
+    responses((status = 200, description = "The deleted member's id.",
+               body = Envelope<DeleteMemberResponse>)))]
 async fn remove(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -371,10 +454,17 @@ async fn remove(
     Ok(reply(
         &auth.request_id,
         StatusCode::OK,
-        json!({"member_id": deleted}),
+        DeleteMemberResponse {
+            member_id: deleted.as_str().to_owned(),
+        },
     ))
 }
 
+/// Bring a deleted member back, if its email is still free in the organization.
+#[utoipa::path(put,
+    path = "/v1/b2b/organizations/{organization_id}/members/{member_id}/reactivate",
+    tag = "b2b.members", operation_id = "b2b.members.reactivate", params(("organization_id" = String, Path, description = "The organization's id, slug or external id."), ("member_id" = String, Path, description = "The member's id or external id.")),
+    responses((status = 200, description = "The member, active.", body = Envelope<MemberResponse>)))]
 async fn reactivate(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -395,10 +485,15 @@ async fn reactivate(
     Ok(reply(
         &auth.request_id,
         StatusCode::OK,
-        member_body(&member, &organization, now),
+        MemberResponse::new(&member, &organization, now),
     ))
 }
 
+/// Remove a member's TOTP registration.
+#[utoipa::path(delete, path = "/v1/b2b/organizations/{organization_id}/members/{member_id}/totp",
+    tag = "b2b.members", operation_id = "b2b.members.delete_totp", params(("organization_id" = String, Path, description = "The organization's id, slug or external id."), ("member_id" = String, Path, description = "The member's id or external id.")),
+    responses((status = 200, description = "The member, without TOTP.",
+               body = Envelope<MemberResponse>)))]
 async fn delete_totp(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -415,7 +510,7 @@ async fn delete_totp(
     Ok(reply(
         &auth.request_id,
         StatusCode::OK,
-        member_body(&member, &organization, now),
+        MemberResponse::new(&member, &organization, now),
     ))
 }
 
@@ -460,13 +555,39 @@ fn search_filter(query: Option<&Value>) -> Result<MemberFilter, ApiError> {
     Ok(filter)
 }
 
+/// A member search: the organizations to search (at least one), then `query` (AND of
+/// operands), `limit` and `cursor`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MemberSearchRequest {
+    /// Organization ids, slugs or external ids.
+    #[schema(value_type = Vec<String>)]
+    organization_ids: Option<Value>,
+    #[serde(flatten)]
+    page: super::organizations::B2bSearchRequest,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct SearchMembersResponse {
+    members: Vec<MemberObject>,
+    /// The organizations of the members on this page, by id.
+    organizations: BTreeMap<String, OrganizationObject>,
+    results_metadata: B2bResultsMetadata,
+}
+
+/// Search the members of some organizations.
+#[utoipa::path(post, path = "/v1/b2b/organizations/members/search", tag = "b2b.members",
+    operation_id = "b2b.members.search", request_body = MemberSearchRequest,
+    responses((status = 200, description = "A page of members.",
+               body = Envelope<SearchMembersResponse>)))]
 async fn search(
     State(state): State<AppState>,
     auth: Authenticated,
-    JsonBody(body): JsonBody<Map<String, Value>>,
+    JsonBody(request): JsonBody<MemberSearchRequest>,
 ) -> Result<Response, ApiError> {
+    let organization_ids = request.organization_ids;
+    let body = request.page.into_map();
     let project_id = &auth.project.project_id;
-    let organization_refs = match body.get("organization_ids") {
+    let organization_refs = match &organization_ids {
         Some(value) => filter_strings(value).map_err(|_| {
             ApiError::bad_request("organization_ids must be a list of organization ids.")
         })?,
@@ -496,17 +617,25 @@ async fn search(
         .search_members(project_id, &organization_ids, &filter, limit, after)
         .await?;
     let now = Utc::now();
-    let body = json!({
-        "members": page.members.iter().map(|member| member_json(member, now)).collect::<Vec<_>>(),
-        "organizations": organizations
+    let body = SearchMembersResponse {
+        members: page
+            .members
             .iter()
-            .filter(|(id, _)| page.members.iter().any(|m| m.organization_id.as_str() == id.as_str()))
-            .map(|(id, organization)| (id.clone(), organization_json(organization)))
-            .collect::<Map<String, Value>>(),
-        "results_metadata": {
-            "total": page.total,
-            "next_cursor": page.next_cursor.as_ref().map(encode_cursor),
+            .map(|member| MemberObject::new(member, now))
+            .collect(),
+        organizations: organizations
+            .iter()
+            .filter(|(id, _)| {
+                page.members
+                    .iter()
+                    .any(|member| member.organization_id.as_str() == id.as_str())
+            })
+            .map(|(id, organization)| (id.clone(), OrganizationObject::new(organization)))
+            .collect(),
+        results_metadata: B2bResultsMetadata {
+            total: page.total,
+            next_cursor: page.next_cursor.as_ref().map(encode_cursor),
         },
-    });
+    };
     Ok(reply(&auth.request_id, StatusCode::OK, body))
 }

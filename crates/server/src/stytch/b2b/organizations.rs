@@ -84,11 +84,6 @@ impl OrganizationObject {
     }
 }
 
-/// [`OrganizationObject`] as a JSON value, for bodies not yet typed.
-pub fn organization_json(organization: &Organization) -> Value {
-    serde_json::to_value(OrganizationObject::new(organization)).unwrap_or(Value::Null)
-}
-
 /// Every setting of an organization, stored or Stytch's default. Its schema is drawn from the
 /// core's table of settings, the same table that checks them.
 #[derive(Serialize)]

@@ -4,34 +4,31 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
-use axum::Router;
 use chrono::Utc;
 use latchkey_core::ids::ProjectId;
 use latchkey_core::member::Member;
 use latchkey_core::totp;
 use latchkey_store::{Missing, StoreError, StoredTotp};
-use serde::Deserialize;
-use serde_json::{json, Map};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::members::{member_body, organization_and_member};
-use super::sessions::MemberSessionOptions;
+use super::members::{organization_and_member, MemberResponse};
+use super::sessions::{MemberSessionOptions, MemberSessionResponse};
 use super::totps::use_up;
 use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody, Segments};
-use crate::stytch::reply;
 use crate::stytch::totps::{accept_recovery_code, code_digest};
 use crate::stytch::users::given;
+use crate::stytch::{reply, Envelope};
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/b2b/recovery_codes/recover", post(recover))
-        .route("/v1/b2b/recovery_codes/rotate", post(rotate))
-        .route(
-            "/v1/b2b/recovery_codes/{organization_id}/{member_id}",
-            get(list),
-        )
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(recover))
+        .routes(routes!(rotate))
+        .routes(routes!(list))
 }
 
 /// The member's verified registration, which its recovery codes belong to.
@@ -49,19 +46,35 @@ async fn verified_totp(
         .ok_or(StoreError::NotFound(Missing::Totp))?)
 }
 
-#[derive(Debug, Deserialize)]
-pub struct RecoverRequest {
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MemberRecoverRequest {
+    /// The organization's id, slug or external id.
     organization_id: Option<String>,
+    /// The member's id or external id.
     member_id: Option<String>,
+    /// One of the member's unused recovery codes (case does not matter).
     recovery_code: Option<String>,
     #[serde(flatten)]
     session: MemberSessionOptions,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct MemberRecoverResponse {
+    #[serde(flatten)]
+    session: MemberSessionResponse,
+    recovery_codes_remaining: usize,
+}
+
+/// Authenticate a member by one of its recovery codes, used up by this; starts a member session
+/// or extends the one given.
+#[utoipa::path(post, path = "/v1/b2b/recovery_codes/recover", tag = "b2b.recovery_codes",
+    operation_id = "b2b.recovery_codes.recover", request_body = MemberRecoverRequest,
+    responses((status = 200, description = "The member, its session and the codes left.",
+               body = Envelope<MemberRecoverResponse>)))]
 async fn recover(
     State(state): State<AppState>,
     auth: Authenticated,
-    JsonBody(request): JsonBody<RecoverRequest>,
+    JsonBody(request): JsonBody<MemberRecoverRequest>,
 ) -> Result<Response, ApiError> {
     let project_id = &auth.project.project_id;
     let code = given(request.recovery_code)
@@ -82,9 +95,7 @@ async fn recover(
         .await?;
     let remaining = registration.recovery_codes.len().saturating_sub(1);
     let (factor, consume) = accept_recovery_code(&state.vault, registration, &code, now)?;
-    let mut extra = Map::new();
-    extra.insert("recovery_codes_remaining".into(), json!(remaining));
-    use_up(
+    let session = use_up(
         &state,
         &auth,
         &organization,
@@ -92,14 +103,36 @@ async fn recover(
         request.session,
         factor,
         (consume, None, None),
-        extra,
         now,
     )
-    .await
+    .await?;
+    let body = MemberRecoverResponse {
+        session,
+        recovery_codes_remaining: remaining,
+    };
+    Ok(reply(&auth.request_id, StatusCode::OK, body))
 }
 
-/// Recovery codes are stored only as digests, so they cannot be shown again: `recovery_codes`
-/// is empty and `remaining_recovery_codes` (a Latchkey extension) tells how many are unused.
+#[derive(Serialize, ToSchema)]
+pub struct MemberRecoveryCodesResponse {
+    #[serde(flatten)]
+    member: MemberResponse,
+    /// Empty from `get` (codes are kept only as digests); the new codes from `rotate`.
+    recovery_codes: Vec<String>,
+    /// Latchkey extension, from `get`: how many codes are unused.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    remaining_recovery_codes: Option<usize>,
+}
+
+/// A member's recovery codes. They are stored only as digests, so they cannot be shown again:
+/// `recovery_codes` is empty and `remaining_recovery_codes` (a Latchkey extension) tells how
+/// many are unused.
+#[utoipa::path(get, path = "/v1/b2b/recovery_codes/{organization_id}/{member_id}",
+    tag = "b2b.recovery_codes", operation_id = "b2b.recovery_codes.get",
+    params(("organization_id" = String, Path, description = "The organization's id, slug or external id."),
+           ("member_id" = String, Path, description = "The member's id or external id.")),
+    responses((status = 200, description = "How many recovery codes are left.",
+               body = Envelope<MemberRecoveryCodesResponse>)))]
 async fn list(
     State(state): State<AppState>,
     auth: Authenticated,
@@ -109,26 +142,31 @@ async fn list(
     let (organization, member) =
         organization_and_member(&state, project_id, Some(organization_id), Some(member_id)).await?;
     let registration = verified_totp(&state, project_id, &member).await?;
-    let mut body = member_body(&member, &organization, Utc::now());
-    body.insert("recovery_codes".into(), json!(Vec::<String>::new()));
-    body.insert(
-        "remaining_recovery_codes".into(),
-        json!(registration.recovery_codes.len()),
-    );
+    let body = MemberRecoveryCodesResponse {
+        member: MemberResponse::new(&member, &organization, Utc::now()),
+        recovery_codes: Vec::new(),
+        remaining_recovery_codes: Some(registration.recovery_codes.len()),
+    };
     Ok(reply(&auth.request_id, StatusCode::OK, body))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct RotateRequest {
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MemberRotateRequest {
+    /// The organization's id, slug or external id.
     organization_id: Option<String>,
+    /// The member's id or external id.
     member_id: Option<String>,
 }
 
-/// Replaces the member's recovery codes with 10 new ones, shown this once.
+/// Replace a member's recovery codes with 10 new ones, shown this once.
+#[utoipa::path(post, path = "/v1/b2b/recovery_codes/rotate", tag = "b2b.recovery_codes",
+    operation_id = "b2b.recovery_codes.rotate", request_body = MemberRotateRequest,
+    responses((status = 200, description = "The new recovery codes.",
+               body = Envelope<MemberRecoveryCodesResponse>)))]
 async fn rotate(
     State(state): State<AppState>,
     auth: Authenticated,
-    JsonBody(request): JsonBody<RotateRequest>,
+    JsonBody(request): JsonBody<MemberRotateRequest>,
 ) -> Result<Response, ApiError> {
     let project_id = &auth.project.project_id;
     let (organization, member) = organization_and_member(
@@ -153,7 +191,10 @@ async fn rotate(
             digests,
         )
         .await?;
-    let mut body = member_body(&member, &organization, Utc::now());
-    body.insert("recovery_codes".into(), json!(codes));
+    let body = MemberRecoveryCodesResponse {
+        member: MemberResponse::new(&member, &organization, Utc::now()),
+        recovery_codes: codes,
+        remaining_recovery_codes: None,
+    };
     Ok(reply(&auth.request_id, StatusCode::OK, body))
 }

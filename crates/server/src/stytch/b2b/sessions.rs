@@ -3,53 +3,63 @@
 //! tokens kept as digests, RS256 JWTs under the project's keys — with their own ids and table,
 //! so a consumer session is never accepted as a member session, nor the reverse.
 
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::{get, post};
-use axum::Router;
 use chrono::{DateTime, Duration, Utc};
 use latchkey_core::b2b::Organization;
 use latchkey_core::ids::{MemberId, MemberSessionId, ProjectId};
 use latchkey_core::member::Member;
 use latchkey_core::secret::{Secret, SecretDigest};
-use latchkey_core::session::{self, merge_custom_claims, AuthenticationFactor, MemberSession};
+use latchkey_core::session::{
+    self, merge_custom_claims, AuthenticationFactor, MemberSession, MemberSessionObject,
+};
 use latchkey_store::{
     MemberRef, MemberSessionWrite, Missing, NewMemberSession, OrganizationRef, StoreError,
 };
-use serde::Deserialize;
-use serde_json::{json, Map, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::members::{find_member, member_body, organization_and_member};
+use super::members::{find_member, organization_and_member, MemberResponse};
 use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody};
-use crate::stytch::reply;
+use crate::request_id::CurrentRequestId;
 use crate::stytch::sessions::{
-    custom_claims, jwks, jwt_session_id, no_session_arguments, session_not_found, sign,
-    too_many_session_arguments,
+    custom_claims, jwks_reply, jwt_session_id, no_session_arguments, session_not_found, sign,
+    too_many_session_arguments, EmptyResponse, JwksResponse,
 };
 use crate::stytch::users::given;
+use crate::stytch::{reply, Envelope};
 use crate::AppState;
 
 /// A member session lasts an hour unless `session_duration_minutes` says otherwise (Stytch's
 /// B2B default).
 const DEFAULT_DURATION_MINUTES: i64 = 60;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/b2b/sessions", get(list))
-        .route("/v1/b2b/sessions/authenticate", post(authenticate))
-        .route("/v1/b2b/sessions/revoke", post(revoke))
-        .route("/v1/b2b/sessions/jwks/{project_id}", get(jwks))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(authenticate))
+        .routes(routes!(revoke))
+        .routes(routes!(jwks))
 }
 
 /// The session fields of every B2B authenticate request.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct MemberSessionOptions {
+    /// Refused: Latchkey issues no intermediate sessions.
     pub intermediate_session_token: Option<String>,
+    /// A member session to extend, by its token…
     pub session_token: Option<String>,
+    /// …or by a JWT of it.
     pub session_jwt: Option<String>,
+    /// 5 to 527040 minutes; a new member session lasts 60 unless this says otherwise.
     pub session_duration_minutes: Option<i64>,
+    /// Claims to merge into the session's JWTs; `null` values remove a claim.
+    #[schema(value_type = Option<Object>)]
     pub session_custom_claims: Option<Value>,
 }
 
@@ -172,41 +182,68 @@ fn extend(
     Ok(())
 }
 
-/// `member_id`, `member`, `organization`, `session_token`, `session_jwt`, `member_session`.
-pub async fn member_session_body(
-    state: &AppState,
-    project_id: &ProjectId,
-    member: &Member,
-    organization: &Organization,
-    session: &MemberSession,
-    token: &str,
-    now: DateTime<Utc>,
-) -> Result<Map<String, Value>, ApiError> {
-    let roles = member.all_roles();
-    let slug = organization.slug.as_str();
-    let jwt = sign(
-        state,
-        project_id,
-        &session.jwt_claims(project_id, &roles, slug, now),
-    )
-    .await?;
-    let mut body = member_body(member, organization, now);
-    body.insert("session_token".into(), json!(token));
-    body.insert("session_jwt".into(), json!(jwt));
-    body.insert("member_session".into(), session.to_json(&roles, slug));
-    Ok(body)
+/// `member_id`, `member`, `organization`, `session_token`, `session_jwt`, `member_session`:
+/// what every B2B authentication answers.
+#[derive(Serialize, ToSchema)]
+pub struct MemberSessionResponse {
+    #[serde(flatten)]
+    member: MemberResponse,
+    /// `""` when the session was named by its JWT: tokens are kept only as digests.
+    session_token: String,
+    session_jwt: String,
+    member_session: MemberSessionObject,
 }
 
-#[derive(Debug, Deserialize)]
-pub struct ListQuery {
+impl MemberSessionResponse {
+    pub async fn new(
+        state: &AppState,
+        project_id: &ProjectId,
+        member: &Member,
+        organization: &Organization,
+        session: &MemberSession,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<MemberSessionResponse, ApiError> {
+        let roles = member.all_roles();
+        let slug = organization.slug.as_str();
+        let session_jwt = sign(
+            state,
+            project_id,
+            &session.jwt_claims(project_id, &roles, slug, now),
+        )
+        .await?;
+        Ok(MemberSessionResponse {
+            member: MemberResponse::new(member, organization, now),
+            session_token: token.to_owned(),
+            session_jwt,
+            member_session: session.to_object(&roles, slug),
+        })
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct MemberSessionsQuery {
+    /// The organization's id, slug or external id.
     organization_id: Option<String>,
+    /// The member's id or external id.
     member_id: Option<String>,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct ListMemberSessionsResponse {
+    member_sessions: Vec<MemberSessionObject>,
+}
+
+/// A member's active sessions.
+#[utoipa::path(get, path = "/v1/b2b/sessions", tag = "b2b.sessions",
+    operation_id = "b2b.sessions.get", params(MemberSessionsQuery),
+    responses((status = 200, description = "The member's active sessions.",
+               body = Envelope<ListMemberSessionsResponse>)))]
 async fn list(
     State(state): State<AppState>,
     auth: Authenticated,
-    Query(query): Query<ListQuery>,
+    Query(query): Query<MemberSessionsQuery>,
 ) -> Result<Response, ApiError> {
     let project_id = &auth.project.project_id;
     let (organization, member) =
@@ -216,27 +253,37 @@ async fn list(
         .member_sessions(project_id, &member.member_id, Utc::now())
         .await?;
     let roles = member.all_roles();
-    let body = json!({
-        "member_sessions": sessions
+    let body = ListMemberSessionsResponse {
+        member_sessions: sessions
             .iter()
-            .map(|session| session.to_json(&roles, organization.slug.as_str()))
-            .collect::<Vec<_>>(),
-    });
+            .map(|session| session.to_object(&roles, organization.slug.as_str()))
+            .collect(),
+    };
     Ok(reply(&auth.request_id, StatusCode::OK, body))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct AuthenticateRequest {
+/// One of `session_token` and `session_jwt`.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MemberSessionAuthenticateRequest {
     session_token: Option<String>,
     session_jwt: Option<String>,
+    /// Extend the session to last this long from now: 5 to 527040 minutes.
     session_duration_minutes: Option<i64>,
+    /// Claims to merge into the session's JWTs; `null` values remove a claim.
+    #[schema(value_type = Option<Object>)]
     session_custom_claims: Option<Value>,
 }
 
+/// Check a member session by its token or a JWT of it, optionally extending it or changing its
+/// custom claims; answers with a fresh JWT.
+#[utoipa::path(post, path = "/v1/b2b/sessions/authenticate", tag = "b2b.sessions",
+    operation_id = "b2b.sessions.authenticate", request_body = MemberSessionAuthenticateRequest,
+    responses((status = 200, description = "The member session, still active.",
+               body = Envelope<MemberSessionResponse>)))]
 async fn authenticate(
     State(state): State<AppState>,
     auth: Authenticated,
-    JsonBody(request): JsonBody<AuthenticateRequest>,
+    JsonBody(request): JsonBody<MemberSessionAuthenticateRequest>,
 ) -> Result<Response, ApiError> {
     let project_id = &auth.project.project_id;
     let duration = session::parse_duration(request.session_duration_minutes)?;
@@ -276,7 +323,7 @@ async fn authenticate(
         .store
         .save_member_session(project_id, &session)
         .await?;
-    let body = member_session_body(
+    let body = MemberSessionResponse::new(
         &state,
         project_id,
         &member,
@@ -289,19 +336,25 @@ async fn authenticate(
     Ok(reply(&auth.request_id, StatusCode::OK, body))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct RevokeRequest {
+/// Exactly one of the four.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MemberSessionRevokeRequest {
     member_session_id: Option<String>,
     session_token: Option<String>,
     session_jwt: Option<String>,
+    /// Every session of this member.
     member_id: Option<String>,
 }
 
-/// Ends one session (by id, token or JWT) or every session of a member.
+/// End one member session (by id, token or JWT) or every session of a member.
+#[utoipa::path(post, path = "/v1/b2b/sessions/revoke", tag = "b2b.sessions",
+    operation_id = "b2b.sessions.revoke", request_body = MemberSessionRevokeRequest,
+    responses((status = 200, description = "The sessions have ended.",
+               body = Envelope<EmptyResponse>)))]
 async fn revoke(
     State(state): State<AppState>,
     auth: Authenticated,
-    JsonBody(request): JsonBody<RevokeRequest>,
+    JsonBody(request): JsonBody<MemberSessionRevokeRequest>,
 ) -> Result<Response, ApiError> {
     let project_id = &auth.project.project_id;
     let named = [
@@ -350,5 +403,20 @@ async fn revoke(
                 other => other.into(),
             })?;
     }
-    Ok(reply(&auth.request_id, StatusCode::OK, json!({})))
+    Ok(reply(&auth.request_id, StatusCode::OK, EmptyResponse {}))
+}
+
+/// The project's public signing keys, which sign member session JWTs too. Public: JWT
+/// libraries fetch it without credentials.
+#[utoipa::path(get, path = "/v1/b2b/sessions/jwks/{project_id}", tag = "b2b.sessions",
+    operation_id = "b2b.sessions.get_jwks", security(()),
+    params(("project_id" = String, Path, description = "The project's id.")),
+    responses((status = 200, description = "The keys that sign the project's session JWTs.",
+               body = Envelope<JwksResponse>)))]
+async fn jwks(
+    State(state): State<AppState>,
+    request_id: CurrentRequestId,
+    Path(project_id): Path<String>,
+) -> Result<Response, ApiError> {
+    jwks_reply(&state, &request_id, &project_id).await
 }

@@ -8,8 +8,6 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use axum::routing::post;
-use axum::Router;
 use chrono::{DateTime, Duration, Utc};
 use latchkey_core::b2b::Organization;
 use latchkey_core::ids::MemberTotpId;
@@ -17,29 +15,31 @@ use latchkey_core::member::Member;
 use latchkey_core::session::AuthenticationFactor;
 use latchkey_core::totp::{self, TotpSecret};
 use latchkey_store::{Consume, MemberCompletion, NewTotp};
-use serde::Deserialize;
-use serde_json::{json, Map};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-use super::members::{member_body, organization_and_member};
+use super::members::{organization_and_member, MemberResponse};
 use super::sessions::{
-    member_session_body, plan_member_session, presented_member_session, MemberSessionOptions,
+    plan_member_session, presented_member_session, MemberSessionOptions, MemberSessionResponse,
 };
 use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody};
-use crate::stytch::reply;
 use crate::stytch::sessions::session_not_found;
 use crate::stytch::totps::{
     accept_code, check_code_shape, code_digest, current_totp, expiration_minutes, seal_context,
     secret_and_qr_code,
 };
 use crate::stytch::users::given;
+use crate::stytch::{reply, Envelope};
 use crate::AppState;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/v1/b2b/totp", post(create))
-        .route("/v1/b2b/totp/authenticate", post(authenticate))
-        .route("/v1/b2b/totp/migrate", post(migrate))
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create))
+        .routes(routes!(authenticate))
+        .routes(routes!(migrate))
 }
 
 /// A registration for `member` about to be written: its id, its sealed secret and the digests
@@ -70,7 +70,7 @@ pub fn new_registration(
 
 /// Completes a member's TOTP or recovery-code authentication: plans the session, then in one
 /// transaction clears the lock, uses up the step or code, applies the MFA preferences and writes
-/// the session. Answers with the member, organization and session fields, plus `extra`.
+/// the session. Answers with the member, organization and session fields.
 #[allow(clippy::too_many_arguments)]
 pub async fn use_up(
     state: &AppState,
@@ -80,9 +80,8 @@ pub async fn use_up(
     options: MemberSessionOptions,
     factor: AuthenticationFactor,
     completion: (Consume, Option<bool>, Option<String>),
-    extra: Map<String, serde_json::Value>,
     now: DateTime<Utc>,
-) -> Result<Response, ApiError> {
+) -> Result<MemberSessionResponse, ApiError> {
     let project_id = &auth.project.project_id;
     let (consume, set_mfa_enrolled, set_default_mfa_method) = completion;
     let (session, token) =
@@ -101,7 +100,7 @@ pub async fn use_up(
             now,
         )
         .await?;
-    let mut body = member_session_body(
+    MemberSessionResponse::new(
         state,
         project_id,
         &member,
@@ -110,24 +109,43 @@ pub async fn use_up(
         &token,
         now,
     )
-    .await?;
-    body.extend(extra);
-    Ok(reply(&auth.request_id, StatusCode::OK, body))
+    .await
 }
 
-#[derive(Debug, Deserialize)]
-pub struct CreateRequest {
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MemberTotpCreateRequest {
+    /// The organization's id, slug or external id.
     organization_id: Option<String>,
+    /// The member's id or external id.
     member_id: Option<String>,
+    /// How long the unverified registration waits for its first code: 5 to 1440 (the default).
     expiration_minutes: Option<i64>,
     #[serde(flatten)]
     session: MemberSessionOptions,
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct MemberTotpCreateResponse {
+    #[serde(flatten)]
+    member: MemberResponse,
+    totp_registration_id: String,
+    /// Base32, for the authenticator app.
+    secret: String,
+    /// A PNG data URL of the `otpauth://` URI.
+    qr_code: String,
+    /// Shown this once; only their digests are kept.
+    recovery_codes: Vec<String>,
+}
+
+/// Start a TOTP registration for a member: unverified until its first code.
+#[utoipa::path(post, path = "/v1/b2b/totp", tag = "b2b.totps", operation_id = "b2b.totps.create",
+    request_body = MemberTotpCreateRequest,
+    responses((status = 200, description = "The registration, its secret and recovery codes.",
+               body = Envelope<MemberTotpCreateResponse>)))]
 async fn create(
     State(state): State<AppState>,
     auth: Authenticated,
-    JsonBody(request): JsonBody<CreateRequest>,
+    JsonBody(request): JsonBody<MemberTotpCreateRequest>,
 ) -> Result<Response, ApiError> {
     let project_id = &auth.project.project_id;
     let minutes = expiration_minutes(request.expiration_minutes)?;
@@ -170,29 +188,41 @@ async fn create(
         .store
         .create_member_totp(project_id, &member.member_id, new, now)
         .await?;
-    let mut body = member_body(&member, &organization, now);
-    body.insert("totp_registration_id".into(), json!(totp_id));
-    body.insert("secret".into(), json!(secret_text));
-    body.insert("qr_code".into(), json!(qr_code));
-    body.insert("recovery_codes".into(), json!(codes));
+    let body = MemberTotpCreateResponse {
+        member: MemberResponse::new(&member, &organization, now),
+        totp_registration_id: totp_id,
+        secret: secret_text,
+        qr_code,
+        recovery_codes: codes,
+    };
     Ok(reply(&auth.request_id, StatusCode::OK, body))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct AuthenticateRequest {
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MemberTotpAuthenticateRequest {
+    /// The organization's id, slug or external id.
     organization_id: Option<String>,
+    /// The member's id or external id.
     member_id: Option<String>,
+    /// Six digits from the authenticator app.
     code: Option<String>,
+    /// `enroll` or `unenroll` the member in MFA.
     set_mfa_enrollment: Option<String>,
+    /// Make TOTP the member's default MFA method.
     set_default_mfa: Option<bool>,
     #[serde(flatten)]
     session: MemberSessionOptions,
 }
 
+/// Check a member's TOTP code; a success starts a member session or extends the one given.
+#[utoipa::path(post, path = "/v1/b2b/totp/authenticate", tag = "b2b.totps",
+    operation_id = "b2b.totps.authenticate", request_body = MemberTotpAuthenticateRequest,
+    responses((status = 200, description = "The member and its session.",
+               body = Envelope<MemberSessionResponse>)))]
 async fn authenticate(
     State(state): State<AppState>,
     auth: Authenticated,
-    JsonBody(request): JsonBody<AuthenticateRequest>,
+    JsonBody(request): JsonBody<MemberTotpAuthenticateRequest>,
 ) -> Result<Response, ApiError> {
     let project_id = &auth.project.project_id;
     let code = given(request.code).ok_or_else(|| ApiError::bad_request("code is required."))?;
@@ -233,7 +263,7 @@ async fn authenticate(
         .reserve_member_attempt(project_id, &member.member_id, &auth.project.settings, now)
         .await?;
     let (factor, consume) = accept_code(&state.vault, project_id, registration, &code, now)?;
-    use_up(
+    let body = use_up(
         &state,
         &auth,
         &organization,
@@ -241,26 +271,43 @@ async fn authenticate(
         request.session,
         factor,
         (consume, set_mfa_enrolled, set_default),
-        Map::new(),
         now,
     )
-    .await
+    .await?;
+    Ok(reply(&auth.request_id, StatusCode::OK, body))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct MigrateRequest {
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct MemberTotpMigrateRequest {
+    /// The organization's id, slug or external id.
     organization_id: Option<String>,
+    /// The member's id or external id.
     member_id: Option<String>,
+    /// The existing secret, base32.
     secret: Option<String>,
+    /// The existing recovery codes; 10 are minted when none are given.
     recovery_codes: Option<Vec<String>>,
 }
 
-/// Brings a member's existing authenticator secret, and its recovery codes (10 are minted when
+#[derive(Serialize, ToSchema)]
+pub struct MemberTotpMigrateResponse {
+    #[serde(flatten)]
+    member: MemberResponse,
+    organization_id: String,
+    totp_registration_id: String,
+    recovery_codes: Vec<String>,
+}
+
+/// Bring a member's existing authenticator secret, and its recovery codes (10 are minted when
 /// none are given). The registration is verified at once: the member already uses it.
+#[utoipa::path(post, path = "/v1/b2b/totp/migrate", tag = "b2b.totps",
+    operation_id = "b2b.totps.migrate", request_body = MemberTotpMigrateRequest,
+    responses((status = 200, description = "The verified registration and its recovery codes.",
+               body = Envelope<MemberTotpMigrateResponse>)))]
 async fn migrate(
     State(state): State<AppState>,
     auth: Authenticated,
-    JsonBody(request): JsonBody<MigrateRequest>,
+    JsonBody(request): JsonBody<MemberTotpMigrateRequest>,
 ) -> Result<Response, ApiError> {
     let project_id = &auth.project.project_id;
     let secret =
@@ -284,12 +331,11 @@ async fn migrate(
         .store
         .create_member_totp(project_id, &member.member_id, new, now)
         .await?;
-    let mut body = member_body(&member, &organization, now);
-    body.insert(
-        "organization_id".into(),
-        json!(organization.organization_id),
-    );
-    body.insert("totp_registration_id".into(), json!(totp_id));
-    body.insert("recovery_codes".into(), json!(codes));
+    let body = MemberTotpMigrateResponse {
+        member: MemberResponse::new(&member, &organization, now),
+        organization_id: organization.organization_id.as_str().to_owned(),
+        totp_registration_id: totp_id,
+        recovery_codes: codes,
+    };
     Ok(reply(&auth.request_id, StatusCode::OK, body))
 }
