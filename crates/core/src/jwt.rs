@@ -1,15 +1,20 @@
 //! Per-project RS256 signing keys, the JWKS that publishes them, and signing and checking of
 //! session JWTs.
 //!
-//! Keys are generated with the `rsa` crate (key generation is not exposed to remote timing) and
-//! used through `jsonwebtoken`, whose RSA signing is ring's constant-time implementation.
+//! Keys are generated with the `rsa` crate (key generation is not exposed to remote timing).
+//! Signing is ring's constant-time RSA, with the private key parsed once per [`SigningKey`]
+//! (parsing and checking a key costs a good part of a signature, and every session response
+//! carries a fresh JWT); checking is `jsonwebtoken`'s.
 
 use std::fmt;
+use std::sync::{Arc, OnceLock};
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use ring::rand::SystemRandom;
+use ring::signature::{RsaKeyPair, RSA_PKCS1_SHA256};
 use rsa::pkcs1::EncodeRsaPrivateKey;
 use rsa::traits::PublicKeyParts;
 use serde_json::{json, Value};
@@ -29,6 +34,8 @@ pub struct SigningKey {
     pub n: String,
     pub e: String,
     pub created_at: DateTime<Utc>,
+    /// `private_der` parsed for signing, on first use; clones share it.
+    signer: Arc<OnceLock<Option<RsaKeyPair>>>,
 }
 
 impl fmt::Debug for SigningKey {
@@ -55,19 +62,37 @@ pub enum JwtProblem {
 }
 
 impl SigningKey {
+    /// A key as stored: PKCS#1 DER private key, base64url modulus and exponent.
+    pub fn from_parts(
+        kid: SigningKeyId,
+        private_der: Vec<u8>,
+        n: String,
+        e: String,
+        created_at: DateTime<Utc>,
+    ) -> SigningKey {
+        SigningKey {
+            kid,
+            private_der,
+            n,
+            e,
+            created_at,
+            signer: Arc::default(),
+        }
+    }
+
     pub fn generate(env: Environment, now: DateTime<Utc>) -> Result<SigningKey, JwtError> {
         let private = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, KEY_BITS)
             .map_err(|error| JwtError::KeyGeneration(error.to_string()))?;
         let der = private
             .to_pkcs1_der()
             .map_err(|error| JwtError::KeyGeneration(error.to_string()))?;
-        Ok(SigningKey {
-            kid: SigningKeyId::generate(env),
-            private_der: der.as_bytes().to_vec(),
-            n: URL_SAFE_NO_PAD.encode(private.n().to_bytes_be()),
-            e: URL_SAFE_NO_PAD.encode(private.e().to_bytes_be()),
-            created_at: now,
-        })
+        Ok(SigningKey::from_parts(
+            SigningKeyId::generate(env),
+            der.as_bytes().to_vec(),
+            URL_SAFE_NO_PAD.encode(private.n().to_bytes_be()),
+            URL_SAFE_NO_PAD.encode(private.e().to_bytes_be()),
+            now,
+        ))
     }
 
     /// The public half as a JWK, with every field of Stytch's JWK model.
@@ -85,12 +110,30 @@ impl SigningKey {
         })
     }
 
+    /// A compact JWS (RFC 7515) of `claims`: `{"typ":"JWT","alg":"RS256","kid":…}`, the claims,
+    /// and the RSASSA-PKCS1-v1_5 SHA-256 signature over both, each base64url without padding.
     pub fn sign(&self, claims: &Value) -> Result<String, JwtError> {
-        let mut header = Header::new(Algorithm::RS256);
-        header.kid = Some(self.kid.as_str().to_owned());
-        let key = EncodingKey::from_rsa_der(&self.private_der);
-        jsonwebtoken::encode(&header, claims, &key)
-            .map_err(|error| JwtError::Signing(error.to_string()))
+        let signer = self
+            .signer
+            .get_or_init(|| RsaKeyPair::from_der(&self.private_der).ok())
+            .as_ref()
+            .ok_or_else(|| JwtError::Signing("the stored private key does not parse".into()))?;
+        let header = json!({"typ": "JWT", "alg": "RS256", "kid": self.kid});
+        let mut token = URL_SAFE_NO_PAD.encode(header.to_string());
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(claims.to_string(), &mut token);
+        let mut signature = vec![0; signer.public().modulus_len()];
+        signer
+            .sign(
+                &RSA_PKCS1_SHA256,
+                &SystemRandom::new(),
+                token.as_bytes(),
+                &mut signature,
+            )
+            .map_err(|error| JwtError::Signing(error.to_string()))?;
+        token.push('.');
+        URL_SAFE_NO_PAD.encode_string(signature, &mut token);
+        Ok(token)
     }
 }
 

@@ -20,6 +20,7 @@ const SELECTIVE_PROJECT_COLUMN: &str = "u.project_id";
 pub struct PostgresStore {
     pool: PgPool,
     projects: crate::project_cache::ProjectCache,
+    signing_keys: crate::project_cache::ProjectCache<Vec<latchkey_core::jwt::SigningKey>>,
 }
 
 impl PostgresStore {
@@ -35,6 +36,7 @@ impl PostgresStore {
         Ok(PostgresStore {
             pool,
             projects: Default::default(),
+            signing_keys: Default::default(),
         })
     }
 

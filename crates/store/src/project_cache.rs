@@ -1,9 +1,10 @@
-//! Project records kept in memory for a moment. Every API request authenticates its project; on
-//! SQLite that lookup was one of the few statements a `users.get` costs. A project changes
-//! rarely (settings, Stack keys), so a record read less than [`PROJECT_TTL`] ago serves again.
-//! A change made through this store is seen at once (the writer forgets the record); one made by
-//! another process (the CLI, another replica) within [`PROJECT_TTL`]. Only found projects are
-//! kept, so unknown ids cannot grow the cache.
+//! Per-project records kept in memory for a moment. Every API request authenticates its
+//! project, and every response with a session signs a JWT with the project's key; on SQLite each
+//! of those reads was one of the few statements a request costs. A project and its keys change
+//! rarely (settings, Stack keys, a key rotation), so a record read less than [`PROJECT_TTL`] ago
+//! serves again. A change made through this store is seen at once (the writer forgets the
+//! record); one made by another process (the CLI, another replica) within [`PROJECT_TTL`]. Only
+//! found projects are kept, so unknown ids cannot grow the cache.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -16,14 +17,23 @@ use crate::ProjectRecord;
 /// How long a project record read from the database is trusted.
 pub const PROJECT_TTL: Duration = Duration::from_secs(1);
 
-#[derive(Clone, Debug, Default)]
-pub(crate) struct ProjectCache {
-    entries: Arc<RwLock<HashMap<ProjectId, (Instant, ProjectRecord)>>>,
+/// A project's record, or (as `ProjectCache<Vec<SigningKey>>`) its signing keys.
+#[derive(Clone, Debug)]
+pub(crate) struct ProjectCache<V = ProjectRecord> {
+    entries: Arc<RwLock<HashMap<ProjectId, (Instant, V)>>>,
 }
 
-impl ProjectCache {
+impl<V> Default for ProjectCache<V> {
+    fn default() -> Self {
+        ProjectCache {
+            entries: Arc::default(),
+        }
+    }
+}
+
+impl<V: Clone> ProjectCache<V> {
     /// The record, if one was read less than [`PROJECT_TTL`] ago.
-    pub(crate) fn get(&self, project_id: &ProjectId) -> Option<ProjectRecord> {
+    pub(crate) fn get(&self, project_id: &ProjectId) -> Option<V> {
         let entries = self.entries.read().ok()?;
         let (read_at, record) = entries.get(project_id)?;
         (read_at.elapsed() < PROJECT_TTL).then(|| record.clone())
@@ -31,11 +41,11 @@ impl ProjectCache {
 
     /// Remembers a record just read (at `read_at`, taken before the read began, so a write that
     /// lands during the read cannot be hidden for longer than the TTL).
-    pub(crate) fn put(&self, read_at: Instant, record: &ProjectRecord) {
+    pub(crate) fn put(&self, read_at: Instant, project_id: &ProjectId, record: &V) {
         if let Ok(mut entries) = self.entries.write() {
             // Expired entries of projects no longer asked for go with the next insertion.
             entries.retain(|_, (at, _)| at.elapsed() < PROJECT_TTL);
-            entries.insert(record.project_id.clone(), (read_at, record.clone()));
+            entries.insert(project_id.clone(), (read_at, record.clone()));
         }
     }
 
@@ -53,7 +63,7 @@ mod tests {
 
     #[test]
     fn keeps_a_record_for_the_ttl_and_forgets_it_on_demand() {
-        let cache = ProjectCache::default();
+        let cache: ProjectCache = ProjectCache::default();
         let project_id = ProjectId::generate(latchkey_core::Environment::Test);
         let record = ProjectRecord {
             project_id: project_id.clone(),
@@ -65,7 +75,7 @@ mod tests {
             stack_keys: None,
         };
         assert!(cache.get(&project_id).is_none());
-        cache.put(Instant::now(), &record);
+        cache.put(Instant::now(), &project_id, &record);
         assert_eq!(
             cache.get(&project_id).map(|r| r.name),
             Some(record.name.clone())
@@ -74,7 +84,7 @@ mod tests {
         assert!(cache.get(&project_id).is_none());
         // A record read longer than the TTL ago is not served.
         let stale = Instant::now().checked_sub(PROJECT_TTL).unwrap();
-        cache.put(stale, &record);
+        cache.put(stale, &project_id, &record);
         assert!(cache.get(&project_id).is_none());
     }
 }

@@ -864,7 +864,7 @@ impl Store for Engine {
             .await?;
         let record = row.as_ref().map(project_row).transpose()?;
         if let Some(record) = &record {
-            self.projects.put(read_at, record);
+            self.projects.put(read_at, project_id, record);
         }
         Ok(record)
     }

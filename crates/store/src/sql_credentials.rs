@@ -376,6 +376,10 @@ async fn email_id_of(conn: &mut Conn, project: &str, email: &Email) -> Result<Op
 #[async_trait]
 impl CredentialStore for Engine {
     async fn signing_keys(&self, project_id: &ProjectId) -> Result<Vec<SigningKey>, StoreError> {
+        if let Some(keys) = self.signing_keys.get(project_id) {
+            return Ok(keys);
+        }
+        let read_at = std::time::Instant::now();
         let rows = sqlx::query(
             "SELECT kid, private_der, n, e, created_at FROM signing_keys WHERE project_id = $1 \
              ORDER BY created_at DESC, kid DESC",
@@ -385,20 +389,26 @@ impl CredentialStore for Engine {
         .await?;
         let mut keys = Vec::with_capacity(rows.len());
         for row in &rows {
-            keys.push(SigningKey {
-                kid: SigningKeyId::from_trusted(row.try_get("kid")?),
-                private_der: row.try_get("private_der")?,
-                n: row.try_get("n")?,
-                e: row.try_get("e")?,
-                created_at: from_micros(row.try_get("created_at")?),
-            });
+            keys.push(SigningKey::from_parts(
+                SigningKeyId::from_trusted(row.try_get("kid")?),
+                row.try_get("private_der")?,
+                row.try_get("n")?,
+                row.try_get("e")?,
+                from_micros(row.try_get("created_at")?),
+            ));
+        }
+        // An unknown project has no keys; only found ones are kept.
+        if !keys.is_empty() {
+            self.signing_keys.put(read_at, project_id, &keys);
         }
         Ok(keys)
     }
 
     async fn add_signing_key(&self, project_id: &ProjectId, key: &SigningKey) -> Result<(), StoreError> {
         let mut conn = self.writer().acquire().await?;
-        insert_signing_key(&mut conn, project_id, key).await
+        let written = insert_signing_key(&mut conn, project_id, key).await;
+        self.signing_keys.forget(project_id);
+        written
     }
 
     async fn update_project_settings(&self, project_id: &ProjectId, settings: &ProjectSettings) -> Result<(), StoreError> {

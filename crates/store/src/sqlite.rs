@@ -24,6 +24,7 @@ pub struct SqliteStore {
     read: SqlitePool,
     write: SqlitePool,
     projects: crate::project_cache::ProjectCache,
+    signing_keys: crate::project_cache::ProjectCache<Vec<latchkey_core::jwt::SigningKey>>,
 }
 
 impl SqliteStore {
@@ -64,6 +65,7 @@ impl SqliteStore {
             read,
             write,
             projects: Default::default(),
+            signing_keys: Default::default(),
         })
     }
 
