@@ -109,30 +109,116 @@ fn user_row(row: &<Db as sqlx::Database>::Row) -> Result<UserRow, sqlx::Error> {
 }
 
 /// Every factor and role of a set of users, in one statement: one `UNION ALL` branch per child
-/// table, each row tagged with its `kind` and carried in shared columns (`id`, text columns
-/// `a`..`d`, the boolean `flag`, and `ord`, the order within its kind). One statement rather than
-/// one per table: on SQLite each statement is a round trip to the connection's thread, and those
-/// hand-offs, not the lookups, were most of a `users.get`.
-const CHILD_BRANCHES: [&str; 9] = [
-    "SELECT 'email' AS kind, user_id, email_id AS id, email AS a, CAST(NULL AS TEXT) AS b, \
-     CAST(NULL AS TEXT) AS c, CAST(NULL AS TEXT) AS d, verified AS flag, created_at AS ord \
-     FROM user_emails",
-    "SELECT 'phone', user_id, phone_id, phone_number, NULL, NULL, NULL, verified, created_at \
-     FROM user_phone_numbers",
-    "SELECT 'webauthn', user_id, webauthn_registration_id, domain, user_agent, \
-     authenticator_type, name, verified, created_at FROM webauthn_registrations",
-    "SELECT 'biometric', user_id, biometric_registration_id, NULL, NULL, NULL, NULL, verified, \
-     created_at FROM biometric_registrations",
-    "SELECT 'totp', user_id, totp_id, NULL, NULL, NULL, NULL, verified, created_at FROM totps",
-    "SELECT 'wallet', user_id, crypto_wallet_id, crypto_wallet_address, crypto_wallet_type, NULL, \
-     NULL, verified, created_at FROM crypto_wallets",
-    "SELECT 'oauth', user_id, oauth_user_registration_id, provider_type, provider_subject, \
-     profile_picture_url, locale, NULL, created_at FROM oauth_registrations",
-    "SELECT 'password', user_id, password_id, NULL, NULL, NULL, NULL, requires_reset, created_at \
-     FROM passwords",
-    "SELECT 'role', user_id, CAST(NULL AS TEXT), role, NULL, NULL, NULL, NULL, position \
-     FROM user_roles",
+/// table (its select list, its table), each row tagged with its `kind` and carried in shared
+/// columns (`id`, text columns `a`..`d`, the boolean `flag`, and `ord`, the order within its
+/// kind). One statement rather than one per table: on SQLite each statement is a round trip to
+/// the connection's thread, and those hand-offs, not the lookups, were most of a `users.get`.
+const CHILD_BRANCHES: [(&str, &str); 9] = [
+    (
+        "'email' AS kind, user_id, email_id AS id, email AS a, CAST(NULL AS TEXT) AS b, \
+         CAST(NULL AS TEXT) AS c, CAST(NULL AS TEXT) AS d, verified AS flag, created_at AS ord",
+        "user_emails",
+    ),
+    ("'phone', user_id, phone_id, phone_number, NULL, NULL, NULL, verified, created_at", "user_phone_numbers"),
+    (
+        "'webauthn', user_id, webauthn_registration_id, domain, user_agent, authenticator_type, \
+         name, verified, created_at",
+        "webauthn_registrations",
+    ),
+    ("'biometric', user_id, biometric_registration_id, NULL, NULL, NULL, NULL, verified, created_at", "biometric_registrations"),
+    ("'totp', user_id, totp_id, NULL, NULL, NULL, NULL, verified, created_at", "totps"),
+    (
+        "'wallet', user_id, crypto_wallet_id, crypto_wallet_address, crypto_wallet_type, NULL, \
+         NULL, verified, created_at",
+        "crypto_wallets",
+    ),
+    (
+        "'oauth', user_id, oauth_user_registration_id, provider_type, provider_subject, \
+         profile_picture_url, locale, NULL, created_at",
+        "oauth_registrations",
+    ),
+    ("'password', user_id, password_id, NULL, NULL, NULL, NULL, requires_reset, created_at", "passwords"),
+    ("'role', user_id, CAST(NULL AS TEXT), role, NULL, NULL, NULL, NULL, position", "user_roles"),
 ];
+
+/// The user row itself as a branch in [`CHILD_BRANCHES`]' shared columns, plus four of its own
+/// (`e`, `f`: the metadata; `n1`, `n2`: the lock times), for [`read_user`]: a user and all it
+/// holds in one statement.
+const USER_BRANCH: &str = "SELECT 'user' AS kind, user_id, external_id AS id, first_name AS a, \
+     middle_name AS b, last_name AS c, status AS d, CAST(NULL AS BOOLEAN) AS flag, \
+     created_at AS ord, trusted_metadata AS e, untrusted_metadata AS f, lock_created_at AS n1, \
+     lock_expires_at AS n2 FROM users";
+
+/// [`read_user`]'s statement, binding `$1` the project and `$2` the user id (or, `by_external_id`,
+/// the external id).
+fn read_user_sql(by_external_id: bool) -> String {
+    let (column, owner) = if by_external_id {
+        ("external_id", "(SELECT user_id FROM users WHERE project_id = $1 AND external_id = $2)")
+    } else {
+        ("user_id", "$2")
+    };
+    let mut sql = format!("{USER_BRANCH} WHERE project_id = $1 AND {column} = $2");
+    for (columns, table) in CHILD_BRANCHES {
+        sql.push_str(&format!(
+            " UNION ALL SELECT {columns}, NULL, NULL, NULL, NULL FROM {table} \
+             WHERE project_id = $1 AND user_id = {owner}"
+        ));
+    }
+    sql.push_str(" ORDER BY ord, id");
+    sql
+}
+
+/// One user by reference, with every factor and role, in one statement (on SQLite, one hand-off
+/// to the connection's thread instead of two): [`USER_BRANCH`], then each of [`CHILD_BRANCHES`]
+/// for the same user.
+async fn read_user(conn: &mut Conn, project_id: &str, user: &UserRef) -> Result<Option<User>, StoreError> {
+    let (sql, value) = match user {
+        UserRef::Id(id) => (read_user_sql(false), id.as_str()),
+        UserRef::External(external) => (read_user_sql(true), external.as_str()),
+    };
+    let rows = sqlx::query(&sql).bind(project_id).bind(value).fetch_all(&mut *conn).await?;
+    let mut kinds = Vec::with_capacity(rows.len());
+    for row in &rows {
+        kinds.push(row.try_get::<String, _>("kind")?);
+    }
+    let Some(user_row) = kinds.iter().position(|kind| kind == "user") else {
+        return Ok(None);
+    };
+    let row = &rows[user_row];
+    let status: String = row.try_get("d")?;
+    let trusted: String = row.try_get("e")?;
+    let untrusted: String = row.try_get("f")?;
+    let mut user = User {
+        user_id: UserId::from_trusted(row.try_get("user_id")?),
+        status: UserStatus::parse(&status).unwrap_or(UserStatus::Active),
+        name: Name {
+            first_name: row.try_get("a")?,
+            middle_name: row.try_get("b")?,
+            last_name: row.try_get("c")?,
+        },
+        emails: Vec::new(),
+        phone_numbers: Vec::new(),
+        webauthn_registrations: Vec::new(),
+        biometric_registrations: Vec::new(),
+        totps: Vec::new(),
+        crypto_wallets: Vec::new(),
+        providers: Vec::new(),
+        password: None,
+        trusted_metadata: metadata_from_text(&trusted),
+        untrusted_metadata: metadata_from_text(&untrusted),
+        external_id: row.try_get("id")?,
+        roles: Vec::new(),
+        created_at: from_micros(row.try_get("ord")?),
+        lock_created_at: row.try_get::<Option<i64>, _>("n1")?.map(from_micros),
+        lock_expires_at: row.try_get::<Option<i64>, _>("n2")?.map(from_micros),
+    };
+    for (row, kind) in rows.iter().zip(&kinds) {
+        if kind != "user" {
+            attach_child(&mut user, row)?;
+        }
+    }
+    Ok(Some(user))
+}
 
 /// Attaches every factor and role to users already read, in one query.
 async fn complete_users(
@@ -149,11 +235,11 @@ async fn complete_users(
         .map(|(position, user)| (user.user_id.as_str().to_owned(), position))
         .collect();
     let mut query = QueryBuilder::<Db>::new("");
-    for (number, branch) in CHILD_BRANCHES.iter().enumerate() {
+    for (number, (columns, table)) in CHILD_BRANCHES.iter().enumerate() {
         if number > 0 {
             query.push(" UNION ALL ");
         }
-        query.push(branch);
+        query.push(format!("SELECT {columns} FROM {table}"));
         query.push(" WHERE project_id = ");
         query.push_bind(project_id.to_owned());
         query.push(" AND user_id IN (");
@@ -262,12 +348,8 @@ async fn find_user_row(
 }
 
 async fn load_user(conn: &mut Conn, project_id: &str, user_id: &UserId) -> Result<User, StoreError> {
-    let row = find_user_row(conn, project_id, &UserRef::Id(user_id.clone()), false)
+    read_user(conn, project_id, &UserRef::Id(user_id.clone()))
         .await?
-        .ok_or(StoreError::NotFound(Missing::User))?;
-    complete_users(conn, project_id, vec![row.user])
-        .await?
-        .pop()
         .ok_or(StoreError::NotFound(Missing::User))
 }
 
@@ -896,10 +978,7 @@ impl Store for Engine {
         user: &UserRef,
     ) -> Result<Option<User>, StoreError> {
         let mut conn = self.reader().acquire().await?;
-        let Some(row) = find_user_row(&mut conn, project_id.as_str(), user, false).await? else {
-            return Ok(None);
-        };
-        Ok(complete_users(&mut conn, project_id.as_str(), vec![row.user]).await?.pop())
+        read_user(&mut conn, project_id.as_str(), user).await
     }
 
     async fn update_user(

@@ -221,4 +221,41 @@ mod tests {
         }
         let _ = std::fs::remove_file(&path);
     }
+
+    /// A user read (by id or by external id) looks every branch up by an index: no table of the
+    /// project is walked, whatever its size.
+    #[tokio::test]
+    async fn a_user_read_searches_every_table_by_index() {
+        let path = std::env::temp_dir().join(format!("latchkey-plan-{}.db", uuid::Uuid::new_v4()));
+        let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        for by_external_id in [false, true] {
+            let rows = sqlx::query(&format!(
+                "EXPLAIN QUERY PLAN {}",
+                read_user_sql(by_external_id)
+            ))
+            .bind("project-test-plan")
+            .bind("user-test-plan")
+            .fetch_all(store.reader())
+            .await
+            .unwrap();
+            let plan: Vec<String> = rows
+                .iter()
+                .map(|row| row.get::<String, _>("detail"))
+                .collect();
+            let searches = plan
+                .iter()
+                .filter(|step| step.starts_with("SEARCH"))
+                .count();
+            // The user row, each of the nine child tables, and (by external id) the lookup of
+            // the id that each child branch names.
+            assert!(searches >= 10, "{plan:?}");
+            assert!(
+                !plan.iter().any(|step| step.starts_with("SCAN")),
+                "{plan:?}"
+            );
+        }
+        let _ = std::fs::remove_file(&path);
+    }
 }
