@@ -5,10 +5,6 @@
 //!
 //! Prints one JSON object: `{"threads", "seconds", "verifications", "per_second"}`.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
 use anyhow::Context;
 use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
@@ -32,9 +28,7 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let threads = args.threads.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-    });
+    let threads = latchkey_bench::threads_or_cores(args.threads);
     let params = Params::new(args.memory_kib, args.iterations, args.parallelism, None)
         .map_err(|error| anyhow::anyhow!("argon2 parameters: {error}"))?;
     let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
@@ -46,51 +40,30 @@ fn main() -> anyhow::Result<()> {
         .map_err(|error| anyhow::anyhow!("hashing: {error}"))?
         .to_string();
 
-    let done = Arc::new(AtomicBool::new(false));
-    let count = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
-    let workers: Vec<_> = (0..threads)
-        .map(|_| {
-            let (done, count, argon2, phc) =
-                (done.clone(), count.clone(), argon2.clone(), phc.clone());
-            std::thread::spawn(move || -> Result<(), String> {
-                let mut memory = vec![Block::default(); argon2.params().block_count()];
-                let mut salt_bytes = [0u8; 64];
-                let mut out = [0u8; 32];
-                // Parse the stored string each time, as a server does with a hash it has just read.
-                while !done.load(Ordering::Relaxed) {
-                    let parsed = PasswordHash::new(&phc).map_err(|error| error.to_string())?;
-                    let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
-                        return Err("the PHC string lacks a salt or hash".to_owned());
-                    };
-                    let salt = salt
-                        .decode_b64(&mut salt_bytes)
-                        .map_err(|error| error.to_string())?;
-                    argon2
-                        .hash_password_into_with_memory(password, salt, &mut out, &mut memory)
-                        .map_err(|error| error.to_string())?;
-                    if out != expected.as_bytes() {
-                        return Err("verification failed".to_owned());
-                    }
-                    count.fetch_add(1, Ordering::Relaxed);
-                }
-                Ok(())
-            })
-        })
-        .collect();
-    std::thread::sleep(Duration::from_secs_f64(args.seconds));
-    done.store(true, Ordering::Relaxed);
-    for worker in workers {
-        worker
-            .join()
-            .map_err(|_| anyhow::anyhow!("a verifying thread panicked"))?
-            .map_err(|error| anyhow::anyhow!("verifying: {error}"))
-            .context("argon2 baseline")?;
-    }
-    // Verifications still running at the deadline finish and are counted, so divide by the time
-    // they actually took.
-    let elapsed = started.elapsed().as_secs_f64();
-    let verifications = count.load(Ordering::Relaxed);
+    let (argon2, phc) = (&argon2, &phc);
+    let (verifications, elapsed) = latchkey_bench::count_for(threads, args.seconds, || {
+        let mut memory = vec![Block::default(); argon2.params().block_count()];
+        let mut salt_bytes = [0u8; 64];
+        let mut out = [0u8; 32];
+        // Parse the stored string each time, as a server does with a hash it has just read.
+        move || {
+            let parsed = PasswordHash::new(phc).map_err(|error| error.to_string())?;
+            let (Some(salt), Some(expected)) = (parsed.salt, parsed.hash) else {
+                return Err("the PHC string lacks a salt or hash".to_owned());
+            };
+            let salt = salt
+                .decode_b64(&mut salt_bytes)
+                .map_err(|error| error.to_string())?;
+            argon2
+                .hash_password_into_with_memory(password, salt, &mut out, &mut memory)
+                .map_err(|error| error.to_string())?;
+            if out != expected.as_bytes() {
+                return Err("verification failed".to_owned());
+            }
+            Ok(())
+        }
+    })
+    .context("argon2 baseline")?;
     println!(
         "{}",
         serde_json::json!({

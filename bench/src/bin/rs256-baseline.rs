@@ -6,10 +6,6 @@
 //!
 //! Prints one JSON object: `{"threads", "seconds", "signatures", "per_second"}`.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
-
 use anyhow::Context;
 use clap::Parser;
 use latchkey_core::ids::Environment;
@@ -28,9 +24,7 @@ struct Args {
 
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    let threads = args.threads.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-    });
+    let threads = latchkey_bench::threads_or_cores(args.threads);
     let now = chrono::Utc::now();
     let key = SigningKey::generate(Environment::Test, now)
         .map_err(|error| anyhow::anyhow!("generating a key: {error}"))?;
@@ -59,36 +53,17 @@ fn main() -> anyhow::Result<()> {
         }
     });
 
-    let done = Arc::new(AtomicBool::new(false));
-    let count = Arc::new(AtomicU64::new(0));
-    let started = Instant::now();
-    let workers: Vec<_> = (0..threads)
-        .map(|_| {
-            let (done, count, key, claims) =
-                (done.clone(), count.clone(), key.clone(), claims.clone());
-            std::thread::spawn(move || -> Result<(), String> {
-                while !done.load(Ordering::Relaxed) {
-                    let token = key.sign(&claims).map_err(|error| error.to_string())?;
-                    if token.split('.').count() != 3 {
-                        return Err("not a compact JWS".to_owned());
-                    }
-                    count.fetch_add(1, Ordering::Relaxed);
-                }
-                Ok(())
-            })
-        })
-        .collect();
-    std::thread::sleep(Duration::from_secs_f64(args.seconds));
-    done.store(true, Ordering::Relaxed);
-    for worker in workers {
-        worker
-            .join()
-            .map_err(|_| anyhow::anyhow!("a signing thread panicked"))?
-            .map_err(|error| anyhow::anyhow!("signing: {error}"))
-            .context("RS256 baseline")?;
-    }
-    let elapsed = started.elapsed().as_secs_f64();
-    let signatures = count.load(Ordering::Relaxed);
+    let (key, claims) = (&key, &claims);
+    let (signatures, elapsed) = latchkey_bench::count_for(threads, args.seconds, || {
+        move || {
+            let token = key.sign(claims).map_err(|error| error.to_string())?;
+            if token.split('.').count() != 3 {
+                return Err("not a compact JWS".to_owned());
+            }
+            Ok(())
+        }
+    })
+    .context("RS256 baseline")?;
     println!(
         "{}",
         json!({

@@ -76,12 +76,18 @@ struct UserRow {
 }
 
 fn user_row(row: &<Db as sqlx::Database>::Row) -> Result<UserRow, sqlx::Error> {
+    Ok(UserRow {
+        seq: row.try_get("seq")?,
+        user: bare_user(row)?,
+    })
+}
+
+/// A user from a row of its table's columns (by name), without factors or roles yet.
+fn bare_user(row: &<Db as sqlx::Database>::Row) -> Result<User, sqlx::Error> {
     let status: String = row.try_get("status")?;
     let trusted: String = row.try_get("trusted_metadata")?;
     let untrusted: String = row.try_get("untrusted_metadata")?;
-    Ok(UserRow {
-        seq: row.try_get("seq")?,
-        user: User {
+    Ok(User {
             user_id: UserId::from_trusted(row.try_get("user_id")?),
             status: UserStatus::parse(&status).unwrap_or(UserStatus::Active),
             name: Name {
@@ -104,14 +110,13 @@ fn user_row(row: &<Db as sqlx::Database>::Row) -> Result<UserRow, sqlx::Error> {
             created_at: from_micros(row.try_get("created_at")?),
             lock_created_at: row.try_get::<Option<i64>, _>("lock_created_at")?.map(from_micros),
             lock_expires_at: row.try_get::<Option<i64>, _>("lock_expires_at")?.map(from_micros),
-        },
     })
 }
 
 /// Every factor and role of a set of users, in one statement: one `UNION ALL` branch per child
 /// table (its select list, its table), each row tagged with its `kind` and carried in shared
-/// columns (`id`, text columns `a`..`d`, the boolean `flag`, and `ord`, the order within its
-/// kind). One statement rather than one per table: on SQLite each statement is a round trip to
+/// columns, read by position: 0 `kind`, 1 `user_id`, 2 `id`, 3..6 text columns `a`..`d`, 7 the
+/// boolean `flag`, 8 `ord` (the order within its kind). One statement rather than one per table: on SQLite each statement is a round trip to
 /// the connection's thread, and those hand-offs, not the lookups, were most of a `users.get`.
 const CHILD_BRANCHES: [(&str, &str); 9] = [
     (
@@ -141,13 +146,12 @@ const CHILD_BRANCHES: [(&str, &str); 9] = [
     ("'role', user_id, CAST(NULL AS TEXT), role, NULL, NULL, NULL, NULL, position", "user_roles"),
 ];
 
-/// The user row itself as a branch in [`CHILD_BRANCHES`]' shared columns, plus four of its own
-/// (`e`, `f`: the metadata; `n1`, `n2`: the lock times), for [`read_user`]: a user and all it
-/// holds in one statement.
-const USER_BRANCH: &str = "SELECT 'user' AS kind, user_id, external_id AS id, first_name AS a, \
-     middle_name AS b, last_name AS c, status AS d, CAST(NULL AS BOOLEAN) AS flag, \
-     created_at AS ord, trusted_metadata AS e, untrusted_metadata AS f, lock_created_at AS n1, \
-     lock_expires_at AS n2 FROM users";
+/// The user row itself in the positions of [`CHILD_BRANCHES`]' shared columns, under its own
+/// column names (which the whole statement then carries), plus four more columns (the metadata
+/// and the lock times), for [`read_user`]: a user and all it holds in one statement.
+const USER_BRANCH: &str = "SELECT 'user' AS kind, user_id, external_id, first_name, middle_name, \
+     last_name, status, CAST(NULL AS BOOLEAN) AS flag, created_at, trusted_metadata, \
+     untrusted_metadata, lock_created_at, lock_expires_at FROM users";
 
 /// [`read_user`]'s statement, binding `$1` the project and `$2` the user id (or, `by_external_id`,
 /// the external id).
@@ -164,7 +168,8 @@ fn read_user_sql(by_external_id: bool) -> String {
              WHERE project_id = $1 AND user_id = {owner}"
         ));
     }
-    sql.push_str(" ORDER BY ord, id");
+    // By position: `ord`, then `id`.
+    sql.push_str(" ORDER BY 9, 3");
     sql
 }
 
@@ -179,39 +184,12 @@ async fn read_user(conn: &mut Conn, project_id: &str, user: &UserRef) -> Result<
     let rows = sqlx::query(&sql).bind(project_id).bind(value).fetch_all(&mut *conn).await?;
     let mut kinds = Vec::with_capacity(rows.len());
     for row in &rows {
-        kinds.push(row.try_get::<String, _>("kind")?);
+        kinds.push(row.try_get::<String, _>(0)?);
     }
     let Some(user_row) = kinds.iter().position(|kind| kind == "user") else {
         return Ok(None);
     };
-    let row = &rows[user_row];
-    let status: String = row.try_get("d")?;
-    let trusted: String = row.try_get("e")?;
-    let untrusted: String = row.try_get("f")?;
-    let mut user = User {
-        user_id: UserId::from_trusted(row.try_get("user_id")?),
-        status: UserStatus::parse(&status).unwrap_or(UserStatus::Active),
-        name: Name {
-            first_name: row.try_get("a")?,
-            middle_name: row.try_get("b")?,
-            last_name: row.try_get("c")?,
-        },
-        emails: Vec::new(),
-        phone_numbers: Vec::new(),
-        webauthn_registrations: Vec::new(),
-        biometric_registrations: Vec::new(),
-        totps: Vec::new(),
-        crypto_wallets: Vec::new(),
-        providers: Vec::new(),
-        password: None,
-        trusted_metadata: metadata_from_text(&trusted),
-        untrusted_metadata: metadata_from_text(&untrusted),
-        external_id: row.try_get("id")?,
-        roles: Vec::new(),
-        created_at: from_micros(row.try_get("ord")?),
-        lock_created_at: row.try_get::<Option<i64>, _>("n1")?.map(from_micros),
-        lock_expires_at: row.try_get::<Option<i64>, _>("n2")?.map(from_micros),
-    };
+    let mut user = bare_user(&rows[user_row])?;
     for (row, kind) in rows.iter().zip(&kinds) {
         if kind != "user" {
             attach_child(&mut user, row)?;
@@ -249,10 +227,11 @@ async fn complete_users(
         }
         query.push(")");
     }
-    query.push(" ORDER BY ord, id");
+    // By position: `ord`, then `id`.
+    query.push(" ORDER BY 9, 3");
     let rows = query.build().fetch_all(&mut *conn).await?;
     for row in &rows {
-        let owner: String = row.try_get("user_id")?;
+        let owner: String = row.try_get(1)?;
         let Some(&position) = index.get(&owner) else {
             continue;
         };
@@ -262,28 +241,31 @@ async fn complete_users(
 }
 
 /// Files one row of [`CHILD_BRANCHES`] under its user.
+/// Columns are read by position (see [`CHILD_BRANCHES`]): a compound statement's columns carry the
+/// names of its first branch, which in [`read_user`] is the user row's.
 fn attach_child(user: &mut User, row: &<Db as sqlx::Database>::Row) -> Result<(), sqlx::Error> {
-    let kind: String = row.try_get("kind")?;
-    let id = || row.try_get::<String, _>("id");
-    let required = |column: &str| row.try_get::<String, _>(column);
-    let flag = || row.try_get::<bool, _>("flag");
+    let kind: String = row.try_get(0)?;
+    let id = || row.try_get::<String, _>(2);
+    // `a`..`d` are columns 3..6.
+    let required = |position: usize| row.try_get::<String, _>(position);
+    let flag = || row.try_get::<bool, _>(7);
     match kind.as_str() {
         "email" => user.emails.push(UserEmail {
             email_id: EmailId::from_trusted(id()?),
-            email: required("a")?,
+            email: required(3)?,
             verified: flag()?,
         }),
         "phone" => user.phone_numbers.push(UserPhoneNumber {
             phone_id: PhoneId::from_trusted(id()?),
-            phone_number: required("a")?,
+            phone_number: required(3)?,
             verified: flag()?,
         }),
         "webauthn" => user.webauthn_registrations.push(WebAuthnRegistration {
             webauthn_registration_id: WebAuthnRegistrationId::from_trusted(id()?),
-            domain: required("a")?,
-            user_agent: required("b")?,
-            authenticator_type: required("c")?,
-            name: required("d")?,
+            domain: required(3)?,
+            user_agent: required(4)?,
+            authenticator_type: required(5)?,
+            name: required(6)?,
             verified: flag()?,
         }),
         "biometric" => user.biometric_registrations.push(BiometricRegistration {
@@ -296,16 +278,16 @@ fn attach_child(user: &mut User, row: &<Db as sqlx::Database>::Row) -> Result<()
         }),
         "wallet" => user.crypto_wallets.push(CryptoWallet {
             crypto_wallet_id: CryptoWalletId::from_trusted(id()?),
-            crypto_wallet_address: required("a")?,
-            crypto_wallet_type: required("b")?,
+            crypto_wallet_address: required(3)?,
+            crypto_wallet_type: required(4)?,
             verified: flag()?,
         }),
         "oauth" => user.providers.push(OAuthProvider {
             oauth_user_registration_id: OAuthUserRegistrationId::from_trusted(id()?),
-            provider_type: required("a")?,
-            provider_subject: required("b")?,
-            profile_picture_url: required("c")?,
-            locale: required("d")?,
+            provider_type: required(3)?,
+            provider_subject: required(4)?,
+            profile_picture_url: required(5)?,
+            locale: required(6)?,
         }),
         "password" => {
             user.password = Some(PasswordSummary {
@@ -313,7 +295,7 @@ fn attach_child(user: &mut User, row: &<Db as sqlx::Database>::Row) -> Result<()
                 requires_reset: flag()?,
             })
         }
-        "role" => user.roles.push(required("a")?),
+        "role" => user.roles.push(required(3)?),
         other => {
             return Err(sqlx::Error::ColumnDecode {
                 index: "kind".to_owned(),
