@@ -88,36 +88,37 @@ fn bare_user(row: &<Db as sqlx::Database>::Row) -> Result<User, sqlx::Error> {
     let trusted: String = row.try_get("trusted_metadata")?;
     let untrusted: String = row.try_get("untrusted_metadata")?;
     Ok(User {
-            user_id: UserId::from_trusted(row.try_get("user_id")?),
-            status: UserStatus::parse(&status).unwrap_or(UserStatus::Active),
-            name: Name {
-                first_name: row.try_get("first_name")?,
-                middle_name: row.try_get("middle_name")?,
-                last_name: row.try_get("last_name")?,
-            },
-            emails: Vec::new(),
-            phone_numbers: Vec::new(),
-            webauthn_registrations: Vec::new(),
-            biometric_registrations: Vec::new(),
-            totps: Vec::new(),
-            crypto_wallets: Vec::new(),
-            providers: Vec::new(),
-            password: None,
-            trusted_metadata: metadata_from_text(&trusted),
-            untrusted_metadata: metadata_from_text(&untrusted),
-            external_id: row.try_get("external_id")?,
-            roles: Vec::new(),
-            created_at: from_micros(row.try_get("created_at")?),
-            lock_created_at: row.try_get::<Option<i64>, _>("lock_created_at")?.map(from_micros),
-            lock_expires_at: row.try_get::<Option<i64>, _>("lock_expires_at")?.map(from_micros),
+        user_id: UserId::from_trusted(row.try_get("user_id")?),
+        status: UserStatus::parse(&status).unwrap_or(UserStatus::Active),
+        name: Name {
+            first_name: row.try_get("first_name")?,
+            middle_name: row.try_get("middle_name")?,
+            last_name: row.try_get("last_name")?,
+        },
+        emails: Vec::new(),
+        phone_numbers: Vec::new(),
+        webauthn_registrations: Vec::new(),
+        biometric_registrations: Vec::new(),
+        totps: Vec::new(),
+        crypto_wallets: Vec::new(),
+        providers: Vec::new(),
+        password: None,
+        trusted_metadata: metadata_from_text(&trusted),
+        untrusted_metadata: metadata_from_text(&untrusted),
+        external_id: row.try_get("external_id")?,
+        roles: Vec::new(),
+        created_at: from_micros(row.try_get("created_at")?),
+        lock_created_at: row.try_get::<Option<i64>, _>("lock_created_at")?.map(from_micros),
+        lock_expires_at: row.try_get::<Option<i64>, _>("lock_expires_at")?.map(from_micros),
     })
 }
 
 /// Every factor and role of a set of users, in one statement: one `UNION ALL` branch per child
 /// table (its select list, its table), each row tagged with its `kind` and carried in shared
-/// columns, read by position: 0 `kind`, 1 `user_id`, 2 `id`, 3..6 text columns `a`..`d`, 7 the
-/// boolean `flag`, 8 `ord` (the order within its kind). One statement rather than one per table: on SQLite each statement is a round trip to
-/// the connection's thread, and those hand-offs, not the lookups, were most of a `users.get`.
+/// columns, read by position ([`KIND`] .. [`ORD`]: `kind`, `user_id`, `id`, text columns `a`..`d`,
+/// the boolean `flag`, `ord`, the order within its kind). One statement rather than one per
+/// table: on SQLite each statement is a round trip to the connection's thread, and those
+/// hand-offs, not the lookups, were most of a `users.get`.
 const CHILD_BRANCHES: [(&str, &str); 9] = [
     (
         "'email' AS kind, user_id, email_id AS id, email AS a, CAST(NULL AS TEXT) AS b, \
@@ -146,6 +147,20 @@ const CHILD_BRANCHES: [(&str, &str); 9] = [
     ("'role', user_id, CAST(NULL AS TEXT), role, NULL, NULL, NULL, NULL, position", "user_roles"),
 ];
 
+/// Positions of [`CHILD_BRANCHES`]' shared columns (0-based, as `try_get` takes them).
+const KIND: usize = 0;
+const OWNER: usize = 1;
+const ID: usize = 2;
+/// The text columns `a`..`d` are `TEXT_A`..`TEXT_A + 3`.
+const TEXT_A: usize = 3;
+const FLAG: usize = 7;
+const ORD: usize = 8;
+
+/// The order every child statement ends with: by `ord`, then `id` (SQL counts from 1).
+fn child_order() -> String {
+    format!(" ORDER BY {}, {}", ORD + 1, ID + 1)
+}
+
 /// The user row itself in the positions of [`CHILD_BRANCHES`]' shared columns, under its own
 /// column names (which the whole statement then carries), plus four more columns (the metadata
 /// and the lock times), for [`read_user`]: a user and all it holds in one statement.
@@ -168,8 +183,7 @@ fn read_user_sql(by_external_id: bool) -> String {
              WHERE project_id = $1 AND user_id = {owner}"
         ));
     }
-    // By position: `ord`, then `id`.
-    sql.push_str(" ORDER BY 9, 3");
+    sql.push_str(&child_order());
     sql
 }
 
@@ -184,7 +198,7 @@ async fn read_user(conn: &mut Conn, project_id: &str, user: &UserRef) -> Result<
     let rows = sqlx::query(&sql).bind(project_id).bind(value).fetch_all(&mut *conn).await?;
     let mut kinds = Vec::with_capacity(rows.len());
     for row in &rows {
-        kinds.push(row.try_get::<String, _>(0)?);
+        kinds.push(row.try_get::<String, _>(KIND)?);
     }
     let Some(user_row) = kinds.iter().position(|kind| kind == "user") else {
         return Ok(None);
@@ -227,11 +241,10 @@ async fn complete_users(
         }
         query.push(")");
     }
-    // By position: `ord`, then `id`.
-    query.push(" ORDER BY 9, 3");
+    query.push(child_order());
     let rows = query.build().fetch_all(&mut *conn).await?;
     for row in &rows {
-        let owner: String = row.try_get(1)?;
+        let owner: String = row.try_get(OWNER)?;
         let Some(&position) = index.get(&owner) else {
             continue;
         };
@@ -240,32 +253,32 @@ async fn complete_users(
     Ok(users)
 }
 
-/// Files one row of [`CHILD_BRANCHES`] under its user.
-/// Columns are read by position (see [`CHILD_BRANCHES`]): a compound statement's columns carry the
-/// names of its first branch, which in [`read_user`] is the user row's.
+/// Files one row of [`CHILD_BRANCHES`] under its user. Columns are read by position: a compound
+/// statement's columns carry the names of its first branch, which in [`read_user`] is the user
+/// row's.
 fn attach_child(user: &mut User, row: &<Db as sqlx::Database>::Row) -> Result<(), sqlx::Error> {
-    let kind: String = row.try_get(0)?;
-    let id = || row.try_get::<String, _>(2);
-    // `a`..`d` are columns 3..6.
-    let required = |position: usize| row.try_get::<String, _>(position);
-    let flag = || row.try_get::<bool, _>(7);
+    let kind: String = row.try_get(KIND)?;
+    let id = || row.try_get::<String, _>(ID);
+    // The text column `a` (0), `b` (1), `c` (2) or `d` (3).
+    let text = |n: usize| row.try_get::<String, _>(TEXT_A + n);
+    let flag = || row.try_get::<bool, _>(FLAG);
     match kind.as_str() {
         "email" => user.emails.push(UserEmail {
             email_id: EmailId::from_trusted(id()?),
-            email: required(3)?,
+            email: text(0)?,
             verified: flag()?,
         }),
         "phone" => user.phone_numbers.push(UserPhoneNumber {
             phone_id: PhoneId::from_trusted(id()?),
-            phone_number: required(3)?,
+            phone_number: text(0)?,
             verified: flag()?,
         }),
         "webauthn" => user.webauthn_registrations.push(WebAuthnRegistration {
             webauthn_registration_id: WebAuthnRegistrationId::from_trusted(id()?),
-            domain: required(3)?,
-            user_agent: required(4)?,
-            authenticator_type: required(5)?,
-            name: required(6)?,
+            domain: text(0)?,
+            user_agent: text(1)?,
+            authenticator_type: text(2)?,
+            name: text(3)?,
             verified: flag()?,
         }),
         "biometric" => user.biometric_registrations.push(BiometricRegistration {
@@ -278,16 +291,16 @@ fn attach_child(user: &mut User, row: &<Db as sqlx::Database>::Row) -> Result<()
         }),
         "wallet" => user.crypto_wallets.push(CryptoWallet {
             crypto_wallet_id: CryptoWalletId::from_trusted(id()?),
-            crypto_wallet_address: required(3)?,
-            crypto_wallet_type: required(4)?,
+            crypto_wallet_address: text(0)?,
+            crypto_wallet_type: text(1)?,
             verified: flag()?,
         }),
         "oauth" => user.providers.push(OAuthProvider {
             oauth_user_registration_id: OAuthUserRegistrationId::from_trusted(id()?),
-            provider_type: required(3)?,
-            provider_subject: required(4)?,
-            profile_picture_url: required(5)?,
-            locale: required(6)?,
+            provider_type: text(0)?,
+            provider_subject: text(1)?,
+            profile_picture_url: text(2)?,
+            locale: text(3)?,
         }),
         "password" => {
             user.password = Some(PasswordSummary {
@@ -295,7 +308,7 @@ fn attach_child(user: &mut User, row: &<Db as sqlx::Database>::Row) -> Result<()
                 requires_reset: flag()?,
             })
         }
-        "role" => user.roles.push(required(3)?),
+        "role" => user.roles.push(text(0)?),
         other => {
             return Err(sqlx::Error::ColumnDecode {
                 index: "kind".to_owned(),
