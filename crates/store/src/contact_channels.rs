@@ -1,5 +1,5 @@
 //! What Stack Auth's contact channels need from storage: the [`ContactChannelStore`] trait,
-//! implemented for both engines in `sql_contact_channels.rs`.
+//! implemented in `sql/contact_channels.rs`.
 //!
 //! A contact channel is a row of `user_emails`, the very emails the Stytch Users API serves, with
 //! two more flags (`used_for_auth`, `is_primary`); the two APIs cannot disagree.
@@ -7,30 +7,10 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use latchkey_core::ids::{EmailId, ProjectId, UserId};
-use latchkey_core::secret::{Secret, SecretDigest};
+use latchkey_core::secret::SecretDigest;
 use latchkey_core::values::Email;
 
-use crate::StoreError;
-
-/// A project's Stack Auth keys: the publishable client key (public by design) and the digest of
-/// the secret server key.
-#[derive(Clone, Debug)]
-pub struct StackKeys {
-    pub publishable_client_key: String,
-    pub secret_server_key_digest: SecretDigest,
-}
-
-impl StackKeys {
-    /// New keys, and the secret server key to show once.
-    pub fn generate() -> (StackKeys, Secret) {
-        let secret = Secret::generate_stack_key("ssk");
-        let keys = StackKeys {
-            publishable_client_key: Secret::generate_stack_key("pck").expose().to_owned(),
-            secret_server_key_digest: secret.digest(),
-        };
-        (keys, secret)
-    }
-}
+use crate::*;
 
 /// A user's email seen as a Stack contact channel.
 #[derive(Clone, Debug, PartialEq)]
@@ -72,31 +52,15 @@ pub struct NewVerification {
     pub message: OutboxMessage,
 }
 
-/// A message Latchkey would deliver (the development outbox).
-#[derive(Clone, Debug)]
-pub struct OutboxMessage {
-    pub message_id: String,
-    pub recipient: String,
-    pub subject: String,
-    pub body: String,
-    pub created_at: DateTime<Utc>,
-}
-
 #[async_trait]
 pub trait ContactChannelStore: Send + Sync {
-    /// Gives the project (new) Stack keys; the previous ones stop working.
-    async fn set_stack_keys(
-        &self,
-        project_id: &ProjectId,
-        keys: &StackKeys,
-    ) -> Result<(), StoreError>;
-
     /// The user's contact channels, oldest first; `Missing::User` when there is no such user.
     async fn contact_channels(
         &self,
         project_id: &ProjectId,
         user_id: &UserId,
     ) -> Result<Vec<ContactChannel>, StoreError>;
+
     /// Adds a channel. An email belongs to one user of the project (`Conflict::DuplicateEmail`);
     /// a primary channel takes the primary flag from the user's others.
     async fn create_contact_channel(
@@ -106,6 +70,7 @@ pub trait ContactChannelStore: Send + Sync {
         channel: NewContactChannel,
         now: DateTime<Utc>,
     ) -> Result<ContactChannel, StoreError>;
+
     async fn update_contact_channel(
         &self,
         project_id: &ProjectId,
@@ -113,6 +78,7 @@ pub trait ContactChannelStore: Send + Sync {
         email_id: &EmailId,
         patch: ContactChannelPatch,
     ) -> Result<ContactChannel, StoreError>;
+
     /// Removes a channel; refused (`Refusal::LastSignInMethod`) when it is the user's last way
     /// to sign in.
     async fn delete_contact_channel(
@@ -131,6 +97,7 @@ pub trait ContactChannelStore: Send + Sync {
         email_id: &EmailId,
         verification: NewVerification,
     ) -> Result<(), StoreError>;
+
     /// Uses a code once: the channel it was sent for becomes verified. `Missing::VerificationCode`,
     /// `Refusal::VerificationCodeUsed`, `Refusal::VerificationCodeExpired`.
     async fn verify_email(
@@ -139,6 +106,7 @@ pub trait ContactChannelStore: Send + Sync {
         code_digest: &SecretDigest,
         now: DateTime<Utc>,
     ) -> Result<ContactChannel, StoreError>;
+
     /// Whether a code would verify now, without using it.
     async fn check_email_verification(
         &self,
@@ -146,11 +114,4 @@ pub trait ContactChannelStore: Send + Sync {
         code_digest: &SecretDigest,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
-
-    /// The newest messages of the project's outbox, newest first.
-    async fn outbox(
-        &self,
-        project_id: &ProjectId,
-        limit: u32,
-    ) -> Result<Vec<OutboxMessage>, StoreError>;
 }

@@ -1,46 +1,51 @@
 //! Latchkey's storage: the [`Store`] trait and its two engines, SQLite (the embedded default) and
 //! PostgreSQL (production, and stateless replicas).
 //!
-//! Invariant: only this crate knows SQL. Both engines run the same statements (see
-//! `sql_common.rs`, compiled once per engine) and pass the same conformance suite
-//! (`tests/conformance.rs`). Every row carries its `project_id` and every statement filters on
-//! it, so one project never reaches another's rows. Every change that touches more than one row
-//! runs in one transaction.
+//! `Store` is the sum of one trait per product (`users`, `passwords`, `sessions`, …), each in the
+//! module of that name beside its records. The SQL lives in `sql/`, one module per product again,
+//! compiled once per engine (`sqlite.rs` and `postgres.rs` each mount it with `#[path]`), so the
+//! engines run the same statements and cannot drift apart.
+//!
+//! Invariant: only this crate knows SQL. Every row carries its `project_id` and every statement
+//! filters on it, so one project never reaches another's rows (`tests/project_scope.rs` checks
+//! each statement). Every change that touches more than one row runs in one transaction.
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use latchkey_core::ids::{
-    BiometricRegistrationId, CryptoWalletId, EmailId, Environment, OAuthUserRegistrationId,
-    PasswordId, PhoneId, ProjectId, TotpId, UserId, WebAuthnRegistrationId,
-};
-use latchkey_core::jwt::SigningKey;
-use latchkey_core::password::strength::Policy;
-use latchkey_core::search::{SearchCursor, SearchQuery};
-use latchkey_core::secret::SecretDigest;
-use latchkey_core::user::{NewUser, User, UserRef};
-use latchkey_core::values::{Email, ExternalId, NamePatch, PhoneNumber};
 use latchkey_core::InputError;
-use serde_json::{Map, Value};
 
-mod b2b;
+mod authentication;
 mod contact_channels;
-mod credentials;
+mod member_sessions;
+mod members;
+mod organizations;
+mod outbox;
+mod passwords;
 pub mod postgres;
 mod project_cache;
+mod projects;
+mod sessions;
 pub mod sqlite;
 mod totps;
+mod users;
 
-pub use b2b::*;
+pub use authentication::*;
 pub use contact_channels::*;
-pub use credentials::*;
+pub use member_sessions::*;
+pub use members::*;
+pub use organizations::*;
+pub use outbox::*;
+pub use passwords::*;
 pub use postgres::PostgresStore;
 pub use project_cache::PROJECT_TTL;
+pub use projects::*;
+pub use sessions::*;
 pub use sqlite::SqliteStore;
 /// The database driver's error, for callers that classify failures.
 pub use sqlx::Error as DatabaseError;
 pub use totps::*;
+pub use users::*;
 
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
@@ -144,195 +149,41 @@ impl std::fmt::Display for Refusal {
     }
 }
 
-/// A project as authentication needs it. The secret is only ever a digest.
-#[derive(Clone, Debug)]
-pub struct ProjectRecord {
-    pub project_id: ProjectId,
-    pub name: String,
-    pub environment: Environment,
-    pub secret_digest: SecretDigest,
-    pub created_at: DateTime<Utc>,
-    pub settings: ProjectSettings,
-    /// Stack Auth keys; projects made before they existed have none until given some.
-    pub stack_keys: Option<StackKeys>,
-}
-
-/// A project's authentication settings.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ProjectSettings {
-    /// Consecutive failed authentications that lock a user (Stytch: 1 to 100, default 10).
-    pub lock_threshold: u32,
-    /// How long a lock lasts (Stytch: 5 minutes to 7 days, default 1 hour).
-    pub lock_ttl_seconds: i64,
-    pub strength_policy: Policy,
-}
-
-impl Default for ProjectSettings {
-    fn default() -> Self {
-        ProjectSettings {
-            lock_threshold: 10,
-            lock_ttl_seconds: 3600,
-            strength_policy: Policy::Zxcvbn,
-        }
-    }
-}
-
-/// A change to a user. `None` leaves a field as it is.
-#[derive(Clone, Debug, Default)]
-pub struct UserPatch {
-    pub name: Option<NamePatch>,
-    pub trusted_metadata: Option<Map<String, Value>>,
-    pub untrusted_metadata: Option<Map<String, Value>>,
-    pub external_id: Option<ExternalId>,
-    pub roles: Option<Vec<String>>,
-    /// Emails and phone numbers to attach, unverified (Stytch's legacy update semantics).
-    pub add_emails: Vec<Email>,
-    pub add_phone_numbers: Vec<PhoneNumber>,
-}
-
-/// One factor, named by its id, for the per-factor deletes.
-#[derive(Clone, Debug)]
-pub enum FactorRef {
-    Email(EmailId),
-    PhoneNumber(PhoneId),
-    WebAuthnRegistration(WebAuthnRegistrationId),
-    BiometricRegistration(BiometricRegistrationId),
-    Totp(TotpId),
-    CryptoWallet(CryptoWalletId),
-    Password(PasswordId),
-    OAuthRegistration(OAuthUserRegistrationId),
-}
-
-/// What `exchange_primary_factor` exchanges to.
-#[derive(Clone, Debug)]
-pub enum PrimaryFactor {
-    Email(Email),
-    PhoneNumber(PhoneNumber),
-}
-
-/// A factor to attach to a user directly. The flows that create these (WebAuthn, OAuth, …) build
-/// on this; until they exist it is how operators and tests seed them.
-#[derive(Clone, Debug)]
-pub enum NewFactor {
-    WebAuthnRegistration {
-        domain: String,
-        user_agent: String,
-        authenticator_type: String,
-        name: String,
-        verified: bool,
-    },
-    BiometricRegistration {
-        verified: bool,
-    },
-    Totp {
-        verified: bool,
-    },
-    CryptoWallet {
-        address: String,
-        wallet_type: String,
-        verified: bool,
-    },
-    OAuthRegistration {
-        provider_type: String,
-        provider_subject: String,
-        profile_picture_url: String,
-        locale: String,
-    },
-    Password {
-        requires_reset: bool,
-    },
-}
-
-/// One page of search results.
-#[derive(Clone, Debug)]
-pub struct SearchPage {
-    pub users: Vec<User>,
-    /// How many users match the query in all.
-    pub total: i64,
-    pub next_cursor: Option<SearchCursor>,
-}
-
-/// Everything Latchkey stores. Each method is atomic.
-#[async_trait]
+/// Everything Latchkey stores: one trait per product. Each method is atomic.
 pub trait Store:
-    CredentialStore + TotpStore + B2bStore + MemberStore + ContactChannelStore + Send + Sync + 'static
+    ProjectStore
+    + UserStore
+    + PasswordStore
+    + SessionStore
+    + AuthenticationStore
+    + TotpStore
+    + OrganizationStore
+    + MemberStore
+    + MemberSessionStore
+    + ContactChannelStore
+    + OutboxStore
+    + Send
+    + Sync
+    + 'static
 {
-    /// Succeeds when the database answers a trivial query.
-    async fn ping(&self) -> Result<(), StoreError>;
+}
 
-    /// The connection pools and their use, for metrics.
-    fn pool_stats(&self) -> Vec<PoolStats>;
-
-    /// Creates the project with its first JWT signing key, in one transaction.
-    async fn create_project(
-        &self,
-        project: &ProjectRecord,
-        key: &SigningKey,
-    ) -> Result<(), StoreError>;
-    async fn get_project(
-        &self,
-        project_id: &ProjectId,
-    ) -> Result<Option<ProjectRecord>, StoreError>;
-    async fn list_projects(&self) -> Result<Vec<ProjectRecord>, StoreError>;
-
-    /// Creates the user with its email, phone number and roles in one transaction.
-    async fn create_user(
-        &self,
-        project_id: &ProjectId,
-        new_user: NewUser,
-        now: DateTime<Utc>,
-    ) -> Result<User, StoreError>;
-    async fn get_user(
-        &self,
-        project_id: &ProjectId,
-        user: &UserRef,
-    ) -> Result<Option<User>, StoreError>;
-    async fn update_user(
-        &self,
-        project_id: &ProjectId,
-        user: &UserRef,
-        patch: UserPatch,
-        now: DateTime<Utc>,
-    ) -> Result<User, StoreError>;
-    /// Deletes the user and, with it, every factor. Returns the deleted user's id.
-    async fn delete_user(
-        &self,
-        project_id: &ProjectId,
-        user: &UserRef,
-    ) -> Result<UserId, StoreError>;
-    /// Removes a user's external id.
-    async fn delete_external_id(
-        &self,
-        project_id: &ProjectId,
-        user: &UserRef,
-    ) -> Result<User, StoreError>;
-    async fn search_users(
-        &self,
-        project_id: &ProjectId,
-        query: &SearchQuery,
-        limit: u32,
-        cursor: Option<SearchCursor>,
-    ) -> Result<SearchPage, StoreError>;
-    /// Deletes one factor and returns its user as it is afterwards.
-    async fn delete_factor(
-        &self,
-        project_id: &ProjectId,
-        factor: &FactorRef,
-    ) -> Result<User, StoreError>;
-    async fn exchange_primary_factor(
-        &self,
-        project_id: &ProjectId,
-        user: &UserRef,
-        to: PrimaryFactor,
-        now: DateTime<Utc>,
-    ) -> Result<User, StoreError>;
-    async fn add_factor(
-        &self,
-        project_id: &ProjectId,
-        user_id: &UserId,
-        factor: NewFactor,
-        now: DateTime<Utc>,
-    ) -> Result<User, StoreError>;
+impl<T> Store for T where
+    T: ProjectStore
+        + UserStore
+        + PasswordStore
+        + SessionStore
+        + AuthenticationStore
+        + TotpStore
+        + OrganizationStore
+        + MemberStore
+        + MemberSessionStore
+        + ContactChannelStore
+        + OutboxStore
+        + Send
+        + Sync
+        + 'static
+{
 }
 
 /// Opens the store a database URL names: `sqlite:` / `sqlite://` for SQLite, `postgres://` or

@@ -58,9 +58,7 @@ impl PostgresStore {
     }
 }
 
-include!("sql_common.rs");
-include!("sql_credentials.rs");
-include!("sql_totps.rs");
-include!("sql_b2b.rs");
-include!("sql_members.rs");
-include!("sql_contact_channels.rs");
+// The same SQL as the other engine, compiled against this one's `Db` and `Engine`.
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/mod.rs"]
+mod sql;

@@ -1,13 +1,14 @@
-//! What TOTP registrations need from storage: the [`TotpStore`] trait, implemented for both
-//! engines in `sql_totps.rs`. Secrets arrive sealed and recovery codes as digests: the store
-//! never sees either in the clear.
+//! What TOTP registrations need from storage, for users and members alike: the [`TotpStore`]
+//! trait, implemented in `sql/totps.rs`. Secrets arrive sealed and recovery codes as digests:
+//! the store never sees either in the clear.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use latchkey_core::ids::{ProjectId, UserId};
+use latchkey_core::ids::{MemberId, ProjectId, UserId};
+use latchkey_core::member::Member;
 use latchkey_core::user::User;
 
-use crate::StoreError;
+use crate::*;
 
 /// A recovery code's stored form (see `latchkey_core::vault::Vault::code_digest`).
 pub type CodeDigest = [u8; 32];
@@ -75,8 +76,37 @@ pub trait TotpStore: Send + Sync {
         user_id: &UserId,
     ) -> Result<Vec<StoredTotp>, StoreError>;
 
-    /// The vault check value kept in the database, if one was written.
-    async fn vault_check(&self) -> Result<Option<Vec<u8>>, StoreError>;
-    /// Writes the vault check value unless one exists; returns the one that is stored.
-    async fn init_vault_check(&self, value: Vec<u8>) -> Result<Vec<u8>, StoreError>;
+    /// The member's TOTP registrations, verified first, then newest first.
+    async fn member_totps(
+        &self,
+        project_id: &ProjectId,
+        member_id: &MemberId,
+    ) -> Result<Vec<StoredTotp>, StoreError>;
+
+    /// Gives the member a TOTP registration (a migrated one arrives verified). An unverified
+    /// one it had is replaced; a verified one refuses with `Refusal::ActiveTotpExists`.
+    async fn create_member_totp(
+        &self,
+        project_id: &ProjectId,
+        member_id: &MemberId,
+        totp: NewTotp,
+        now: DateTime<Utc>,
+    ) -> Result<Member, StoreError>;
+
+    /// Removes the member's TOTP registrations (`Missing::Totp` when it has none).
+    async fn delete_member_totp(
+        &self,
+        project_id: &ProjectId,
+        member_id: &MemberId,
+        now: DateTime<Utc>,
+    ) -> Result<Member, StoreError>;
+
+    /// Replaces the recovery codes of the member's verified registration `totp_id`.
+    async fn rotate_member_recovery_codes(
+        &self,
+        project_id: &ProjectId,
+        member_id: &MemberId,
+        totp_id: &str,
+        codes: Vec<CodeDigest>,
+    ) -> Result<(), StoreError>;
 }

@@ -1,16 +1,21 @@
-// `TotpStore` for both engines, and the consumption step `complete` applies; `include!`d after
-// `sql_common.rs` (see its header).
+//! `TotpStore`, and the consumption step a completing authentication applies (`consume`).
 
-use crate::{CodeDigest, Consume, NewTotp, StoredTotp, TotpStore};
+use super::*;
 
-const TOTP_COLUMNS: &str =
+pub(super) const TOTP_COLUMNS: &str =
     "totp_id, verified, secret_sealed, last_step, expires_at, recovery_codes, created_at";
 
-fn digests_to_text(digests: &[CodeDigest]) -> String {
-    Value::Array(digests.iter().map(|digest| Value::String(hex::encode(digest))).collect()).to_string()
+pub(super) fn digests_to_text(digests: &[CodeDigest]) -> String {
+    Value::Array(
+        digests
+            .iter()
+            .map(|digest| Value::String(hex::encode(digest)))
+            .collect(),
+    )
+    .to_string()
 }
 
-fn digests_from_text(text: &str) -> Vec<CodeDigest> {
+pub(super) fn digests_from_text(text: &str) -> Vec<CodeDigest> {
     let values: Vec<String> = serde_json::from_str(text).unwrap_or_default();
     values
         .iter()
@@ -18,14 +23,18 @@ fn digests_from_text(text: &str) -> Vec<CodeDigest> {
         .collect()
 }
 
-fn totp_row(row: &<Db as sqlx::Database>::Row) -> Result<StoredTotp, sqlx::Error> {
+pub(super) fn totp_row(row: &<Db as sqlx::Database>::Row) -> Result<StoredTotp, sqlx::Error> {
     let recovery: String = row.try_get("recovery_codes")?;
     Ok(StoredTotp {
         totp_id: row.try_get("totp_id")?,
         verified: row.try_get("verified")?,
-        secret_sealed: row.try_get::<Option<Vec<u8>>, _>("secret_sealed")?.unwrap_or_default(),
+        secret_sealed: row
+            .try_get::<Option<Vec<u8>>, _>("secret_sealed")?
+            .unwrap_or_default(),
         last_step: row.try_get("last_step")?,
-        expires_at: row.try_get::<Option<i64>, _>("expires_at")?.map(from_micros),
+        expires_at: row
+            .try_get::<Option<i64>, _>("expires_at")?
+            .map(from_micros),
         recovery_codes: digests_from_text(&recovery),
         created_at: from_micros(row.try_get("created_at")?),
     })
@@ -34,7 +43,7 @@ fn totp_row(row: &<Db as sqlx::Database>::Row) -> Result<StoredTotp, sqlx::Error
 /// Applies a [`Consume`] for `owner` inside a completion's transaction. `table`, `id_column`
 /// and `owner_column` name the registrations of users (`totps`, `totp_id`, `user_id`) or of
 /// members. Refuses with `TotpStepUsed` / `RecoveryCodeRejected` when the step or code was used meanwhile.
-async fn consume(
+pub(super) async fn consume(
     conn: &mut Conn,
     project: &str,
     (table, id_column, owner_column): (&str, &str, &str),
@@ -136,7 +145,11 @@ impl TotpStore for Engine {
         Ok(user)
     }
 
-    async fn user_totps(&self, project_id: &ProjectId, user_id: &UserId) -> Result<Vec<StoredTotp>, StoreError> {
+    async fn user_totps(
+        &self,
+        project_id: &ProjectId,
+        user_id: &UserId,
+    ) -> Result<Vec<StoredTotp>, StoreError> {
         let rows = sqlx::query(&format!(
             "SELECT {TOTP_COLUMNS} FROM totps WHERE project_id = $1 AND user_id = $2 \
              ORDER BY verified DESC, created_at DESC, totp_id"
@@ -148,22 +161,121 @@ impl TotpStore for Engine {
         Ok(rows.iter().map(totp_row).collect::<Result<_, _>>()?)
     }
 
-    async fn vault_check(&self) -> Result<Option<Vec<u8>>, StoreError> {
-        Ok(sqlx::query_scalar("SELECT value FROM server_settings WHERE name = 'vault_check'")
-            .fetch_optional(self.reader())
-            .await?)
+    async fn member_totps(
+        &self,
+        project_id: &ProjectId,
+        member_id: &MemberId,
+    ) -> Result<Vec<StoredTotp>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT totp_registration_id AS totp_id, verified, secret_sealed, last_step, expires_at, \
+             recovery_codes, created_at FROM member_totps WHERE project_id = $1 AND member_id = $2 \
+             ORDER BY verified DESC, created_at DESC, totp_registration_id",
+        )
+        .bind(project_id.as_str())
+        .bind(member_id.as_str())
+        .fetch_all(self.reader())
+        .await?;
+        Ok(rows.iter().map(totp_row).collect::<Result<_, _>>()?)
     }
 
-    async fn init_vault_check(&self, value: Vec<u8>) -> Result<Vec<u8>, StoreError> {
+    async fn create_member_totp(
+        &self,
+        project_id: &ProjectId,
+        member_id: &MemberId,
+        totp: NewTotp,
+        now: DateTime<Utc>,
+    ) -> Result<Member, StoreError> {
+        let project = project_id.as_str();
         let mut tx = self.writer().begin().await?;
-        sqlx::query("INSERT INTO server_settings (name, value) VALUES ('vault_check', $1) ON CONFLICT (name) DO NOTHING")
-            .bind(value)
+        // Locked, so two concurrent creates cannot both find no verified registration.
+        lock_live_member(&mut tx, project, member_id).await?;
+        let verified: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM member_totps WHERE project_id = $1 AND member_id = $2 AND verified = TRUE",
+        )
+        .bind(project)
+        .bind(member_id.as_str())
+        .fetch_one(&mut *tx)
+        .await?;
+        if verified > 0 {
+            return Err(StoreError::Refused(Refusal::ActiveTotpExists));
+        }
+        sqlx::query("DELETE FROM member_totps WHERE project_id = $1 AND member_id = $2")
+            .bind(project)
+            .bind(member_id.as_str())
             .execute(&mut *tx)
             .await?;
-        let stored: Vec<u8> = sqlx::query_scalar("SELECT value FROM server_settings WHERE name = 'vault_check'")
-            .fetch_one(&mut *tx)
-            .await?;
+        sqlx::query(
+            "INSERT INTO member_totps (totp_registration_id, project_id, member_id, verified, secret_sealed, \
+             expires_at, recovery_codes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(&totp.totp_id)
+        .bind(project)
+        .bind(member_id.as_str())
+        .bind(totp.verified)
+        .bind(totp.secret_sealed)
+        .bind(totp.expires_at.map(to_micros))
+        .bind(digests_to_text(&totp.recovery_codes))
+        .bind(to_micros(now))
+        .execute(&mut *tx)
+        .await?;
+        let member = load_member(&mut tx, project, member_id).await?;
         tx.commit().await?;
-        Ok(stored)
+        Ok(member)
+    }
+
+    async fn delete_member_totp(
+        &self,
+        project_id: &ProjectId,
+        member_id: &MemberId,
+        now: DateTime<Utc>,
+    ) -> Result<Member, StoreError> {
+        let project = project_id.as_str();
+        let mut tx = self.writer().begin().await?;
+        lock_live_member(&mut tx, project, member_id).await?;
+        let deleted =
+            sqlx::query("DELETE FROM member_totps WHERE project_id = $1 AND member_id = $2")
+                .bind(project)
+                .bind(member_id.as_str())
+                .execute(&mut *tx)
+                .await?;
+        if deleted.rows_affected() == 0 {
+            return Err(StoreError::NotFound(Missing::Totp));
+        }
+        // TOTP can no longer be the default MFA method.
+        sqlx::query(
+            "UPDATE members SET default_mfa_method = CASE WHEN default_mfa_method = 'totp' THEN '' \
+             ELSE default_mfa_method END, updated_at = $1 WHERE project_id = $2 AND member_id = $3",
+        )
+        .bind(to_micros(now))
+        .bind(project)
+        .bind(member_id.as_str())
+        .execute(&mut *tx)
+        .await?;
+        let member = load_member(&mut tx, project, member_id).await?;
+        tx.commit().await?;
+        Ok(member)
+    }
+
+    async fn rotate_member_recovery_codes(
+        &self,
+        project_id: &ProjectId,
+        member_id: &MemberId,
+        totp_id: &str,
+        codes: Vec<CodeDigest>,
+    ) -> Result<(), StoreError> {
+        let updated = sqlx::query(
+            "UPDATE member_totps SET recovery_codes = $1 WHERE project_id = $2 AND member_id = $3 \
+             AND totp_registration_id = $4 AND verified = TRUE",
+        )
+        .bind(digests_to_text(&codes))
+        .bind(project_id.as_str())
+        .bind(member_id.as_str())
+        .bind(totp_id)
+        .execute(self.writer())
+        .await?;
+        if updated.rows_affected() == 0 {
+            return Err(StoreError::NotFound(Missing::Totp));
+        }
+        Ok(())
     }
 }

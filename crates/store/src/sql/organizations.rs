@@ -1,14 +1,13 @@
-// `B2bStore` for both engines; `include!`d after `sql_common.rs` (see its header).
+//! `OrganizationStore`: organizations, their slugs, external ids and settings.
 
-use latchkey_core::b2b::{Organization, OrganizationSlug};
-use latchkey_core::ids::OrganizationId;
+use super::*;
 
-use crate::{B2bStore, OrganizationFilter, OrganizationPage, OrganizationPatch, OrganizationRef};
-
-const ORGANIZATION_COLUMNS: &str =
+pub(super) const ORGANIZATION_COLUMNS: &str =
     "organization_id, name, slug, logo_url, external_id, trusted_metadata, settings, created_at, updated_at";
 
-fn organization_row(row: &<Db as sqlx::Database>::Row) -> Result<Organization, sqlx::Error> {
+pub(super) fn organization_row(
+    row: &<Db as sqlx::Database>::Row,
+) -> Result<Organization, sqlx::Error> {
     Ok(Organization {
         organization_id: OrganizationId::from_trusted(row.try_get("organization_id")?),
         name: row.try_get("name")?,
@@ -23,11 +22,12 @@ fn organization_row(row: &<Db as sqlx::Database>::Row) -> Result<Organization, s
 }
 
 /// Maps the organizations' unique constraints to their conflicts.
-fn organization_conflict(error: sqlx::Error) -> StoreError {
+pub(super) fn organization_conflict(error: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(db_error) = &error {
         if db_error.is_unique_violation() {
             let names = |needle: &str| {
-                db_error.message().contains(needle) || db_error.constraint().unwrap_or_default().contains(needle)
+                db_error.message().contains(needle)
+                    || db_error.constraint().unwrap_or_default().contains(needle)
             };
             if names("slug") {
                 return StoreError::Conflict(Conflict::DuplicateOrganizationSlug);
@@ -40,7 +40,7 @@ fn organization_conflict(error: sqlx::Error) -> StoreError {
     StoreError::Database(error)
 }
 
-async fn find_organization(
+pub(super) async fn find_organization(
     conn: &mut Conn,
     project: &str,
     organization: &OrganizationRef,
@@ -57,11 +57,19 @@ async fn find_organization(
         "SELECT {ORGANIZATION_COLUMNS} FROM organizations WHERE project_id = $1 AND {condition}{}",
         if lock { FOR_UPDATE } else { "" }
     );
-    let row = sqlx::query(&sql).bind(project).bind(value).fetch_optional(&mut *conn).await?;
+    let row = sqlx::query(&sql)
+        .bind(project)
+        .bind(value)
+        .fetch_optional(&mut *conn)
+        .await?;
     Ok(row.as_ref().map(organization_row).transpose()?)
 }
 
-fn push_organization_filter<'a>(query: &mut QueryBuilder<'a, Db>, project: &str, filter: &OrganizationFilter) {
+pub(super) fn push_organization_filter<'a>(
+    query: &mut QueryBuilder<'a, Db>,
+    project: &str,
+    filter: &OrganizationFilter,
+) {
     query.push(" WHERE project_id = ");
     query.push_bind(project.to_owned());
     let lists = [
@@ -81,7 +89,10 @@ fn push_organization_filter<'a>(query: &mut QueryBuilder<'a, Db>, project: &str,
             None => {}
         }
     }
-    let fuzzy = [("name", &filter.organization_name_fuzzy), ("slug", &filter.organization_slug_fuzzy)];
+    let fuzzy = [
+        ("name", &filter.organization_name_fuzzy),
+        ("slug", &filter.organization_slug_fuzzy),
+    ];
     for (column, text) in fuzzy {
         if let Some(text) = text {
             query.push(format!(" AND LOWER({column}) LIKE "));
@@ -92,8 +103,12 @@ fn push_organization_filter<'a>(query: &mut QueryBuilder<'a, Db>, project: &str,
 }
 
 #[async_trait]
-impl B2bStore for Engine {
-    async fn create_organization(&self, project_id: &ProjectId, organization: &Organization) -> Result<(), StoreError> {
+impl OrganizationStore for Engine {
+    async fn create_organization(
+        &self,
+        project_id: &ProjectId,
+        organization: &Organization,
+    ) -> Result<(), StoreError> {
         sqlx::query(
             "INSERT INTO organizations (organization_id, project_id, name, slug, logo_url, external_id, \
              trusted_metadata, settings, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -203,14 +218,25 @@ impl B2bStore for Engine {
         let mut count = QueryBuilder::<Db>::new("SELECT COUNT(*) FROM organizations");
         push_organization_filter(&mut count, project, filter);
         let total: i64 = count.build_query_scalar().fetch_one(&mut *conn).await?;
-        let mut query = QueryBuilder::<Db>::new(format!("SELECT {ORGANIZATION_COLUMNS} FROM organizations"));
+        let mut query =
+            QueryBuilder::<Db>::new(format!("SELECT {ORGANIZATION_COLUMNS} FROM organizations"));
         push_organization_filter(&mut query, project, filter);
         push_keyset_page(&mut query, ("created_at", "organization_id"), after, limit);
         let rows = query.build().fetch_all(&mut *conn).await?;
-        let mut organizations: Vec<Organization> = rows.iter().map(organization_row).collect::<Result<_, _>>()?;
+        let mut organizations: Vec<Organization> = rows
+            .iter()
+            .map(organization_row)
+            .collect::<Result<_, _>>()?;
         let next_cursor = cut_page(&mut organizations, limit, |last| {
-            (to_micros(last.created_at), last.organization_id.as_str().to_owned())
+            (
+                to_micros(last.created_at),
+                last.organization_id.as_str().to_owned(),
+            )
         });
-        Ok(OrganizationPage { organizations, total, next_cursor })
+        Ok(OrganizationPage {
+            organizations,
+            total,
+            next_cursor,
+        })
     }
 }

@@ -1,15 +1,14 @@
-// `ContactChannelStore` for both engines; `include!`d after `sql_common.rs` (see its header).
-// Contact channels are rows of `user_emails`: every statement here is about the same emails the
-// Stytch Users API reads and writes.
+//! `ContactChannelStore`. Contact channels are rows of `user_emails`: every statement here is
+//! about the same emails the Stytch Users API reads and writes.
 
-use crate::{
-    ContactChannel, ContactChannelPatch, ContactChannelStore, NewContactChannel, NewVerification, OutboxMessage,
-    StackKeys,
-};
+use super::*;
 
-const CHANNEL_COLUMNS: &str = "email_id, user_id, email, verified, used_for_auth, is_primary, created_at";
+pub(super) const CHANNEL_COLUMNS: &str =
+    "email_id, user_id, email, verified, used_for_auth, is_primary, created_at";
 
-fn channel_row(row: &<Db as sqlx::Database>::Row) -> Result<ContactChannel, sqlx::Error> {
+pub(super) fn channel_row(
+    row: &<Db as sqlx::Database>::Row,
+) -> Result<ContactChannel, sqlx::Error> {
     Ok(ContactChannel {
         email_id: EmailId::from_trusted(row.try_get("email_id")?),
         user_id: UserId::from_trusted(row.try_get("user_id")?),
@@ -22,17 +21,22 @@ fn channel_row(row: &<Db as sqlx::Database>::Row) -> Result<ContactChannel, sqlx
 }
 
 /// Locks the user for a change of its channels; `Missing::User` when there is none.
-async fn lock_user(conn: &mut Conn, project: &str, user_id: &UserId) -> Result<(), StoreError> {
-    let found: Option<String> =
-        sqlx::query_scalar(&format!("SELECT user_id FROM users WHERE project_id = $1 AND user_id = $2{FOR_UPDATE}"))
-            .bind(project)
-            .bind(user_id.as_str())
-            .fetch_optional(&mut *conn)
-            .await?;
+pub(super) async fn lock_user(
+    conn: &mut Conn,
+    project: &str,
+    user_id: &UserId,
+) -> Result<(), StoreError> {
+    let found: Option<String> = sqlx::query_scalar(&format!(
+        "SELECT user_id FROM users WHERE project_id = $1 AND user_id = $2{FOR_UPDATE}"
+    ))
+    .bind(project)
+    .bind(user_id.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
     found.map(|_| ()).ok_or(StoreError::NotFound(Missing::User))
 }
 
-async fn find_channel(
+pub(super) async fn find_channel(
     conn: &mut Conn,
     project: &str,
     user_id: &UserId,
@@ -52,7 +56,11 @@ async fn find_channel(
 
 /// Refuses a change that leaves the user no way to sign in: no other email used for auth, no
 /// phone number, OAuth, WebAuthn, biometric or crypto-wallet registration.
-async fn keep_a_sign_in_method(conn: &mut Conn, user_id: &UserId, except: &EmailId) -> Result<(), StoreError> {
+pub(super) async fn keep_a_sign_in_method(
+    conn: &mut Conn,
+    user_id: &UserId,
+    except: &EmailId,
+) -> Result<(), StoreError> {
     let others: i64 = sqlx::query_scalar(
         "SELECT (SELECT COUNT(*) FROM user_emails WHERE user_id = $1 AND used_for_auth AND email_id <> $2) \
          + (SELECT COUNT(*) FROM user_phone_numbers WHERE user_id = $1) \
@@ -72,7 +80,7 @@ async fn keep_a_sign_in_method(conn: &mut Conn, user_id: &UserId, except: &Email
 }
 
 /// Takes the primary flag from the user's channels, before one of them is made primary.
-async fn clear_primary(conn: &mut Conn, user_id: &UserId) -> Result<(), StoreError> {
+pub(super) async fn clear_primary(conn: &mut Conn, user_id: &UserId) -> Result<(), StoreError> {
     sqlx::query("UPDATE user_emails SET is_primary = FALSE WHERE user_id = $1 AND is_primary")
         .bind(user_id.as_str())
         .execute(&mut *conn)
@@ -82,7 +90,7 @@ async fn clear_primary(conn: &mut Conn, user_id: &UserId) -> Result<(), StoreErr
 
 /// The unused, unexpired code with `code_digest` (locked when `lock`); what is wrong with it
 /// otherwise.
-async fn usable_code(
+pub(super) async fn usable_code(
     conn: &mut Conn,
     project: &str,
     code_digest: &SecretDigest,
@@ -105,11 +113,14 @@ async fn usable_code(
     if row.try_get::<i64, _>("expires_at")? <= to_micros(now) {
         return Err(StoreError::Refused(Refusal::VerificationCodeExpired));
     }
-    Ok((EmailId::from_trusted(row.try_get("email_id")?), row.try_get("email")?))
+    Ok((
+        EmailId::from_trusted(row.try_get("email_id")?),
+        row.try_get("email")?,
+    ))
 }
 
 /// The channel a code was sent for, if it still has the address the code was sent to.
-async fn channel_of_code(
+pub(super) async fn channel_of_code(
     conn: &mut Conn,
     project: &str,
     (email_id, email): &(EmailId, String),
@@ -128,20 +139,18 @@ async fn channel_of_code(
 
 #[async_trait]
 impl ContactChannelStore for Engine {
-    async fn set_stack_keys(&self, project_id: &ProjectId, keys: &StackKeys) -> Result<(), StoreError> {
-        let mut conn = self.writer().acquire().await?;
-        let written = write_stack_keys(&mut conn, project_id, keys).await;
-        self.projects.forget(project_id);
-        written
-    }
-
-    async fn contact_channels(&self, project_id: &ProjectId, user_id: &UserId) -> Result<Vec<ContactChannel>, StoreError> {
+    async fn contact_channels(
+        &self,
+        project_id: &ProjectId,
+        user_id: &UserId,
+    ) -> Result<Vec<ContactChannel>, StoreError> {
         let mut conn = self.reader().acquire().await?;
-        let exists: Option<String> = sqlx::query_scalar("SELECT user_id FROM users WHERE project_id = $1 AND user_id = $2")
-            .bind(project_id.as_str())
-            .bind(user_id.as_str())
-            .fetch_optional(&mut *conn)
-            .await?;
+        let exists: Option<String> =
+            sqlx::query_scalar("SELECT user_id FROM users WHERE project_id = $1 AND user_id = $2")
+                .bind(project_id.as_str())
+                .bind(user_id.as_str())
+                .fetch_optional(&mut *conn)
+                .await?;
         if exists.is_none() {
             return Err(StoreError::NotFound(Missing::User));
         }
@@ -325,11 +334,13 @@ impl ContactChannelStore for Engine {
         if used.rows_affected() == 0 {
             return Err(StoreError::Refused(Refusal::VerificationCodeUsed));
         }
-        sqlx::query("UPDATE user_emails SET verified = TRUE WHERE project_id = $1 AND email_id = $2")
-            .bind(project)
-            .bind(channel.email_id.as_str())
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE user_emails SET verified = TRUE WHERE project_id = $1 AND email_id = $2",
+        )
+        .bind(project)
+        .bind(channel.email_id.as_str())
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         channel.verified = true;
         Ok(channel)
@@ -345,28 +356,5 @@ impl ContactChannelStore for Engine {
         let code = usable_code(&mut conn, project_id.as_str(), code_digest, now, false).await?;
         channel_of_code(&mut conn, project_id.as_str(), &code).await?;
         Ok(())
-    }
-
-    async fn outbox(&self, project_id: &ProjectId, limit: u32) -> Result<Vec<OutboxMessage>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT message_id, recipient, subject, body, created_at FROM outbox WHERE project_id = $1 \
-             ORDER BY created_at DESC, message_id DESC LIMIT $2",
-        )
-        .bind(project_id.as_str())
-        .bind(i64::from(limit))
-        .fetch_all(self.reader())
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(OutboxMessage {
-                    message_id: row.try_get("message_id")?,
-                    recipient: row.try_get("recipient")?,
-                    subject: row.try_get("subject")?,
-                    body: row.try_get("body")?,
-                    created_at: from_micros(row.try_get("created_at")?),
-                })
-            })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
     }
 }

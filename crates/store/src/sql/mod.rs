@@ -1,0 +1,163 @@
+//! The SQL both engines share, one module per product. `sqlite.rs` and `postgres.rs` each mount
+//! this folder with `#[path]`, after defining:
+//! - `Db`: the sqlx database type;
+//! - `Engine`: the store type, with `reader()` and `writer()` pools;
+//! - `WRITE_LANES`: how many write transactions the engine runs well at once;
+//! - `FOR_UPDATE`: the row-lock suffix for read-modify-write reads ("" where the writer is
+//!   already exclusive);
+//! - `SELECTIVE_PROJECT_COLUMN`: how a search names `u.project_id` when a selective filter should
+//!   drive the plan (see `push_search_conditions`).
+//!
+//! Static statements use `$N` placeholders, which both engines accept; dynamic ones go through
+//! `QueryBuilder`, which writes each engine's own placeholders. The modules share one namespace
+//! (each starts with `use super::*`), as the helpers of one product serve the others: a member
+//! completion consumes a TOTP step, a contact channel is a user's email.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use latchkey_core::b2b::{Organization, OrganizationSlug};
+use latchkey_core::ids::{
+    BiometricRegistrationId, CryptoWalletId, EmailId, Environment, MemberId, MemberSessionId,
+    OAuthUserRegistrationId, OrganizationId, PasswordId, PhoneId, ProjectId, SessionId,
+    SigningKeyId, TotpId, UserId, WebAuthnRegistrationId,
+};
+use latchkey_core::jwt::SigningKey;
+use latchkey_core::member::{Member, MemberStatus};
+use latchkey_core::password::strength::Policy;
+use latchkey_core::password::StoredHash;
+use latchkey_core::search::{Filter, Operator, SearchCursor, SearchQuery};
+use latchkey_core::secret::SecretDigest;
+use latchkey_core::session::{AuthenticationFactor, MemberSession, Session};
+use latchkey_core::user::{
+    BiometricRegistration, CryptoWallet, NewUser, OAuthProvider, PasswordSummary, Totp, User,
+    UserEmail, UserPhoneNumber, UserRef, UserStatus, WebAuthnRegistration,
+};
+use latchkey_core::values::{merge_metadata, Email, Name, PhoneNumber};
+use serde_json::{Map, Value};
+use sqlx::{QueryBuilder, Row};
+
+use super::{Db, Engine, FOR_UPDATE, SELECTIVE_PROJECT_COLUMN, WRITE_LANES};
+use crate::*;
+
+mod authentication;
+mod contact_channels;
+mod member_sessions;
+mod members;
+mod organizations;
+mod outbox;
+mod passwords;
+mod projects;
+mod sessions;
+mod totps;
+mod users;
+mod users_read;
+mod users_search;
+mod users_write;
+
+use member_sessions::*;
+use members::*;
+use passwords::*;
+use sessions::*;
+use totps::*;
+use users::*;
+use users_read::*;
+use users_search::*;
+use users_write::*;
+
+type Conn = <Db as sqlx::Database>::Connection;
+
+/// Maps a unique-constraint violation to the rule it broke; other errors pass through.
+fn conflict_or(error: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db_error) = &error {
+        if db_error.is_unique_violation() {
+            let message = db_error.message();
+            let constraint = db_error.constraint().unwrap_or_default();
+            let names = |needle: &str| message.contains(needle) || constraint.contains(needle);
+            if names("user_emails") {
+                return StoreError::Conflict(Conflict::DuplicateEmail);
+            }
+            if names("user_phone_numbers") {
+                return StoreError::Conflict(Conflict::DuplicatePhoneNumber);
+            }
+            if names("external_id") {
+                return StoreError::Conflict(Conflict::DuplicateExternalId);
+            }
+        }
+    }
+    StoreError::Database(error)
+}
+
+fn metadata_from_text(text: &str) -> Map<String, Value> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+fn metadata_to_text(map: &Map<String, Value>) -> String {
+    serde_json::to_string(map).unwrap_or_else(|_| "{}".to_owned())
+}
+
+/// Escapes `%`, `_` and `\` so user input matches literally inside a `LIKE … ESCAPE '\'`.
+fn like_contains(text: &str) -> String {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for character in text.chars() {
+        if matches!(character, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(character);
+    }
+    pattern.push('%');
+    pattern
+}
+
+/// Keyset paging in `(created_at, id)` order: the rows after `after`, in that order, at most
+/// `limit` of them plus one that tells whether another page follows (see [`cut_page`]).
+fn push_keyset_page(
+    query: &mut QueryBuilder<'_, Db>,
+    (created_column, id_column): (&str, &str),
+    after: Option<(i64, String)>,
+    limit: u32,
+) {
+    if let Some((created_at, id)) = after {
+        query.push(format!(" AND ({created_column} > "));
+        query.push_bind(created_at);
+        query.push(format!(" OR ({created_column} = "));
+        query.push_bind(created_at);
+        query.push(format!(" AND {id_column} > "));
+        query.push_bind(id);
+        query.push("))");
+    }
+    query.push(format!(" ORDER BY {created_column}, {id_column} LIMIT "));
+    query.push_bind(i64::from(limit) + 1);
+}
+
+/// Cuts rows fetched by [`push_keyset_page`] to `limit`, and names the cursor of the last row
+/// kept when more follow.
+fn cut_page<T>(
+    rows: &mut Vec<T>,
+    limit: u32,
+    key: impl Fn(&T) -> (i64, String),
+) -> Option<(i64, String)> {
+    if rows.len() <= limit as usize {
+        return None;
+    }
+    rows.truncate(limit as usize);
+    rows.last().map(key)
+}
+
+fn push_list<T: AsRef<str>>(query: &mut QueryBuilder<'_, Db>, values: &[T]) {
+    query.push("(");
+    let mut list = query.separated(", ");
+    for value in values {
+        list.push_bind(value.as_ref().to_owned());
+    }
+    query.push(")");
+}
+
+/// What the SQLite engine's own tests reach into (its query plans, the bulk-migration path).
+#[cfg(test)]
+#[allow(unused_imports)] // the PostgreSQL copy of this module has no such tests
+pub(super) use {
+    passwords::migrate_new_users, users_read::read_user_sql, users_search::push_search_conditions,
+};

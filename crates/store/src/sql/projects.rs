@@ -1,0 +1,282 @@
+//! `ProjectStore`: projects, their settings, signing keys and Stack keys (cached for a second,
+//! see `project_cache.rs`), and the vault's check value.
+
+use super::*;
+
+pub(super) const PROJECT_COLUMNS: &str =
+    "project_id, name, environment, secret_digest, created_at, \
+     lock_threshold, lock_ttl_seconds, strength_policy, luds_min_length, luds_complexity, \
+     stack_publishable_client_key, stack_secret_server_key_digest";
+
+pub(super) fn project_row(row: &<Db as sqlx::Database>::Row) -> Result<ProjectRecord, sqlx::Error> {
+    let environment: String = row.try_get("environment")?;
+    let digest: Vec<u8> = row.try_get("secret_digest")?;
+    Ok(ProjectRecord {
+        project_id: ProjectId::from_trusted(row.try_get("project_id")?),
+        name: row.try_get("name")?,
+        environment: Environment::parse(&environment).unwrap_or(Environment::Test),
+        secret_digest: SecretDigest::from_bytes(&digest)
+            .ok_or_else(|| sqlx::Error::Decode("secret_digest is not 32 bytes".into()))?,
+        created_at: from_micros(row.try_get("created_at")?),
+        settings: settings_row(row)?,
+        stack_keys: stack_keys_row(row)?,
+    })
+}
+
+pub(super) async fn write_stack_keys(
+    conn: &mut Conn,
+    project_id: &ProjectId,
+    keys: &crate::StackKeys,
+) -> Result<(), StoreError> {
+    let updated = sqlx::query(
+        "UPDATE projects SET stack_publishable_client_key = $1, stack_secret_server_key_digest = $2 \
+         WHERE project_id = $3",
+    )
+    .bind(&keys.publishable_client_key)
+    .bind(keys.secret_server_key_digest.as_bytes().to_vec())
+    .bind(project_id.as_str())
+    .execute(&mut *conn)
+    .await?;
+    if updated.rows_affected() == 0 {
+        return Err(StoreError::NotFound(Missing::Project));
+    }
+    Ok(())
+}
+
+pub(super) fn stack_keys_row(
+    row: &<Db as sqlx::Database>::Row,
+) -> Result<Option<crate::StackKeys>, sqlx::Error> {
+    let key: Option<String> = row.try_get("stack_publishable_client_key")?;
+    let digest: Option<Vec<u8>> = row.try_get("stack_secret_server_key_digest")?;
+    Ok(
+        match (key, digest.as_deref().and_then(SecretDigest::from_bytes)) {
+            (Some(publishable_client_key), Some(secret_server_key_digest)) => {
+                Some(crate::StackKeys {
+                    publishable_client_key,
+                    secret_server_key_digest,
+                })
+            }
+            _ => None,
+        },
+    )
+}
+
+pub(super) fn settings_row(
+    row: &<Db as sqlx::Database>::Row,
+) -> Result<ProjectSettings, sqlx::Error> {
+    let policy: String = row.try_get("strength_policy")?;
+    let min_length: i64 = row.try_get("luds_min_length")?;
+    let complexity: i64 = row.try_get("luds_complexity")?;
+    let threshold: i64 = row.try_get("lock_threshold")?;
+    Ok(ProjectSettings {
+        lock_threshold: u32::try_from(threshold).unwrap_or(10),
+        lock_ttl_seconds: row.try_get("lock_ttl_seconds")?,
+        strength_policy: if policy == "luds" {
+            Policy::Luds {
+                min_length: u32::try_from(min_length).unwrap_or(8),
+                min_complexity: u32::try_from(complexity).unwrap_or(3),
+            }
+        } else {
+            Policy::Zxcvbn
+        },
+    })
+}
+
+pub(super) async fn write_project_settings(
+    conn: &mut Conn,
+    project_id: &ProjectId,
+    settings: &ProjectSettings,
+) -> Result<(), StoreError> {
+    let (policy, min_length, complexity) = match settings.strength_policy {
+        Policy::Zxcvbn => ("zxcvbn", 8, 3),
+        Policy::Luds {
+            min_length,
+            min_complexity,
+        } => ("luds", min_length, min_complexity),
+    };
+    sqlx::query(
+        "UPDATE projects SET lock_threshold = $1, lock_ttl_seconds = $2, strength_policy = $3, \
+         luds_min_length = $4, luds_complexity = $5 WHERE project_id = $6",
+    )
+    .bind(i64::from(settings.lock_threshold))
+    .bind(settings.lock_ttl_seconds)
+    .bind(policy)
+    .bind(i64::from(min_length))
+    .bind(i64::from(complexity))
+    .bind(project_id.as_str())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn insert_signing_key(
+    conn: &mut Conn,
+    project_id: &ProjectId,
+    key: &SigningKey,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO signing_keys (kid, project_id, private_der, n, e, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(key.kid.as_str())
+    .bind(project_id.as_str())
+    .bind(key.private_der.clone())
+    .bind(&key.n)
+    .bind(&key.e)
+    .bind(to_micros(key.created_at))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl ProjectStore for Engine {
+    async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(self.reader()).await?;
+        Ok(())
+    }
+
+    fn pool_stats(&self) -> Vec<crate::PoolStats> {
+        self.pools()
+    }
+
+    async fn create_project(
+        &self,
+        project: &ProjectRecord,
+        key: &SigningKey,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer().begin().await?;
+        sqlx::query(
+            "INSERT INTO projects (project_id, name, environment, secret_digest, created_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(project.project_id.as_str())
+        .bind(&project.name)
+        .bind(project.environment.as_str())
+        .bind(project.secret_digest.as_bytes().to_vec())
+        .bind(to_micros(project.created_at))
+        .execute(&mut *tx)
+        .await?;
+        write_project_settings(&mut tx, &project.project_id, &project.settings).await?;
+        if let Some(keys) = &project.stack_keys {
+            write_stack_keys(&mut tx, &project.project_id, keys).await?;
+        }
+        insert_signing_key(&mut tx, &project.project_id, key).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn get_project(
+        &self,
+        project_id: &ProjectId,
+    ) -> Result<Option<ProjectRecord>, StoreError> {
+        if let Some(record) = self.projects.get(project_id) {
+            return Ok(Some(record));
+        }
+        let read_at = std::time::Instant::now();
+        let row = sqlx::query(&format!(
+            "SELECT {PROJECT_COLUMNS} FROM projects WHERE project_id = $1"
+        ))
+        .bind(project_id.as_str())
+        .fetch_optional(self.reader())
+        .await?;
+        let record = row.as_ref().map(project_row).transpose()?;
+        if let Some(record) = &record {
+            self.projects.put(read_at, project_id, record);
+        }
+        Ok(record)
+    }
+
+    async fn list_projects(&self) -> Result<Vec<ProjectRecord>, StoreError> {
+        let rows = sqlx::query(&format!(
+            "SELECT {PROJECT_COLUMNS} FROM projects ORDER BY created_at, project_id"
+        ))
+        .fetch_all(self.reader())
+        .await?;
+        Ok(rows.iter().map(project_row).collect::<Result<_, _>>()?)
+    }
+
+    async fn signing_keys(&self, project_id: &ProjectId) -> Result<Vec<SigningKey>, StoreError> {
+        if let Some(keys) = self.signing_keys.get(project_id) {
+            return Ok(keys);
+        }
+        let read_at = std::time::Instant::now();
+        let rows = sqlx::query(
+            "SELECT kid, private_der, n, e, created_at FROM signing_keys WHERE project_id = $1 \
+             ORDER BY created_at DESC, kid DESC",
+        )
+        .bind(project_id.as_str())
+        .fetch_all(self.reader())
+        .await?;
+        let mut keys = Vec::with_capacity(rows.len());
+        for row in &rows {
+            keys.push(SigningKey::from_parts(
+                SigningKeyId::from_trusted(row.try_get("kid")?),
+                row.try_get("private_der")?,
+                row.try_get("n")?,
+                row.try_get("e")?,
+                from_micros(row.try_get("created_at")?),
+            ));
+        }
+        // An unknown project has no keys; only found ones are kept.
+        if !keys.is_empty() {
+            self.signing_keys.put(read_at, project_id, &keys);
+        }
+        Ok(keys)
+    }
+
+    async fn add_signing_key(
+        &self,
+        project_id: &ProjectId,
+        key: &SigningKey,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.writer().acquire().await?;
+        let written = insert_signing_key(&mut conn, project_id, key).await;
+        self.signing_keys.forget(project_id);
+        written
+    }
+
+    async fn update_project_settings(
+        &self,
+        project_id: &ProjectId,
+        settings: &ProjectSettings,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.writer().acquire().await?;
+        let written = write_project_settings(&mut conn, project_id, settings).await;
+        self.projects.forget(project_id);
+        written
+    }
+
+    async fn set_stack_keys(
+        &self,
+        project_id: &ProjectId,
+        keys: &StackKeys,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.writer().acquire().await?;
+        let written = write_stack_keys(&mut conn, project_id, keys).await;
+        self.projects.forget(project_id);
+        written
+    }
+
+    async fn vault_check(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM server_settings WHERE name = 'vault_check'")
+                .fetch_optional(self.reader())
+                .await?,
+        )
+    }
+
+    async fn init_vault_check(&self, value: Vec<u8>) -> Result<Vec<u8>, StoreError> {
+        let mut tx = self.writer().begin().await?;
+        sqlx::query("INSERT INTO server_settings (name, value) VALUES ('vault_check', $1) ON CONFLICT (name) DO NOTHING")
+            .bind(value)
+            .execute(&mut *tx)
+            .await?;
+        let stored: Vec<u8> =
+            sqlx::query_scalar("SELECT value FROM server_settings WHERE name = 'vault_check'")
+                .fetch_one(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        Ok(stored)
+    }
+}
