@@ -58,17 +58,20 @@ pub(super) async fn find_channel(
 /// phone number, OAuth, WebAuthn, biometric or crypto-wallet registration.
 pub(super) async fn keep_a_sign_in_method(
     conn: &mut Conn,
+    project: &str,
     user_id: &UserId,
     except: &EmailId,
 ) -> Result<(), StoreError> {
     let others: i64 = sqlx::query_scalar(
-        "SELECT (SELECT COUNT(*) FROM user_emails WHERE user_id = $1 AND used_for_auth AND email_id <> $2) \
-         + (SELECT COUNT(*) FROM user_phone_numbers WHERE user_id = $1) \
-         + (SELECT COUNT(*) FROM oauth_registrations WHERE user_id = $1) \
-         + (SELECT COUNT(*) FROM webauthn_registrations WHERE user_id = $1) \
-         + (SELECT COUNT(*) FROM biometric_registrations WHERE user_id = $1) \
-         + (SELECT COUNT(*) FROM crypto_wallets WHERE user_id = $1)",
+        "SELECT (SELECT COUNT(*) FROM user_emails \
+           WHERE project_id = $1 AND user_id = $2 AND used_for_auth AND email_id <> $3) \
+         + (SELECT COUNT(*) FROM user_phone_numbers WHERE project_id = $1 AND user_id = $2) \
+         + (SELECT COUNT(*) FROM oauth_registrations WHERE project_id = $1 AND user_id = $2) \
+         + (SELECT COUNT(*) FROM webauthn_registrations WHERE project_id = $1 AND user_id = $2) \
+         + (SELECT COUNT(*) FROM biometric_registrations WHERE project_id = $1 AND user_id = $2) \
+         + (SELECT COUNT(*) FROM crypto_wallets WHERE project_id = $1 AND user_id = $2)",
     )
+    .bind(project)
     .bind(user_id.as_str())
     .bind(except.as_str())
     .fetch_one(&mut *conn)
@@ -80,11 +83,19 @@ pub(super) async fn keep_a_sign_in_method(
 }
 
 /// Takes the primary flag from the user's channels, before one of them is made primary.
-pub(super) async fn clear_primary(conn: &mut Conn, user_id: &UserId) -> Result<(), StoreError> {
-    sqlx::query("UPDATE user_emails SET is_primary = FALSE WHERE user_id = $1 AND is_primary")
-        .bind(user_id.as_str())
-        .execute(&mut *conn)
-        .await?;
+pub(super) async fn clear_primary(
+    conn: &mut Conn,
+    project: &str,
+    user_id: &UserId,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE user_emails SET is_primary = FALSE \
+         WHERE project_id = $1 AND user_id = $2 AND is_primary",
+    )
+    .bind(project)
+    .bind(user_id.as_str())
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -175,7 +186,7 @@ impl ContactChannelStore for Engine {
         let mut tx = self.writer().begin().await?;
         lock_user(&mut tx, project, user_id).await?;
         if channel.is_primary {
-            clear_primary(&mut tx, user_id).await?;
+            clear_primary(&mut tx, project, user_id).await?;
         }
         sqlx::query(
             "INSERT INTO user_emails (email_id, project_id, user_id, email, verified, created_at, used_for_auth, \
@@ -220,13 +231,13 @@ impl ContactChannelStore for Engine {
         }
         if let Some(used_for_auth) = patch.used_for_auth {
             if channel.used_for_auth && !used_for_auth {
-                keep_a_sign_in_method(&mut tx, user_id, email_id).await?;
+                keep_a_sign_in_method(&mut tx, project, user_id, email_id).await?;
             }
             channel.used_for_auth = used_for_auth;
         }
         if let Some(primary) = patch.is_primary {
             if primary && !channel.is_primary {
-                clear_primary(&mut tx, user_id).await?;
+                clear_primary(&mut tx, project, user_id).await?;
             }
             channel.is_primary = primary;
         }
@@ -258,7 +269,7 @@ impl ContactChannelStore for Engine {
         lock_user(&mut tx, project, user_id).await?;
         let channel = find_channel(&mut tx, project, user_id, email_id).await?;
         if channel.used_for_auth {
-            keep_a_sign_in_method(&mut tx, user_id, email_id).await?;
+            keep_a_sign_in_method(&mut tx, project, user_id, email_id).await?;
         }
         sqlx::query("DELETE FROM user_emails WHERE project_id = $1 AND email_id = $2")
             .bind(project)

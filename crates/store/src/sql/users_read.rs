@@ -115,7 +115,7 @@ pub(super) fn child_order() -> String {
 pub(super) const USER_BRANCH: &str =
     "SELECT 'user' AS kind, user_id, external_id, first_name, middle_name, \
      last_name, status, CAST(NULL AS BOOLEAN) AS flag, created_at, trusted_metadata, \
-     untrusted_metadata, lock_created_at, lock_expires_at FROM users";
+     untrusted_metadata, lock_created_at, lock_expires_at FROM users WHERE project_id = $1";
 
 /// [`read_user`]'s statement, binding `$1` the project and `$2` the user id (or, `by_external_id`,
 /// the external id).
@@ -128,7 +128,7 @@ pub(crate) fn read_user_sql(by_external_id: bool) -> String {
     } else {
         ("user_id", "$2")
     };
-    let mut sql = format!("{USER_BRANCH} WHERE project_id = $1 AND {column} = $2");
+    let mut sql = format!("{USER_BRANCH} AND {column} = $2");
     for (columns, table) in CHILD_BRANCHES {
         sql.push_str(&format!(
             " UNION ALL SELECT {columns}, NULL, NULL, NULL, NULL FROM {table} \

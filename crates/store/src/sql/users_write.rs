@@ -18,8 +18,10 @@ pub(super) async fn insert_email(
     };
     // The user's first email is its primary contact channel (see `insert_emails`).
     let has_primary: Option<String> = sqlx::query_scalar(
-        "SELECT email_id FROM user_emails WHERE user_id = $1 AND is_primary LIMIT 1",
+        "SELECT email_id FROM user_emails \
+         WHERE project_id = $1 AND user_id = $2 AND is_primary LIMIT 1",
     )
+    .bind(project_id)
     .bind(user_id.as_str())
     .fetch_optional(&mut *conn)
     .await?;
