@@ -11,6 +11,7 @@ use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
 use latchkey_core::ids::{Environment, ProjectId};
 use latchkey_core::jwt::SigningKey;
+use latchkey_core::lock;
 use latchkey_core::password::Argon2Settings;
 use latchkey_core::secret::Secret;
 use latchkey_core::vault::Vault;
@@ -182,10 +183,12 @@ enum ProjectCommand {
         #[arg(long)]
         project_id: String,
         /// Consecutive failed authentications that lock a user (1 to 100).
-        #[arg(long, value_parser = clap::value_parser!(u32).range(1..=100))]
+        #[arg(long, value_parser = clap::value_parser!(u32)
+            .range(i64::from(lock::MIN_THRESHOLD)..=i64::from(lock::MAX_THRESHOLD)))]
         lock_threshold: Option<u32>,
         /// How long a lock lasts, in seconds (300 to 604800).
-        #[arg(long, value_parser = clap::value_parser!(i64).range(300..=604_800))]
+        #[arg(long, value_parser = clap::value_parser!(i64)
+            .range(lock::MIN_LOCK_SECONDS..=lock::MAX_LOCK_SECONDS))]
         lock_ttl_seconds: Option<i64>,
         #[arg(long, default_value = DEFAULT_DATABASE_URL, env = "LATCHKEY_DATABASE_URL")]
         database_url: String,

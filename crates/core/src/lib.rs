@@ -8,6 +8,7 @@ pub mod b2b;
 pub mod error;
 pub mod ids;
 pub mod jwt;
+pub mod lock;
 pub mod member;
 pub mod password;
 pub mod search;

@@ -36,8 +36,8 @@ pub struct ProjectSettings {
 impl Default for ProjectSettings {
     fn default() -> Self {
         ProjectSettings {
-            lock_threshold: 10,
-            lock_ttl_seconds: 3600,
+            lock_threshold: latchkey_core::lock::DEFAULT_THRESHOLD,
+            lock_ttl_seconds: latchkey_core::lock::DEFAULT_LOCK_SECONDS,
             strength_policy: Policy::Zxcvbn,
         }
     }

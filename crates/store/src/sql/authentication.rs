@@ -3,20 +3,81 @@
 
 use super::*;
 
-/// Counts one authentication attempt of the account `id` of `table` (users or members) before
-/// it is checked: refuses a locked account (`Refusal::UserLocked`) and locks it when this
-/// attempt reaches the threshold. The row is locked, so concurrent guesses cannot exceed it.
+/// Which kind of account an attempt is counted against: its table and id column.
+#[derive(Clone, Copy)]
+pub(super) struct Account {
+    table: &'static str,
+    id_column: &'static str,
+    /// A further condition on the row for it to count as the account (members: not deleted).
+    live: &'static str,
+}
+
+pub(super) const USERS: Account = Account {
+    table: "users",
+    id_column: "user_id",
+    live: "",
+};
+
+pub(super) const MEMBERS: Account = Account {
+    table: "members",
+    id_column: "member_id",
+    live: " AND status <> 'deleted'",
+};
+
+/// The lock rules a project's settings name.
+fn lock_policy(settings: &ProjectSettings) -> Result<LockPolicy, StoreError> {
+    Ok(LockPolicy::new(
+        settings.lock_threshold,
+        settings.lock_ttl_seconds,
+    )?)
+}
+
+/// Writes an account's count and lock; `false` when there is no such account.
+pub(super) async fn write_lock_state(
+    conn: &mut Conn,
+    account: Account,
+    project: &str,
+    id: &str,
+    state: &LockState,
+) -> Result<bool, StoreError> {
+    let Account {
+        table,
+        id_column,
+        live,
+    } = account;
+    let written = sqlx::query(&format!(
+        "UPDATE {table} SET failed_attempts = $1, lock_created_at = $2, lock_expires_at = $3 \
+         WHERE project_id = $4 AND {id_column} = $5{live}"
+    ))
+    .bind(i64::from(state.failed_attempts))
+    .bind(state.lock.map(|lock| to_micros(lock.created_at)))
+    .bind(state.lock.map(|lock| to_micros(lock.expires_at)))
+    .bind(project)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(written.rows_affected() > 0)
+}
+
+/// Counts one authentication attempt of the account `id` before it is checked, by the
+/// project's [`LockPolicy`]: refuses a locked account (`Refusal::UserLocked`) and locks it when
+/// this attempt reaches the threshold. The row is locked, so concurrent guesses cannot exceed
+/// it.
 pub(super) async fn reserve_attempt_in(
     conn: &mut Conn,
-    (table, id_column): (&str, &str),
+    account: Account,
     project: &str,
     id: &str,
     settings: &ProjectSettings,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let micros = to_micros(now);
+    let policy = lock_policy(settings)?;
+    let Account {
+        table, id_column, ..
+    } = account;
     let sql = format!(
-        "SELECT failed_attempts, lock_expires_at FROM {table} WHERE project_id = $1 AND {id_column} = $2{FOR_UPDATE}"
+        "SELECT failed_attempts, lock_created_at, lock_expires_at FROM {table} \
+         WHERE project_id = $1 AND {id_column} = $2{FOR_UPDATE}"
     );
     let row = sqlx::query(&sql)
         .bind(project)
@@ -25,35 +86,20 @@ pub(super) async fn reserve_attempt_in(
         .await?
         .ok_or(StoreError::NotFound(Missing::User))?;
     let failed: i64 = row.try_get("failed_attempts")?;
-    let lock_expires_at: Option<i64> = row.try_get("lock_expires_at")?;
-    let failed = match lock_expires_at {
-        Some(expires) if expires > micros => return Err(StoreError::Refused(Refusal::UserLocked)),
-        // An expired lock starts the count afresh.
-        Some(_) => 0,
-        None => failed,
+    let created: Option<i64> = row.try_get("lock_created_at")?;
+    let expires: Option<i64> = row.try_get("lock_expires_at")?;
+    let state = LockState {
+        // A count past u32 is past every threshold.
+        failed_attempts: u32::try_from(failed).unwrap_or(u32::MAX),
+        lock: expires.map(|expires| Lock {
+            created_at: from_micros(created.unwrap_or(expires)),
+            expires_at: from_micros(expires),
+        }),
     };
-    let attempts = failed + 1;
-    // The attempt that reaches the threshold is the last one allowed: it locks now, and a
-    // success clears the lock.
-    let (lock_created_at, lock_expires_at) = if attempts >= i64::from(settings.lock_threshold) {
-        (
-            Some(micros),
-            Some(micros + settings.lock_ttl_seconds * 1_000_000),
-        )
-    } else {
-        (None, None)
-    };
-    sqlx::query(&format!(
-        "UPDATE {table} SET failed_attempts = $1, lock_created_at = $2, lock_expires_at = $3 \
-         WHERE project_id = $4 AND {id_column} = $5"
-    ))
-    .bind(attempts)
-    .bind(lock_created_at)
-    .bind(lock_expires_at)
-    .bind(project)
-    .bind(id)
-    .execute(&mut *conn)
-    .await?;
+    let state = policy
+        .reserve(state, now)
+        .map_err(|_| StoreError::Refused(Refusal::UserLocked))?;
+    write_lock_state(conn, account, project, id, &state).await?;
     Ok(())
 }
 
@@ -69,7 +115,7 @@ impl AuthenticationStore for Engine {
         let mut tx = self.writer().begin().await?;
         reserve_attempt_in(
             &mut tx,
-            ("users", "user_id"),
+            USERS,
             project_id.as_str(),
             user_id.as_str(),
             settings,
@@ -94,15 +140,15 @@ impl AuthenticationStore for Engine {
         let micros = to_micros(now);
         let user_id = completion.user_id;
         let mut tx = self.writer().begin().await?;
-        let cleared = sqlx::query(
-            "UPDATE users SET failed_attempts = 0, lock_created_at = NULL, lock_expires_at = NULL \
-             WHERE project_id = $1 AND user_id = $2",
+        let cleared = write_lock_state(
+            &mut tx,
+            USERS,
+            project,
+            user_id.as_str(),
+            &LockPolicy::succeeded(),
         )
-        .bind(project)
-        .bind(user_id.as_str())
-        .execute(&mut *tx)
         .await?;
-        if cleared.rows_affected() == 0 {
+        if !cleared {
             return Err(StoreError::NotFound(Missing::User));
         }
         if let Some(used) = &completion.consume {
@@ -175,7 +221,7 @@ impl AuthenticationStore for Engine {
         let mut tx = self.writer().begin().await?;
         reserve_attempt_in(
             &mut tx,
-            ("members", "member_id"),
+            MEMBERS,
             project_id.as_str(),
             member_id.as_str(),
             settings,
@@ -199,15 +245,15 @@ impl AuthenticationStore for Engine {
         let project = project_id.as_str();
         let member_id = &completion.member_id;
         let mut tx = self.writer().begin().await?;
-        let cleared = sqlx::query(
-            "UPDATE members SET failed_attempts = 0, lock_created_at = NULL, lock_expires_at = NULL \
-             WHERE project_id = $1 AND member_id = $2 AND status <> 'deleted'",
+        let cleared = write_lock_state(
+            &mut tx,
+            MEMBERS,
+            project,
+            member_id.as_str(),
+            &LockPolicy::succeeded(),
         )
-        .bind(project)
-        .bind(member_id.as_str())
-        .execute(&mut *tx)
         .await?;
-        if cleared.rows_affected() == 0 {
+        if !cleared {
             return Err(StoreError::NotFound(Missing::Member));
         }
         if let Some(used) = &completion.consume {

@@ -24,6 +24,7 @@ use latchkey_core::ids::{
     SigningKeyId, TotpId, UserId, WebAuthnRegistrationId,
 };
 use latchkey_core::jwt::SigningKey;
+use latchkey_core::lock::{Lock, LockPolicy, LockState};
 use latchkey_core::member::{Member, MemberStatus};
 use latchkey_core::password::strength::Policy;
 use latchkey_core::password::StoredHash;
