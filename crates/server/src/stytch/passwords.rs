@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use latchkey_core::password::migrate::{self, MigrateHash};
 use latchkey_core::password::strength::{self, Strength, MAX_PASSWORD_BYTES};
 use latchkey_core::password::{hash_password, StoredHash};
-use latchkey_core::session::AuthenticationFactor;
+use latchkey_core::session::{AuthenticationFactor, SessionRequest};
 use latchkey_core::user::NewUser;
 use latchkey_core::values::{parse_roles, Email, ExternalId, PhoneNumber};
 use latchkey_store::{
@@ -21,8 +21,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::sessions::{
-    authenticated_body, custom_claims, finish, new_session, plan_session, plan_with,
-    required_session, AuthenticatedResponse, SessionOptions,
+    authenticated_body, finish, new_session, plan_session, plan_with, required_session,
+    AuthenticatedResponse, SessionOptions,
 };
 use super::users::{given, new_metadata, new_name, NameRequest};
 use crate::error::{ApiError, ErrorType};
@@ -281,14 +281,14 @@ async fn authenticate(
     let project_id = &auth.project.project_id;
     let email = required_email(request.email)?;
     let password = required_password("password", request.password)?;
-    latchkey_core::session::parse_duration(request.session.session_duration_minutes)?;
+    let session_request = request.session.parse()?;
     let now = Utc::now();
     let verified = verify_login(&state, &auth.project, &email, password, now).await?;
     let (session, token) = plan_session(
         &state,
         project_id,
         &verified.user_id,
-        request.session,
+        &session_request,
         verified.factor,
         now,
     )
@@ -338,7 +338,12 @@ async fn create(
     let project_id = &auth.project.project_id;
     let email = required_email(request.email)?;
     let password = required_password("password", request.password)?;
-    let duration = latchkey_core::session::parse_duration(request.session_duration_minutes)?;
+    let session_request = SessionRequest::parse(
+        None,
+        None,
+        request.session_duration_minutes,
+        request.session_custom_claims,
+    )?;
     let new_user = NewUser {
         email: Some(email.clone()),
         email_verified: false,
@@ -352,12 +357,12 @@ async fn create(
         roles: Vec::new(),
     };
     require_strong(&auth.project, &password, Some(email.as_str()))?;
-    let custom_claims = custom_claims(request.session_custom_claims.unwrap_or(Value::Null))?;
+    let custom_claims = session_request.new_custom_claims()?;
     let hash = new_hash(&state, password).await?;
     let now = Utc::now();
-    let (session, token) = match duration {
+    let (session, token) = match session_request.duration() {
         Some(duration) => {
-            let (new, token) = new_session(project_id, duration, custom_claims, now);
+            let (new, token) = new_session(project_id, now + duration, custom_claims);
             (Some(new), token)
         }
         None => (None, String::new()),
@@ -478,7 +483,7 @@ async fn reset_by_existing_password(
     let email = required_email(request.email)?;
     let existing = required_password("existing_password", request.existing_password)?;
     let new_password = required_password("new_password", request.new_password)?;
-    latchkey_core::session::parse_duration(request.session.session_duration_minutes)?;
+    let session_request = request.session.parse()?;
     require_strong(&auth.project, &new_password, Some(email.as_str()))?;
     let now = Utc::now();
     let verified = verify_login(&state, &auth.project, &email, existing, now).await?;
@@ -487,7 +492,7 @@ async fn reset_by_existing_password(
         &state,
         project_id,
         &verified.user_id,
-        request.session,
+        &session_request,
         verified.factor,
         now,
     )
@@ -526,9 +531,8 @@ async fn reset_by_session(
 ) -> Result<Response, ApiError> {
     let project_id = &auth.project.project_id;
     let password = required_password("password", request.password)?;
-    latchkey_core::session::parse_duration(request.session.session_duration_minutes)?;
+    let options = request.session.parse()?;
     let now = Utc::now();
-    let options = request.session;
     let presented = required_session(&state, project_id, &options, now).await?;
     let user_id = presented.session.user_id.clone();
     let email = presented
@@ -539,7 +543,7 @@ async fn reset_by_session(
     require_strong(&auth.project, &password, email.as_deref())?;
     let hash = new_hash(&state, password).await?;
     let keep = Some(presented.session.session_id.clone());
-    let (session, token) = plan_with(project_id, &user_id, Some(presented), options, None, now)?;
+    let (session, token) = plan_with(project_id, &user_id, Some(presented), &options, None, now)?;
     let completion = Completion {
         user_id,
         password: PasswordWrite::Replace(hash),

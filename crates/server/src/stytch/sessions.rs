@@ -4,12 +4,13 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use latchkey_core::ids::{ProjectId, SessionId, UserId};
 use latchkey_core::jwt::{self, JwtProblem};
 use latchkey_core::secret::{Secret, SecretDigest};
 use latchkey_core::session::{
-    self, merge_custom_claims, AuthenticationFactor, Session, SessionObject, SESSION_CLAIM,
+    AuthenticationFactor, Session, SessionObject, SessionPlan, SessionProblem, SessionRef,
+    SessionRequest, SESSION_CLAIM,
 };
 use latchkey_core::user::{User, UserRef};
 use latchkey_store::{Completion, Missing, NewSession, SessionWrite, StoreError};
@@ -69,6 +70,18 @@ pub struct SessionOptions {
     pub session_custom_claims: Option<Value>,
 }
 
+impl SessionOptions {
+    /// The options, checked before any factor is verified or any session looked up.
+    pub fn parse(&self) -> Result<SessionRequest, ApiError> {
+        Ok(SessionRequest::parse(
+            self.session_token.clone(),
+            self.session_jwt.clone(),
+            self.session_duration_minutes,
+            self.session_custom_claims.clone(),
+        )?)
+    }
+}
+
 /// An existing session named by a request, and the token it was named by (empty when it was
 /// named by a JWT: tokens are stored only as digests, so they cannot be given back).
 pub struct Presented {
@@ -76,26 +89,32 @@ pub struct Presented {
     pub token: String,
 }
 
+/// The answer to a plan that cannot be made.
+pub fn session_problem(problem: SessionProblem) -> ApiError {
+    match problem {
+        SessionProblem::NotFound => session_not_found(),
+        SessionProblem::Input(error) => error.into(),
+    }
+}
+
 /// Finds the active session a token or a JWT names; `None` when neither is given.
 pub async fn presented_session(
     state: &AppState,
     project_id: &ProjectId,
-    token: Option<String>,
-    jwt: Option<String>,
+    named: Option<&SessionRef>,
     now: DateTime<Utc>,
 ) -> Result<Option<Presented>, ApiError> {
-    let (session, token) = match (given(token), given(jwt)) {
-        (Some(_), Some(_)) => return Err(too_many_session_arguments()),
-        (None, None) => return Ok(None),
-        (Some(token), None) => {
+    let (session, token) = match named {
+        None => return Ok(None),
+        Some(SessionRef::Token(token)) => {
             let session = state
                 .store
-                .session_by_token(project_id, &SecretDigest::of(&token))
+                .session_by_token(project_id, &SecretDigest::of(token))
                 .await?;
-            (session, token)
+            (session, token.clone())
         }
-        (None, Some(jwt)) => {
-            let session_id = jwt_session_id(state, project_id, &jwt)
+        Some(SessionRef::Jwt(jwt)) => {
+            let session_id = jwt_session_id(state, project_id, jwt)
                 .await?
                 .and_then(|id| SessionId::parse(&id).ok())
                 .ok_or_else(session_not_found)?;
@@ -115,40 +134,27 @@ pub async fn presented_session(
 pub async fn required_session(
     state: &AppState,
     project_id: &ProjectId,
-    options: &SessionOptions,
+    request: &SessionRequest,
     now: DateTime<Utc>,
 ) -> Result<Presented, ApiError> {
-    presented_session(
-        state,
-        project_id,
-        options.session_token.clone(),
-        options.session_jwt.clone(),
-        now,
-    )
-    .await?
-    .ok_or_else(no_session_arguments)
+    presented_session(state, project_id, request.presented(), now)
+        .await?
+        .ok_or_else(no_session_arguments)
 }
 
-/// Decides the session part of an authentication of `user_id` by `factor`: continue the
-/// session the request presents, start one when `session_duration_minutes` asks, or none.
-/// Returns the write and the token to answer with.
+/// Decides the session part of an authentication of `user_id` by `factor`: the session the
+/// request presents with the factor attached, a new one when `session_duration_minutes` asks,
+/// or none. Returns the write and the token to answer with.
 pub async fn plan_session(
     state: &AppState,
     project_id: &ProjectId,
     user_id: &UserId,
-    options: SessionOptions,
+    request: &SessionRequest,
     factor: AuthenticationFactor,
     now: DateTime<Utc>,
 ) -> Result<(Option<SessionWrite>, String), ApiError> {
-    let presented = presented_session(
-        state,
-        project_id,
-        options.session_token.clone(),
-        options.session_jwt.clone(),
-        now,
-    )
-    .await?;
-    plan_with(project_id, user_id, presented, options, Some(factor), now)
+    let presented = presented_session(state, project_id, request.presented(), now).await?;
+    plan_with(project_id, user_id, presented, request, Some(factor), now)
 }
 
 /// [`plan_session`] for a request whose presented session has been resolved already. Without a
@@ -157,68 +163,44 @@ pub fn plan_with(
     project_id: &ProjectId,
     user_id: &UserId,
     presented: Option<Presented>,
-    options: SessionOptions,
+    request: &SessionRequest,
     factor: Option<AuthenticationFactor>,
     now: DateTime<Utc>,
 ) -> Result<(Option<SessionWrite>, String), ApiError> {
-    let duration = session::parse_duration(options.session_duration_minutes)?;
-    let claims_patch = options.session_custom_claims.unwrap_or(Value::Null);
-    match (presented, duration, factor) {
-        (Some(Presented { session, token }), _, factor) => {
-            let session = continued(session, user_id, duration, claims_patch, factor, now)?;
-            Ok((Some(SessionWrite::Continue(session)), token))
+    let (presented, token) = match presented {
+        Some(Presented { session, token }) => (Some(session), token),
+        None => (None, String::new()),
+    };
+    let plan = request
+        .plan(presented, user_id.as_str(), factor, None, now)
+        .map_err(session_problem)?;
+    Ok(match plan {
+        SessionPlan::None => (None, String::new()),
+        SessionPlan::Start {
+            factor,
+            expires_at,
+            custom_claims,
+        } => {
+            let (new, token) = new_session(project_id, expires_at, custom_claims);
+            (Some(SessionWrite::Start(new, factor)), token)
         }
-        (None, Some(duration), Some(factor)) => {
-            let (new, token) = new_session(project_id, duration, custom_claims(claims_patch)?, now);
-            Ok((Some(SessionWrite::Start(new, factor)), token))
+        SessionPlan::Extend(session) | SessionPlan::Attach(session) => {
+            (Some(SessionWrite::Continue(session)), token)
         }
-        (None, _, _) => Ok((None, String::new())),
-    }
-}
-
-/// A presented session of `user_id`, accessed now: with `factor` recorded, its expiry moved when
-/// a duration is given, and its custom claims merged.
-pub fn continued(
-    mut session: Session,
-    user_id: &UserId,
-    duration: Option<Duration>,
-    claims_patch: Value,
-    factor: Option<AuthenticationFactor>,
-    now: DateTime<Utc>,
-) -> Result<Session, ApiError> {
-    if &session.user_id != user_id {
-        return Err(session_not_found());
-    }
-    if let Some(factor) = factor {
-        session.record_factor(factor);
-    }
-    session.last_accessed_at = now;
-    if let Some(duration) = duration {
-        session.expires_at = now + duration;
-    }
-    merge_custom_claims(&mut session.custom_claims, claims_patch)?;
-    Ok(session)
-}
-
-/// The custom claims of a session about to start.
-pub fn custom_claims(patch: Value) -> Result<Map<String, Value>, ApiError> {
-    let mut claims = Map::new();
-    merge_custom_claims(&mut claims, patch)?;
-    Ok(claims)
+    })
 }
 
 /// A session to start, and its token (shown once; only its digest is stored).
 pub fn new_session(
     project_id: &ProjectId,
-    duration: Duration,
+    expires_at: DateTime<Utc>,
     custom_claims: Map<String, Value>,
-    now: DateTime<Utc>,
 ) -> (NewSession, String) {
     let token = Secret::generate_token();
     let new = NewSession {
         session_id: SessionId::generate(project_id.environment()),
         token_digest: token.digest(),
-        expires_at: now + duration,
+        expires_at,
         custom_claims,
     };
     (new, token.expose().to_owned())
@@ -309,20 +291,14 @@ async fn authenticate(
 ) -> Result<Response, ApiError> {
     let project_id = &auth.project.project_id;
     let now = Utc::now();
-    let options = request.session;
-    let duration = session::parse_duration(options.session_duration_minutes)?;
+    let options = request.session.parse()?;
     let presented = required_session(&state, project_id, &options, now).await?;
     let user_id = presented.session.user_id.clone();
-    let claims_patch = options.session_custom_claims.unwrap_or(Value::Null);
-    let session = continued(
-        presented.session,
-        &user_id,
-        duration,
-        claims_patch,
-        None,
-        now,
-    )?;
-    let token = presented.token;
+    let (write, token) = plan_with(project_id, &user_id, Some(presented), &options, None, now)?;
+    let Some(SessionWrite::Continue(session)) = write else {
+        tracing::error!("a presented session was not continued");
+        return Err(ApiError::internal());
+    };
     state.store.save_session(project_id, &session).await?;
     let user = state
         .store
@@ -394,17 +370,13 @@ async fn revoke(
             )
         })?,
         None => {
-            presented_session(
-                &state,
-                project_id,
-                request.session_token,
-                request.session_jwt,
-                now,
-            )
-            .await?
-            .ok_or_else(session_not_found)?
-            .session
-            .session_id
+            let named =
+                SessionRequest::parse(request.session_token, request.session_jwt, None, None)?;
+            presented_session(&state, project_id, named.presented(), now)
+                .await?
+                .ok_or_else(session_not_found)?
+                .session
+                .session_id
         }
     };
     state.store.revoke_session(project_id, &session_id).await?;

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Duration, Utc};
 use latchkey_core::ids::{ProjectId, TotpId, UserId};
-use latchkey_core::session::AuthenticationFactor;
+use latchkey_core::session::{AuthenticationFactor, SessionRequest};
 use latchkey_core::totp::{self, TotpSecret};
 use latchkey_core::user::UserRef;
 use latchkey_core::vault::Vault;
@@ -290,7 +290,7 @@ async fn authenticate(
     let code =
         given(request.totp_code).ok_or_else(|| ApiError::bad_request("totp_code is required."))?;
     check_code_shape(&code)?;
-    latchkey_core::session::parse_duration(request.session.session_duration_minutes)?;
+    let session_request = request.session.parse()?;
     let now = Utc::now();
     let user = find_user(&state, project_id, &user_ref).await?;
     let registration = current_totp(
@@ -307,7 +307,7 @@ async fn authenticate(
         &state,
         &auth,
         user.user_id,
-        request.session,
+        &session_request,
         factor,
         consume,
         now,
@@ -321,7 +321,7 @@ async fn use_up(
     state: &AppState,
     auth: &Authenticated,
     user_id: UserId,
-    options: SessionOptions,
+    options: &SessionRequest,
     factor: AuthenticationFactor,
     consume: Consume,
     now: DateTime<Utc>,
@@ -421,7 +421,7 @@ async fn recover(
     let user_ref = required_user(request.user_id)?;
     let code = given(request.recovery_code)
         .ok_or_else(|| ApiError::bad_request("recovery_code is required."))?;
-    latchkey_core::session::parse_duration(request.session.session_duration_minutes)?;
+    let session_request = request.session.parse()?;
     let now = Utc::now();
     let user = find_user(&state, project_id, &user_ref).await?;
     let registration = state
@@ -440,7 +440,7 @@ async fn recover(
         &state,
         &auth,
         user.user_id,
-        request.session,
+        &session_request,
         factor,
         consume,
         now,

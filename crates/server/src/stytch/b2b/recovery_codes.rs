@@ -79,7 +79,7 @@ async fn recover(
     let project_id = &auth.project.project_id;
     let code = given(request.recovery_code)
         .ok_or_else(|| ApiError::bad_request("recovery_code is required."))?;
-    request.session.check()?;
+    let session_request = request.session.parse()?;
     let now = Utc::now();
     let (organization, member) = organization_and_member(
         &state,
@@ -100,7 +100,7 @@ async fn recover(
         &auth,
         &organization,
         &member,
-        request.session,
+        &session_request,
         factor,
         (consume, None, None),
         now,

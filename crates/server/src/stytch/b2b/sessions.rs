@@ -12,7 +12,8 @@ use latchkey_core::ids::{MemberId, MemberSessionId, ProjectId};
 use latchkey_core::member::Member;
 use latchkey_core::secret::{Secret, SecretDigest};
 use latchkey_core::session::{
-    self, merge_custom_claims, AuthenticationFactor, MemberSession, MemberSessionObject,
+    AuthenticationFactor, MemberSession, MemberSessionObject, SessionPlan, SessionRef,
+    SessionRequest,
 };
 use latchkey_store::{
     MemberRef, MemberSessionWrite, Missing, NewMemberSession, OrganizationRef, StoreError,
@@ -28,8 +29,8 @@ use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody};
 use crate::request_id::CurrentRequestId;
 use crate::stytch::sessions::{
-    custom_claims, jwks_reply, jwt_session_id, no_session_arguments, session_not_found, sign,
-    too_many_session_arguments, EmptyResponse, JwksResponse,
+    jwks_reply, jwt_session_id, no_session_arguments, session_not_found, session_problem, sign,
+    EmptyResponse, JwksResponse,
 };
 use crate::stytch::users::given;
 use crate::stytch::{reply, Envelope};
@@ -65,8 +66,9 @@ pub struct MemberSessionOptions {
 
 impl MemberSessionOptions {
     /// Refuses what cannot be right before anything is looked up: an intermediate session
-    /// (Latchkey issues none: no B2B primary factor starts one yet), a bad duration.
-    pub fn check(&self) -> Result<Option<Duration>, ApiError> {
+    /// (Latchkey issues none: no B2B primary factor starts one yet), both a token and a JWT, a
+    /// bad duration, bad custom claims.
+    pub fn parse(&self) -> Result<SessionRequest, ApiError> {
         if given(self.intermediate_session_token.clone()).is_some() {
             return Err(ApiError::named(
                 "intermediate_session_not_found",
@@ -74,7 +76,12 @@ impl MemberSessionOptions {
                 "The intermediate session could not be found.",
             ));
         }
-        Ok(session::parse_duration(self.session_duration_minutes)?)
+        Ok(SessionRequest::parse(
+            self.session_token.clone(),
+            self.session_jwt.clone(),
+            self.session_duration_minutes,
+            self.session_custom_claims.clone(),
+        )?)
     }
 }
 
@@ -88,23 +95,21 @@ pub struct PresentedMember {
 pub async fn presented_member_session(
     state: &AppState,
     project_id: &ProjectId,
-    token: Option<String>,
-    jwt: Option<String>,
+    named: Option<&SessionRef>,
     now: DateTime<Utc>,
 ) -> Result<Option<PresentedMember>, ApiError> {
-    let (session, token) = match (given(token), given(jwt)) {
-        (Some(_), Some(_)) => return Err(too_many_session_arguments()),
-        (None, None) => return Ok(None),
-        (Some(token), None) => {
+    let (session, token) = match named {
+        None => return Ok(None),
+        Some(SessionRef::Token(token)) => {
             let session = state
                 .store
-                .member_session_by_token(project_id, &SecretDigest::of(&token))
+                .member_session_by_token(project_id, &SecretDigest::of(token))
                 .await?;
-            (session, token)
+            (session, token.clone())
         }
-        (None, Some(jwt)) => {
+        Some(SessionRef::Jwt(jwt)) => {
             // A consumer session's id has another prefix: it names no member session.
-            let id = jwt_session_id(state, project_id, &jwt)
+            let id = jwt_session_id(state, project_id, jwt)
                 .await?
                 .and_then(|id| MemberSessionId::parse(&id).ok())
                 .ok_or_else(session_not_found)?;
@@ -126,60 +131,51 @@ pub async fn plan_member_session(
     state: &AppState,
     project_id: &ProjectId,
     member: &Member,
-    options: MemberSessionOptions,
+    request: &SessionRequest,
     factor: AuthenticationFactor,
     now: DateTime<Utc>,
 ) -> Result<(MemberSessionWrite, String), ApiError> {
-    let duration = options.check()?;
-    let claims_patch = options.session_custom_claims.unwrap_or(Value::Null);
-    let presented = presented_member_session(
-        state,
-        project_id,
-        options.session_token,
-        options.session_jwt,
-        now,
-    )
-    .await?;
-    match presented {
-        Some(PresentedMember { mut session, token }) => {
-            if session.member_id != member.member_id {
-                return Err(session_not_found());
-            }
-            session.record_factor(factor);
-            extend(&mut session, duration, claims_patch, now)?;
-            Ok((MemberSessionWrite::Continue(session), token))
-        }
-        None => {
+    let (presented, token) =
+        match presented_member_session(state, project_id, request.presented(), now).await? {
+            Some(PresentedMember { session, token }) => (Some(session), token),
+            None => (None, String::new()),
+        };
+    let plan = request
+        .plan(
+            presented,
+            member.member_id.as_str(),
+            Some(factor),
+            Some(Duration::minutes(DEFAULT_DURATION_MINUTES)),
+            now,
+        )
+        .map_err(session_problem)?;
+    match plan {
+        SessionPlan::Start {
+            factor,
+            expires_at,
+            custom_claims,
+        } => {
             let token = Secret::generate_token();
-            let duration = duration.unwrap_or(Duration::minutes(DEFAULT_DURATION_MINUTES));
             let new = NewMemberSession {
                 member_session_id: MemberSessionId::generate(project_id.environment()),
                 token_digest: token.digest(),
-                expires_at: now + duration,
-                custom_claims: custom_claims(claims_patch)?,
+                expires_at,
+                custom_claims,
             };
             Ok((
                 MemberSessionWrite::Start(new, factor),
                 token.expose().to_owned(),
             ))
         }
+        SessionPlan::Attach(session) | SessionPlan::Extend(session) => {
+            Ok((MemberSessionWrite::Continue(session), token))
+        }
+        // A factor and a default duration always make a session.
+        SessionPlan::None => {
+            tracing::error!("a member authentication planned no session");
+            Err(ApiError::internal())
+        }
     }
-}
-
-/// A presented session accessed now: its expiry moved when a duration is given, its custom
-/// claims merged.
-fn extend(
-    session: &mut MemberSession,
-    duration: Option<Duration>,
-    claims_patch: Value,
-    now: DateTime<Utc>,
-) -> Result<(), ApiError> {
-    session.last_accessed_at = now;
-    if let Some(duration) = duration {
-        session.expires_at = now + duration;
-    }
-    merge_custom_claims(&mut session.custom_claims, claims_patch)?;
-    Ok(())
 }
 
 /// `member_id`, `member`, `organization`, `session_token`, `session_jwt`, `member_session`:
@@ -286,17 +282,17 @@ async fn authenticate(
     JsonBody(request): JsonBody<MemberSessionAuthenticateRequest>,
 ) -> Result<Response, ApiError> {
     let project_id = &auth.project.project_id;
-    let duration = session::parse_duration(request.session_duration_minutes)?;
-    let now = Utc::now();
-    let PresentedMember { mut session, token } = presented_member_session(
-        &state,
-        project_id,
+    let session_request = SessionRequest::parse(
         request.session_token,
         request.session_jwt,
-        now,
-    )
-    .await?
-    .ok_or_else(no_session_arguments)?;
+        request.session_duration_minutes,
+        request.session_custom_claims,
+    )?;
+    let now = Utc::now();
+    let PresentedMember { session, token } =
+        presented_member_session(&state, project_id, session_request.presented(), now)
+            .await?
+            .ok_or_else(no_session_arguments)?;
     let organization = state
         .store
         .get_organization(
@@ -313,12 +309,17 @@ async fn authenticate(
     )
     .await
     .map_err(|_| session_not_found())?;
-    extend(
-        &mut session,
-        duration,
-        request.session_custom_claims.unwrap_or(Value::Null),
-        now,
-    )?;
+    let member_id = session.member_id.clone();
+    let session = match session_request
+        .plan(Some(session), member_id.as_str(), None, None, now)
+        .map_err(session_problem)?
+    {
+        SessionPlan::Extend(session) => session,
+        _ => {
+            tracing::error!("a presented member session was not extended");
+            return Err(ApiError::internal());
+        }
+    };
     state
         .store
         .save_member_session(project_id, &session)
@@ -381,17 +382,13 @@ async fn revoke(
         let session_id = match given(request.member_session_id) {
             Some(id) => MemberSessionId::parse(&id).map_err(|_| session_not_found())?,
             None => {
-                presented_member_session(
-                    &state,
-                    project_id,
-                    request.session_token,
-                    request.session_jwt,
-                    Utc::now(),
-                )
-                .await?
-                .ok_or_else(no_session_arguments)?
-                .session
-                .member_session_id
+                let named =
+                    SessionRequest::parse(request.session_token, request.session_jwt, None, None)?;
+                presented_member_session(&state, project_id, named.presented(), Utc::now())
+                    .await?
+                    .ok_or_else(no_session_arguments)?
+                    .session
+                    .member_session_id
             }
         };
         state

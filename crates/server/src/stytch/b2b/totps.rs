@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use latchkey_core::b2b::Organization;
 use latchkey_core::ids::MemberTotpId;
 use latchkey_core::member::Member;
-use latchkey_core::session::AuthenticationFactor;
+use latchkey_core::session::{AuthenticationFactor, SessionRequest};
 use latchkey_core::totp::{self, TotpSecret};
 use latchkey_store::{Consume, MemberCompletion, NewTotp};
 use serde::{Deserialize, Serialize};
@@ -77,7 +77,7 @@ pub async fn use_up(
     auth: &Authenticated,
     organization: &Organization,
     member: &Member,
-    options: MemberSessionOptions,
+    options: &SessionRequest,
     factor: AuthenticationFactor,
     completion: (Consume, Option<bool>, Option<String>),
     now: DateTime<Utc>,
@@ -149,7 +149,7 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let project_id = &auth.project.project_id;
     let minutes = expiration_minutes(request.expiration_minutes)?;
-    request.session.check()?;
+    let session_request = request.session.parse()?;
     let now = Utc::now();
     let (organization, member) = organization_and_member(
         &state,
@@ -159,14 +159,8 @@ async fn create(
     )
     .await?;
     // A session given with the request must be the member's own.
-    if let Some(presented) = presented_member_session(
-        &state,
-        project_id,
-        request.session.session_token,
-        request.session.session_jwt,
-        now,
-    )
-    .await?
+    if let Some(presented) =
+        presented_member_session(&state, project_id, session_request.presented(), now).await?
     {
         if presented.session.member_id != member.member_id {
             return Err(session_not_found());
@@ -241,7 +235,7 @@ async fn authenticate(
         .set_default_mfa
         .unwrap_or(false)
         .then(|| "totp".to_owned());
-    request.session.check()?;
+    let session_request = request.session.parse()?;
     let now = Utc::now();
     let (organization, member) = organization_and_member(
         &state,
@@ -268,7 +262,7 @@ async fn authenticate(
         &auth,
         &organization,
         &member,
-        request.session,
+        &session_request,
         factor,
         (consume, set_mfa_enrolled, set_default),
         now,

@@ -10,6 +10,9 @@ use crate::ids::{
 };
 use crate::InputError;
 
+mod plan;
+pub use plan::*;
+
 /// `session_duration_minutes` bounds: 5 minutes to 366 days.
 pub const MIN_DURATION_MINUTES: i64 = 5;
 pub const MAX_DURATION_MINUTES: i64 = 527_040;
