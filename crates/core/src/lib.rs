@@ -5,6 +5,7 @@
 //! matter for correctness are passed in by callers or drawn from the OS RNG for fresh secrets.
 
 pub mod b2b;
+pub mod contact_channel;
 pub mod error;
 pub mod ids;
 pub mod jwt;

@@ -8,40 +8,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use latchkey_core::ids::{EmailId, ProjectId, UserId};
 use latchkey_core::secret::SecretDigest;
-use latchkey_core::values::Email;
 
 use crate::*;
 
-/// A user's email seen as a Stack contact channel.
-#[derive(Clone, Debug, PartialEq)]
-pub struct ContactChannel {
-    pub email_id: EmailId,
-    pub user_id: UserId,
-    pub value: String,
-    pub verified: bool,
-    pub used_for_auth: bool,
-    pub is_primary: bool,
-    pub created_at: DateTime<Utc>,
-}
-
-#[derive(Clone, Debug)]
-pub struct NewContactChannel {
-    pub email_id: EmailId,
-    pub value: Email,
-    pub verified: bool,
-    pub used_for_auth: bool,
-    pub is_primary: bool,
-}
-
-/// A change to a contact channel; `None` leaves a field as it is. A new value is unverified
-/// unless `verified` says otherwise.
-#[derive(Clone, Debug, Default)]
-pub struct ContactChannelPatch {
-    pub value: Option<Email>,
-    pub verified: Option<bool>,
-    pub used_for_auth: Option<bool>,
-    pub is_primary: Option<bool>,
-}
+pub use latchkey_core::contact_channel::{ContactChannel, ContactChannelPatch, NewContactChannel};
 
 /// A verification code about to be sent: its digest, what it proves, and the message that
 /// carries it.

@@ -34,15 +34,6 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(jwks))
 }
 
-/// Both `session_token` and `session_jwt`, where at most one may be given.
-pub fn too_many_session_arguments() -> ApiError {
-    ApiError::named(
-        "too_many_session_arguments",
-        StatusCode::BAD_REQUEST,
-        "Please include at most one of session_token or session_jwt.",
-    )
-}
-
 /// Neither `session_token` nor `session_jwt`, where one is required.
 pub fn no_session_arguments() -> ApiError {
     ApiError::named(

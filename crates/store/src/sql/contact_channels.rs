@@ -62,21 +62,36 @@ pub(super) async fn keep_a_sign_in_method(
     user_id: &UserId,
     except: &EmailId,
 ) -> Result<(), StoreError> {
-    let others: i64 = sqlx::query_scalar(
+    let row = sqlx::query(
         "SELECT (SELECT COUNT(*) FROM user_emails \
-           WHERE project_id = $1 AND user_id = $2 AND used_for_auth AND email_id <> $3) \
-         + (SELECT COUNT(*) FROM user_phone_numbers WHERE project_id = $1 AND user_id = $2) \
-         + (SELECT COUNT(*) FROM oauth_registrations WHERE project_id = $1 AND user_id = $2) \
-         + (SELECT COUNT(*) FROM webauthn_registrations WHERE project_id = $1 AND user_id = $2) \
-         + (SELECT COUNT(*) FROM biometric_registrations WHERE project_id = $1 AND user_id = $2) \
-         + (SELECT COUNT(*) FROM crypto_wallets WHERE project_id = $1 AND user_id = $2)",
+           WHERE project_id = $1 AND user_id = $2 AND used_for_auth AND email_id <> $3) AS emails, \
+         (SELECT COUNT(*) FROM user_phone_numbers WHERE project_id = $1 AND user_id = $2) AS phones, \
+         (SELECT COUNT(*) FROM oauth_registrations WHERE project_id = $1 AND user_id = $2) AS oauth, \
+         (SELECT COUNT(*) FROM webauthn_registrations WHERE project_id = $1 AND user_id = $2) \
+           AS webauthn, \
+         (SELECT COUNT(*) FROM biometric_registrations WHERE project_id = $1 AND user_id = $2) \
+           AS biometric, \
+         (SELECT COUNT(*) FROM crypto_wallets WHERE project_id = $1 AND user_id = $2) AS wallets",
     )
     .bind(project)
     .bind(user_id.as_str())
     .bind(except.as_str())
     .fetch_one(&mut *conn)
     .await?;
-    if others == 0 {
+    let count = |column: &str| -> Result<u64, StoreError> {
+        let count: i64 = row.try_get(column)?;
+        // A COUNT is never negative.
+        Ok(count.unsigned_abs())
+    };
+    let others = OtherSignInMethods {
+        emails_used_for_auth: count("emails")?,
+        phone_numbers: count("phones")?,
+        oauth_registrations: count("oauth")?,
+        webauthn_registrations: count("webauthn")?,
+        biometric_registrations: count("biometric")?,
+        crypto_wallets: count("wallets")?,
+    };
+    if !others.any() {
         return Err(StoreError::Refused(Refusal::LastSignInMethod));
     }
     Ok(())
@@ -185,7 +200,7 @@ impl ContactChannelStore for Engine {
         let project = project_id.as_str();
         let mut tx = self.writer().begin().await?;
         lock_user(&mut tx, project, user_id).await?;
-        if channel.is_primary {
+        if channel.effects().takes_primary {
             clear_primary(&mut tx, project, user_id).await?;
         }
         sqlx::query(
@@ -219,27 +234,12 @@ impl ContactChannelStore for Engine {
         let mut tx = self.writer().begin().await?;
         lock_user(&mut tx, project, user_id).await?;
         let mut channel = find_channel(&mut tx, project, user_id, email_id).await?;
-        if let Some(value) = patch.value {
-            if value.as_str() != channel.value {
-                channel.value = value.as_str().to_owned();
-                // A new address is unproven, unless the server says otherwise.
-                channel.verified = false;
-            }
+        let effects = channel.apply(patch);
+        if effects.gives_up_sign_in {
+            keep_a_sign_in_method(&mut tx, project, user_id, email_id).await?;
         }
-        if let Some(verified) = patch.verified {
-            channel.verified = verified;
-        }
-        if let Some(used_for_auth) = patch.used_for_auth {
-            if channel.used_for_auth && !used_for_auth {
-                keep_a_sign_in_method(&mut tx, project, user_id, email_id).await?;
-            }
-            channel.used_for_auth = used_for_auth;
-        }
-        if let Some(primary) = patch.is_primary {
-            if primary && !channel.is_primary {
-                clear_primary(&mut tx, project, user_id).await?;
-            }
-            channel.is_primary = primary;
+        if effects.takes_primary {
+            clear_primary(&mut tx, project, user_id).await?;
         }
         sqlx::query(
             "UPDATE user_emails SET email = $1, verified = $2, used_for_auth = $3, is_primary = $4 \
@@ -268,7 +268,7 @@ impl ContactChannelStore for Engine {
         let mut tx = self.writer().begin().await?;
         lock_user(&mut tx, project, user_id).await?;
         let channel = find_channel(&mut tx, project, user_id, email_id).await?;
-        if channel.used_for_auth {
+        if channel.deletion_effects().gives_up_sign_in {
             keep_a_sign_in_method(&mut tx, project, user_id, email_id).await?;
         }
         sqlx::query("DELETE FROM user_emails WHERE project_id = $1 AND email_id = $2")

@@ -18,6 +18,7 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use latchkey_core::b2b::{Organization, OrganizationSlug};
+use latchkey_core::contact_channel::OtherSignInMethods;
 use latchkey_core::ids::{
     BiometricRegistrationId, CryptoWalletId, EmailId, Environment, MemberId, MemberSessionId,
     OAuthUserRegistrationId, OrganizationId, PasswordId, PhoneId, ProjectId, SessionId,
