@@ -12,6 +12,7 @@ pub mod jwt;
 pub mod lock;
 pub mod member;
 pub mod password;
+pub mod principal;
 pub mod search;
 pub mod secret;
 pub mod session;

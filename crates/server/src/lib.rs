@@ -10,6 +10,7 @@ use latchkey_core::vault::Vault;
 use latchkey_store::Store;
 
 pub mod app;
+pub mod authentication;
 pub mod batching;
 pub mod error;
 pub mod extract;

@@ -20,9 +20,12 @@ pub enum Revocation {
     AllExcept(Option<SessionId>),
 }
 
-/// The writes that make an authentication (or reset) take effect, all in one transaction.
+pub use latchkey_core::principal::PrincipalId;
+
+/// The writes that make a user's authentication (or reset) take effect, all in one
+/// transaction.
 #[derive(Clone, Debug)]
-pub struct Completion {
+pub struct UserCompletion {
     pub user_id: UserId,
     pub password: PasswordWrite,
     pub revoke: Revocation,
@@ -43,43 +46,41 @@ pub struct MemberCompletion {
     pub session: MemberSessionWrite,
 }
 
+/// A successful authentication of either principal.
+#[derive(Clone, Debug)]
+pub enum Completion {
+    User(UserCompletion),
+    Member(MemberCompletion),
+}
+
+/// The principal as it is after its authentication, and the session written.
+#[derive(Clone, Debug)]
+pub enum Completed {
+    User(User, Option<Session>),
+    Member(Member, MemberSession),
+}
+
 #[async_trait]
 pub trait AuthenticationStore: Send + Sync {
-    /// Counts one authentication attempt against the user before it is verified, locking the
-    /// user when the count reaches the threshold. Refuses with `Refusal::UserLocked` while a lock
-    /// is active. Counting before verifying means concurrent guesses can never verify more than
-    /// `lock_threshold` passwords between two successes.
+    /// Counts one authentication attempt against the user or member before it is verified, by
+    /// the project's lock policy: refuses with `Refusal::UserLocked` while a lock is active, and
+    /// locks when the count reaches the threshold. Counting before verifying means concurrent
+    /// guesses can never verify more than `lock_threshold` secrets between two successes.
     async fn reserve_attempt(
         &self,
         project_id: &ProjectId,
-        user_id: &UserId,
+        principal: &PrincipalId,
         settings: &ProjectSettings,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 
-    /// A successful authentication: clears the failure count and any lock, then applies the
-    /// password, revocation and session writes. Returns the user and the session written.
+    /// A successful authentication, in one transaction: clears the failure count and any lock,
+    /// uses up what is single-use, then applies the principal's writes (users: password,
+    /// revocation; members: activation, MFA preferences) and the session.
     async fn complete(
         &self,
         project_id: &ProjectId,
         completion: Completion,
         now: DateTime<Utc>,
-    ) -> Result<(User, Option<Session>), StoreError>;
-
-    /// Counts a member's authentication attempt before it is checked, as `reserve_attempt`
-    /// does for users.
-    async fn reserve_member_attempt(
-        &self,
-        project_id: &ProjectId,
-        member_id: &MemberId,
-        settings: &ProjectSettings,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
-
-    async fn complete_member(
-        &self,
-        project_id: &ProjectId,
-        completion: MemberCompletion,
-        now: DateTime<Utc>,
-    ) -> Result<(Member, MemberSession), StoreError>;
+    ) -> Result<Completed, StoreError>;
 }

@@ -8,11 +8,13 @@ use chrono::{DateTime, Utc};
 use latchkey_core::password::migrate::{self, MigrateHash};
 use latchkey_core::password::strength::{self, Strength, MAX_PASSWORD_BYTES};
 use latchkey_core::password::{hash_password, StoredHash};
+use latchkey_core::principal::PrincipalId;
 use latchkey_core::session::{AuthenticationFactor, SessionRequest};
 use latchkey_core::user::NewUser;
 use latchkey_core::values::{parse_roles, Email, ExternalId, PhoneNumber};
 use latchkey_store::{
     Completion, MigratePassword, Missing, PasswordWrite, ProjectRecord, Revocation, StoreError,
+    UserCompletion,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -21,10 +23,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::sessions::{
-    authenticated_body, finish, new_session, plan_session, plan_with, required_session,
-    AuthenticatedResponse, SessionOptions,
+    authenticated_body, new_session, required_session, AuthenticatedResponse, SessionOptions,
 };
 use super::users::{given, new_metadata, new_name, NameRequest};
+use crate::authentication::{self, Principal, Proof};
 use crate::error::{ApiError, ErrorType};
 use crate::extract::{Authenticated, JsonBody};
 use crate::stytch::{reply, Envelope, UserObject};
@@ -200,7 +202,12 @@ async fn verify_login(
         .ok_or(StoreError::NotFound(Missing::Email))?;
     state
         .store
-        .reserve_attempt(project_id, &login.user_id, &project.settings, now)
+        .reserve_attempt(
+            project_id,
+            &PrincipalId::User(login.user_id.clone()),
+            &project.settings,
+            now,
+        )
         .await?;
     let Some(stored) = login.password else {
         return Err(unauthorized());
@@ -229,13 +236,13 @@ async fn verify_login(
             .store
             .complete(
                 project_id,
-                Completion {
+                Completion::User(UserCompletion {
                     user_id: login.user_id.clone(),
                     password: PasswordWrite::Keep,
                     revoke: Revocation::None,
                     session: None,
                     consume: None,
-                },
+                }),
                 now,
             )
             .await?;
@@ -278,29 +285,23 @@ async fn authenticate(
     auth: Authenticated,
     JsonBody(request): JsonBody<PasswordAuthenticateRequest>,
 ) -> Result<Response, ApiError> {
-    let project_id = &auth.project.project_id;
     let email = required_email(request.email)?;
     let password = required_password("password", request.password)?;
     let session_request = request.session.parse()?;
     let now = Utc::now();
     let verified = verify_login(&state, &auth.project, &email, password, now).await?;
-    let (session, token) = plan_session(
-        &state,
-        project_id,
-        &verified.user_id,
-        &session_request,
-        verified.factor,
-        now,
-    )
-    .await?;
-    let completion = Completion {
+    let principal = Principal::User {
         user_id: verified.user_id,
         password: verified.upgrade,
-        revoke: Revocation::None,
-        session,
+        revoke_other_sessions: false,
+    };
+    let proof = Proof {
+        factor: Some(verified.factor),
         consume: None,
     };
-    let body = finish(&state, &auth, completion, &token, now).await?;
+    let body = authentication::complete(&state, &auth, principal, &session_request, proof, now)
+        .await?
+        .user()?;
     Ok(reply(&auth.request_id, StatusCode::OK, body))
 }
 
@@ -479,7 +480,6 @@ async fn reset_by_existing_password(
     auth: Authenticated,
     JsonBody(request): JsonBody<ExistingPasswordResetRequest>,
 ) -> Result<Response, ApiError> {
-    let project_id = &auth.project.project_id;
     let email = required_email(request.email)?;
     let existing = required_password("existing_password", request.existing_password)?;
     let new_password = required_password("new_password", request.new_password)?;
@@ -488,27 +488,18 @@ async fn reset_by_existing_password(
     let now = Utc::now();
     let verified = verify_login(&state, &auth.project, &email, existing, now).await?;
     let hash = new_hash(&state, new_password).await?;
-    let (session, token) = plan_session(
-        &state,
-        project_id,
-        &verified.user_id,
-        &session_request,
-        verified.factor,
-        now,
-    )
-    .await?;
-    let keep = match &session {
-        Some(latchkey_store::SessionWrite::Continue(session)) => Some(session.session_id.clone()),
-        _ => None,
-    };
-    let completion = Completion {
+    let principal = Principal::User {
         user_id: verified.user_id,
         password: PasswordWrite::Replace(hash),
-        revoke: Revocation::AllExcept(keep),
-        session,
+        revoke_other_sessions: true,
+    };
+    let proof = Proof {
+        factor: Some(verified.factor),
         consume: None,
     };
-    let body = finish(&state, &auth, completion, &token, now).await?;
+    let body = authentication::complete(&state, &auth, principal, &session_request, proof, now)
+        .await?
+        .user()?;
     Ok(reply(&auth.request_id, StatusCode::OK, body))
 }
 
@@ -542,15 +533,19 @@ async fn reset_by_session(
         .find_map(|factor| factor.email.as_ref().map(|(_, email)| email.clone()));
     require_strong(&auth.project, &password, email.as_deref())?;
     let hash = new_hash(&state, password).await?;
-    let keep = Some(presented.session.session_id.clone());
-    let (session, token) = plan_with(project_id, &user_id, Some(presented), &options, None, now)?;
-    let completion = Completion {
+    // The presented session continues (it is looked up again with the completion); every other
+    // session of the user ends.
+    let principal = Principal::User {
         user_id,
         password: PasswordWrite::Replace(hash),
-        revoke: Revocation::AllExcept(keep),
-        session,
+        revoke_other_sessions: true,
+    };
+    let proof = Proof {
+        factor: None,
         consume: None,
     };
-    let body = finish(&state, &auth, completion, &token, now).await?;
+    let body = authentication::complete(&state, &auth, principal, &options, proof, now)
+        .await?
+        .user()?;
     Ok(reply(&auth.request_id, StatusCode::OK, body))
 }

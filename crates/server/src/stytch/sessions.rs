@@ -13,7 +13,7 @@ use latchkey_core::session::{
     SessionRequest, SESSION_CLAIM,
 };
 use latchkey_core::user::{User, UserRef};
-use latchkey_store::{Completion, Missing, NewSession, SessionWrite, StoreError};
+use latchkey_store::{Missing, NewSession, SessionWrite, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::{IntoParams, ToSchema};
@@ -133,23 +133,10 @@ pub async fn required_session(
         .ok_or_else(no_session_arguments)
 }
 
-/// Decides the session part of an authentication of `user_id` by `factor`: the session the
-/// request presents with the factor attached, a new one when `session_duration_minutes` asks,
-/// or none. Returns the write and the token to answer with.
-pub async fn plan_session(
-    state: &AppState,
-    project_id: &ProjectId,
-    user_id: &UserId,
-    request: &SessionRequest,
-    factor: AuthenticationFactor,
-    now: DateTime<Utc>,
-) -> Result<(Option<SessionWrite>, String), ApiError> {
-    let presented = presented_session(state, project_id, request.presented(), now).await?;
-    plan_with(project_id, user_id, presented, request, Some(factor), now)
-}
-
-/// [`plan_session`] for a request whose presented session has been resolved already. Without a
-/// factor no session is started.
+/// Decides the session part of an authentication of `user_id` by `factor`, given the session
+/// the request presented: that session with the factor attached, a new one when
+/// `session_duration_minutes` asks, or none. Without a factor no session is started. Returns
+/// the write and the token to answer with.
 pub fn plan_with(
     project_id: &ProjectId,
     user_id: &UserId,
@@ -484,17 +471,4 @@ pub async fn authenticated_body(
         session,
         user: UserObject::new(user, now),
     })
-}
-
-/// Applies a successful authentication or reset; the user and session fields to answer with.
-pub async fn finish(
-    state: &AppState,
-    auth: &Authenticated,
-    completion: Completion,
-    token: &str,
-    now: DateTime<Utc>,
-) -> Result<AuthenticatedResponse, ApiError> {
-    let project_id = &auth.project.project_id;
-    let (user, session) = state.store.complete(project_id, completion, now).await?;
-    authenticated_body(state, project_id, &user, session.as_ref(), token, now).await
 }

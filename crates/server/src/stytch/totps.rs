@@ -9,13 +9,13 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Duration, Utc};
 use latchkey_core::ids::{ProjectId, TotpId, UserId};
+use latchkey_core::principal::PrincipalId;
 use latchkey_core::session::{AuthenticationFactor, SessionRequest};
 use latchkey_core::totp::{self, TotpSecret};
 use latchkey_core::user::UserRef;
 use latchkey_core::vault::Vault;
 use latchkey_store::{
-    CodeDigest, Completion, Consume, Missing, NewTotp, PasswordWrite, Refusal, Revocation,
-    StoreError, StoredTotp,
+    CodeDigest, Consume, Missing, NewTotp, PasswordWrite, Refusal, StoreError, StoredTotp,
 };
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
@@ -23,8 +23,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::sessions::{finish, plan_session, AuthenticatedResponse, SessionOptions};
+use super::sessions::{AuthenticatedResponse, SessionOptions};
 use super::users::{find_user, given};
+use crate::authentication::{self, Principal, Proof};
 use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody};
 use crate::stytch::{reply, Envelope, UserObject};
@@ -300,7 +301,12 @@ async fn authenticate(
     // Counted before it is checked, like a password: concurrent guesses cannot pass the lock.
     state
         .store
-        .reserve_attempt(project_id, &user.user_id, &auth.project.settings, now)
+        .reserve_attempt(
+            project_id,
+            &PrincipalId::User(user.user_id.clone()),
+            &auth.project.settings,
+            now,
+        )
         .await?;
     let (factor, consume) = accept_code(&state.vault, project_id, registration, &code, now)?;
     use_up(
@@ -326,22 +332,24 @@ async fn use_up(
     consume: Consume,
     now: DateTime<Utc>,
 ) -> Result<Response, ApiError> {
-    let project_id = &auth.project.project_id;
-    let (session, token) = plan_session(state, project_id, &user_id, options, factor, now).await?;
     let totp_id = match &consume {
         Consume::TotpStep { totp_id, .. } | Consume::RecoveryCode { totp_id, .. } => {
             totp_id.clone()
         }
     };
-    let completion = Completion {
+    let principal = Principal::User {
         user_id,
         password: PasswordWrite::Keep,
-        revoke: Revocation::None,
-        session,
+        revoke_other_sessions: false,
+    };
+    let proof = Proof {
+        factor: Some(factor),
         consume: Some(consume),
     };
     let body = TotpAuthenticatedResponse {
-        authenticated: finish(state, auth, completion, &token, now).await?,
+        authenticated: authentication::complete(state, auth, principal, options, proof, now)
+            .await?
+            .user()?,
         totp_id,
     };
     Ok(reply(&auth.request_id, StatusCode::OK, body))
@@ -433,7 +441,12 @@ async fn recover(
         .ok_or(StoreError::NotFound(Missing::Totp))?;
     state
         .store
-        .reserve_attempt(project_id, &user.user_id, &auth.project.settings, now)
+        .reserve_attempt(
+            project_id,
+            &PrincipalId::User(user.user_id.clone()),
+            &auth.project.settings,
+            now,
+        )
         .await?;
     let (factor, consume) = accept_recovery_code(&state.vault, registration, &code, now)?;
     use_up(

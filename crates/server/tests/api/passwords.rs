@@ -423,7 +423,9 @@ async fn repeated_failures_lock_the_user_even_concurrently(engine: Engine) {
     assert!(user["lock_created_at"].is_string());
     assert!(user["lock_expires_at"].is_string());
     // The lock expires after its TTL (checked at a later instant through the store).
-    let user_id = latchkey_core::ids::UserId::parse(&user_id).unwrap();
+    let user_id = latchkey_core::principal::PrincipalId::User(
+        latchkey_core::ids::UserId::parse(&user_id).unwrap(),
+    );
     let later = Utc::now() + Duration::seconds(settings.lock_ttl_seconds + 1);
     assert!(matches!(
         app.store

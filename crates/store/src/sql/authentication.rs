@@ -103,27 +103,165 @@ pub(super) async fn reserve_attempt_in(
     Ok(())
 }
 
+/// A user's [`UserCompletion`], inside the completing transaction.
+async fn complete_user(
+    conn: &mut Conn,
+    project_id: &ProjectId,
+    completion: UserCompletion,
+    now: DateTime<Utc>,
+) -> Result<(User, Option<Session>), StoreError> {
+    let project = project_id.as_str();
+    let micros = to_micros(now);
+    let user_id = completion.user_id;
+    let cleared = write_lock_state(
+        &mut *conn,
+        USERS,
+        project,
+        user_id.as_str(),
+        &LockPolicy::succeeded(),
+    )
+    .await?;
+    if !cleared {
+        return Err(StoreError::NotFound(Missing::User));
+    }
+    if let Some(used) = &completion.consume {
+        consume(
+            &mut *conn,
+            project,
+            ("totps", "totp_id", "user_id"),
+            user_id.as_str(),
+            used,
+        )
+        .await?;
+    }
+    match completion.password {
+        PasswordWrite::Keep => {}
+        PasswordWrite::Upgrade { from, to } => {
+            sqlx::query(
+                "UPDATE passwords SET hash = $1, updated_at = $2 \
+                 WHERE project_id = $3 AND user_id = $4 AND hash = $5",
+            )
+            .bind(to.to_json())
+            .bind(micros)
+            .bind(project)
+            .bind(user_id.as_str())
+            .bind(from)
+            .execute(&mut *conn)
+            .await?;
+        }
+        PasswordWrite::Replace(hash) => {
+            let updated = sqlx::query(
+                "UPDATE passwords SET hash = $1, updated_at = $2, requires_reset = FALSE \
+                 WHERE project_id = $3 AND user_id = $4",
+            )
+            .bind(hash.to_json())
+            .bind(micros)
+            .bind(project)
+            .bind(user_id.as_str())
+            .execute(&mut *conn)
+            .await?;
+            if updated.rows_affected() == 0 {
+                insert_password(&mut *conn, project_id, &user_id, &hash, micros).await?;
+            }
+        }
+    }
+    if let Revocation::AllExcept(keep) = &completion.revoke {
+        sqlx::query(
+            "DELETE FROM sessions WHERE project_id = $1 AND user_id = $2 AND session_id <> $3",
+        )
+        .bind(project)
+        .bind(user_id.as_str())
+        .bind(keep.as_ref().map_or("", |id| id.as_str()))
+        .execute(&mut *conn)
+        .await?;
+    }
+    let session = match completion.session {
+        Some(write) => Some(write_session(&mut *conn, project, &user_id, write, now).await?),
+        None => None,
+    };
+    let user = load_user(&mut *conn, project, &user_id).await?;
+    Ok((user, session))
+}
+
+/// A member's [`MemberCompletion`], inside the completing transaction.
+async fn complete_member(
+    conn: &mut Conn,
+    project_id: &ProjectId,
+    completion: MemberCompletion,
+    now: DateTime<Utc>,
+) -> Result<(Member, MemberSession), StoreError> {
+    let project = project_id.as_str();
+    let member_id = &completion.member_id;
+    let cleared = write_lock_state(
+        &mut *conn,
+        MEMBERS,
+        project,
+        member_id.as_str(),
+        &LockPolicy::succeeded(),
+    )
+    .await?;
+    if !cleared {
+        return Err(StoreError::NotFound(Missing::Member));
+    }
+    if let Some(used) = &completion.consume {
+        consume(
+            &mut *conn,
+            project,
+            ("member_totps", "totp_registration_id", "member_id"),
+            member_id.as_str(),
+            used,
+        )
+        .await?;
+    }
+    let mut member = load_member(&mut *conn, project, member_id).await?;
+    let mut changed = false;
+    // A member who authenticates is no longer pending or invited.
+    if matches!(member.status, MemberStatus::Pending | MemberStatus::Invited) {
+        member.status = MemberStatus::Active;
+        changed = true;
+    }
+    if let Some(enrolled) = completion.set_mfa_enrolled {
+        changed |= member.mfa_enrolled != enrolled;
+        member.mfa_enrolled = enrolled;
+    }
+    if let Some(method) = completion.set_default_mfa_method {
+        changed |= member.default_mfa_method != method;
+        member.default_mfa_method = method;
+    }
+    if changed {
+        member.updated_at = now;
+        write_member(&mut *conn, project, &member).await?;
+    }
+    let session =
+        write_member_session(&mut *conn, project, &member, completion.session, now).await?;
+    Ok((member, session))
+}
+
 #[async_trait]
 impl AuthenticationStore for Engine {
     async fn reserve_attempt(
         &self,
         project_id: &ProjectId,
-        user_id: &UserId,
+        principal: &PrincipalId,
         settings: &ProjectSettings,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        let (account, missing) = match principal {
+            PrincipalId::User(_) => (USERS, Missing::User),
+            PrincipalId::Member(_) => (MEMBERS, Missing::Member),
+        };
         let mut tx = self.writer().begin().await?;
         reserve_attempt_in(
             &mut tx,
-            USERS,
+            account,
             project_id.as_str(),
-            user_id.as_str(),
+            principal.as_str(),
             settings,
             now,
         )
         .await
         .map_err(|error| match error {
-            StoreError::NotFound(_) => StoreError::NotFound(Missing::User),
+            StoreError::NotFound(_) => StoreError::NotFound(missing),
             other => other,
         })?;
         tx.commit().await?;
@@ -135,159 +273,20 @@ impl AuthenticationStore for Engine {
         project_id: &ProjectId,
         completion: Completion,
         now: DateTime<Utc>,
-    ) -> Result<(User, Option<Session>), StoreError> {
-        let project = project_id.as_str();
-        let micros = to_micros(now);
-        let user_id = completion.user_id;
+    ) -> Result<Completed, StoreError> {
         let mut tx = self.writer().begin().await?;
-        let cleared = write_lock_state(
-            &mut tx,
-            USERS,
-            project,
-            user_id.as_str(),
-            &LockPolicy::succeeded(),
-        )
-        .await?;
-        if !cleared {
-            return Err(StoreError::NotFound(Missing::User));
-        }
-        if let Some(used) = &completion.consume {
-            consume(
-                &mut tx,
-                project,
-                ("totps", "totp_id", "user_id"),
-                user_id.as_str(),
-                used,
-            )
-            .await?;
-        }
-        match completion.password {
-            PasswordWrite::Keep => {}
-            PasswordWrite::Upgrade { from, to } => {
-                sqlx::query(
-                    "UPDATE passwords SET hash = $1, updated_at = $2 \
-                     WHERE project_id = $3 AND user_id = $4 AND hash = $5",
-                )
-                .bind(to.to_json())
-                .bind(micros)
-                .bind(project)
-                .bind(user_id.as_str())
-                .bind(from)
-                .execute(&mut *tx)
-                .await?;
+        let completed = match completion {
+            Completion::User(completion) => {
+                let (user, session) = complete_user(&mut tx, project_id, completion, now).await?;
+                Completed::User(user, session)
             }
-            PasswordWrite::Replace(hash) => {
-                let updated = sqlx::query(
-                    "UPDATE passwords SET hash = $1, updated_at = $2, requires_reset = FALSE \
-                     WHERE project_id = $3 AND user_id = $4",
-                )
-                .bind(hash.to_json())
-                .bind(micros)
-                .bind(project)
-                .bind(user_id.as_str())
-                .execute(&mut *tx)
-                .await?;
-                if updated.rows_affected() == 0 {
-                    insert_password(&mut tx, project_id, &user_id, &hash, micros).await?;
-                }
+            Completion::Member(completion) => {
+                let (member, session) =
+                    complete_member(&mut tx, project_id, completion, now).await?;
+                Completed::Member(member, session)
             }
-        }
-        if let Revocation::AllExcept(keep) = &completion.revoke {
-            sqlx::query(
-                "DELETE FROM sessions WHERE project_id = $1 AND user_id = $2 AND session_id <> $3",
-            )
-            .bind(project)
-            .bind(user_id.as_str())
-            .bind(keep.as_ref().map_or("", |id| id.as_str()))
-            .execute(&mut *tx)
-            .await?;
-        }
-        let session = match completion.session {
-            Some(write) => Some(write_session(&mut tx, project, &user_id, write, now).await?),
-            None => None,
         };
-        let user = load_user(&mut tx, project, &user_id).await?;
         tx.commit().await?;
-        Ok((user, session))
-    }
-
-    async fn reserve_member_attempt(
-        &self,
-        project_id: &ProjectId,
-        member_id: &MemberId,
-        settings: &ProjectSettings,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        let mut tx = self.writer().begin().await?;
-        reserve_attempt_in(
-            &mut tx,
-            MEMBERS,
-            project_id.as_str(),
-            member_id.as_str(),
-            settings,
-            now,
-        )
-        .await
-        .map_err(|error| match error {
-            StoreError::NotFound(_) => StoreError::NotFound(Missing::Member),
-            other => other,
-        })?;
-        tx.commit().await?;
-        Ok(())
-    }
-
-    async fn complete_member(
-        &self,
-        project_id: &ProjectId,
-        completion: MemberCompletion,
-        now: DateTime<Utc>,
-    ) -> Result<(Member, MemberSession), StoreError> {
-        let project = project_id.as_str();
-        let member_id = &completion.member_id;
-        let mut tx = self.writer().begin().await?;
-        let cleared = write_lock_state(
-            &mut tx,
-            MEMBERS,
-            project,
-            member_id.as_str(),
-            &LockPolicy::succeeded(),
-        )
-        .await?;
-        if !cleared {
-            return Err(StoreError::NotFound(Missing::Member));
-        }
-        if let Some(used) = &completion.consume {
-            consume(
-                &mut tx,
-                project,
-                ("member_totps", "totp_registration_id", "member_id"),
-                member_id.as_str(),
-                used,
-            )
-            .await?;
-        }
-        let mut member = load_member(&mut tx, project, member_id).await?;
-        let mut changed = false;
-        // A member who authenticates is no longer pending or invited.
-        if matches!(member.status, MemberStatus::Pending | MemberStatus::Invited) {
-            member.status = MemberStatus::Active;
-            changed = true;
-        }
-        if let Some(enrolled) = completion.set_mfa_enrolled {
-            changed |= member.mfa_enrolled != enrolled;
-            member.mfa_enrolled = enrolled;
-        }
-        if let Some(method) = completion.set_default_mfa_method {
-            changed |= member.default_mfa_method != method;
-            member.default_mfa_method = method;
-        }
-        if changed {
-            member.updated_at = now;
-            write_member(&mut tx, project, &member).await?;
-        }
-        let session =
-            write_member_session(&mut tx, project, &member, completion.session, now).await?;
-        tx.commit().await?;
-        Ok((member, session))
+        Ok(completed)
     }
 }

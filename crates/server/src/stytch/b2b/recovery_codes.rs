@@ -23,6 +23,7 @@ use crate::stytch::totps::{accept_recovery_code, code_digest};
 use crate::stytch::users::given;
 use crate::stytch::{reply, Envelope};
 use crate::AppState;
+use latchkey_core::principal::PrincipalId;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -91,7 +92,12 @@ async fn recover(
     let registration = verified_totp(&state, project_id, &member).await?;
     state
         .store
-        .reserve_member_attempt(project_id, &member.member_id, &auth.project.settings, now)
+        .reserve_attempt(
+            project_id,
+            &PrincipalId::Member(member.member_id.clone()),
+            &auth.project.settings,
+            now,
+        )
         .await?;
     let remaining = registration.recovery_codes.len().saturating_sub(1);
     let (factor, consume) = accept_recovery_code(&state.vault, registration, &code, now)?;

@@ -12,18 +12,18 @@ use chrono::{DateTime, Duration, Utc};
 use latchkey_core::b2b::Organization;
 use latchkey_core::ids::MemberTotpId;
 use latchkey_core::member::Member;
+use latchkey_core::principal::PrincipalId;
 use latchkey_core::session::{AuthenticationFactor, SessionRequest};
 use latchkey_core::totp::{self, TotpSecret};
-use latchkey_store::{Consume, MemberCompletion, NewTotp};
+use latchkey_store::{Consume, NewTotp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::members::{organization_and_member, MemberResponse};
-use super::sessions::{
-    plan_member_session, presented_member_session, MemberSessionOptions, MemberSessionResponse,
-};
+use super::sessions::{presented_member_session, MemberSessionOptions, MemberSessionResponse};
+use crate::authentication::{self, Principal, Proof};
 use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody};
 use crate::stytch::sessions::session_not_found;
@@ -68,9 +68,9 @@ pub fn new_registration(
     }
 }
 
-/// Completes a member's TOTP or recovery-code authentication: plans the session, then in one
-/// transaction clears the lock, uses up the step or code, applies the MFA preferences and writes
-/// the session. Answers with the member, organization and session fields.
+/// Completes a member's TOTP or recovery-code authentication through the kernel: the lock
+/// cleared, the step or code used up, the MFA preferences applied and the session written, in
+/// one transaction. Answers with the member, organization and session fields.
 #[allow(clippy::too_many_arguments)]
 pub async fn use_up(
     state: &AppState,
@@ -82,34 +82,20 @@ pub async fn use_up(
     completion: (Consume, Option<bool>, Option<String>),
     now: DateTime<Utc>,
 ) -> Result<MemberSessionResponse, ApiError> {
-    let project_id = &auth.project.project_id;
     let (consume, set_mfa_enrolled, set_default_mfa_method) = completion;
-    let (session, token) =
-        plan_member_session(state, project_id, member, options, factor, now).await?;
-    let (member, session) = state
-        .store
-        .complete_member(
-            project_id,
-            MemberCompletion {
-                member_id: member.member_id.clone(),
-                consume: Some(consume),
-                set_mfa_enrolled,
-                set_default_mfa_method,
-                session,
-            },
-            now,
-        )
-        .await?;
-    MemberSessionResponse::new(
-        state,
-        project_id,
-        &member,
+    let principal = Principal::Member {
         organization,
-        &session,
-        &token,
-        now,
-    )
-    .await
+        member,
+        set_mfa_enrolled,
+        set_default_mfa_method,
+    };
+    let proof = Proof {
+        factor: Some(factor),
+        consume: Some(consume),
+    };
+    authentication::complete(state, auth, principal, options, proof, now)
+        .await?
+        .member()
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -254,7 +240,12 @@ async fn authenticate(
     // Counted before it is checked: concurrent guesses cannot pass the lock.
     state
         .store
-        .reserve_member_attempt(project_id, &member.member_id, &auth.project.settings, now)
+        .reserve_attempt(
+            project_id,
+            &PrincipalId::Member(member.member_id.clone()),
+            &auth.project.settings,
+            now,
+        )
         .await?;
     let (factor, consume) = accept_code(&state.vault, project_id, registration, &code, now)?;
     let body = use_up(

@@ -1,0 +1,186 @@
+//! The authentication kernel. Every login method is: parse the request (its session options
+//! into a [`SessionRequest`] first, so a bad request is refused before any secret is checked),
+//! prove the factor, then [`complete`]. Proving is the product's business (a password hash, a
+//! TOTP code, a recovery code, later a magic link or an OAuth callback); what follows a proven
+//! factor is the same for a user and a member, and happens here:
+//! - the attempt is counted before the factor is checked ([`reserve_attempt`], by the core's
+//!   `LockPolicy`);
+//! - the session is planned by the core's `SessionPlan` (start, extend, attach the factor to the
+//!   presented session);
+//! - one store transaction clears the lock, uses up what is single-use, applies the principal's
+//!   writes and writes the session;
+//! - the answer carries the principal, its session and a fresh JWT.
+
+use chrono::{DateTime, Utc};
+use latchkey_core::b2b::Organization;
+use latchkey_core::member::Member;
+use latchkey_core::principal::PrincipalId;
+use latchkey_core::session::{AuthenticationFactor, SessionRequest};
+use latchkey_store::{
+    Completed, Completion, Consume, MemberCompletion, PasswordWrite, Revocation, SessionWrite,
+    UserCompletion,
+};
+
+use crate::error::ApiError;
+use crate::extract::Authenticated;
+use crate::stytch::b2b::sessions::{plan_member_session, MemberSessionResponse};
+use crate::stytch::sessions::{
+    authenticated_body, plan_with, presented_session, AuthenticatedResponse,
+};
+use crate::AppState;
+
+/// Who authenticates, with what its completion writes besides lock, consumption and session.
+pub enum Principal<'a> {
+    User {
+        user_id: latchkey_core::ids::UserId,
+        password: PasswordWrite,
+        /// End every other session of the user (a password reset does).
+        revoke_other_sessions: bool,
+    },
+    Member {
+        organization: &'a Organization,
+        member: &'a Member,
+        set_mfa_enrolled: Option<bool>,
+        set_default_mfa_method: Option<String>,
+    },
+}
+
+/// What a product proved.
+pub struct Proof {
+    /// The factor to record in the session; `None` for a change made within the presented
+    /// session (a password reset by session), which then starts none.
+    pub factor: Option<AuthenticationFactor>,
+    /// The TOTP step or recovery code the authentication uses up.
+    pub consume: Option<Consume>,
+}
+
+/// The answer to a completed authentication.
+pub enum Answer {
+    User(Box<AuthenticatedResponse>),
+    Member(Box<MemberSessionResponse>),
+}
+
+impl Answer {
+    pub fn user(self) -> Result<AuthenticatedResponse, ApiError> {
+        match self {
+            Answer::User(body) => Ok(*body),
+            Answer::Member(_) => Err(mismatch()),
+        }
+    }
+
+    pub fn member(self) -> Result<MemberSessionResponse, ApiError> {
+        match self {
+            Answer::Member(body) => Ok(*body),
+            Answer::User(_) => Err(mismatch()),
+        }
+    }
+}
+
+fn mismatch() -> ApiError {
+    tracing::error!("an authentication completed for another kind of principal");
+    ApiError::internal()
+}
+
+/// Counts one attempt of `principal` before its factor is checked.
+pub async fn reserve_attempt(
+    state: &AppState,
+    auth: &Authenticated,
+    principal: &PrincipalId,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    state
+        .store
+        .reserve_attempt(
+            &auth.project.project_id,
+            principal,
+            &auth.project.settings,
+            now,
+        )
+        .await?;
+    Ok(())
+}
+
+/// Makes a proven factor take effect for `principal`, and answers with the principal and its
+/// session.
+pub async fn complete(
+    state: &AppState,
+    auth: &Authenticated,
+    principal: Principal<'_>,
+    request: &SessionRequest,
+    proof: Proof,
+    now: DateTime<Utc>,
+) -> Result<Answer, ApiError> {
+    let project_id = &auth.project.project_id;
+    match principal {
+        Principal::User {
+            user_id,
+            password,
+            revoke_other_sessions,
+        } => {
+            let presented = presented_session(state, project_id, request.presented(), now).await?;
+            let (session, token) =
+                plan_with(project_id, &user_id, presented, request, proof.factor, now)?;
+            let revoke = if revoke_other_sessions {
+                let keep = match &session {
+                    Some(SessionWrite::Continue(session)) => Some(session.session_id.clone()),
+                    _ => None,
+                };
+                Revocation::AllExcept(keep)
+            } else {
+                Revocation::None
+            };
+            let completion = Completion::User(UserCompletion {
+                user_id,
+                password,
+                revoke,
+                session,
+                consume: proof.consume,
+            });
+            let Completed::User(user, session) =
+                state.store.complete(project_id, completion, now).await?
+            else {
+                return Err(mismatch());
+            };
+            let body =
+                authenticated_body(state, project_id, &user, session.as_ref(), &token, now).await?;
+            Ok(Answer::User(Box::new(body)))
+        }
+        Principal::Member {
+            organization,
+            member,
+            set_mfa_enrolled,
+            set_default_mfa_method,
+        } => {
+            // Every member authentication proves a factor: a member session always has one.
+            let factor = proof.factor.ok_or_else(|| {
+                tracing::error!("a member authentication completed without a factor");
+                ApiError::internal()
+            })?;
+            let (session, token) =
+                plan_member_session(state, project_id, member, request, factor, now).await?;
+            let completion = Completion::Member(MemberCompletion {
+                member_id: member.member_id.clone(),
+                consume: proof.consume,
+                set_mfa_enrolled,
+                set_default_mfa_method,
+                session,
+            });
+            let Completed::Member(member, session) =
+                state.store.complete(project_id, completion, now).await?
+            else {
+                return Err(mismatch());
+            };
+            let body = MemberSessionResponse::new(
+                state,
+                project_id,
+                &member,
+                organization,
+                &session,
+                &token,
+                now,
+            )
+            .await?;
+            Ok(Answer::Member(Box::new(body)))
+        }
+    }
+}
