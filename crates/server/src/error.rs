@@ -9,7 +9,7 @@ use axum::http::{header, HeaderValue, Response, StatusCode};
 use axum::response::IntoResponse;
 use latchkey_core::ids::RequestId;
 use latchkey_core::InputError;
-use latchkey_store::{Conflict, DatabaseError, Missing, Refusal, StoreError};
+use latchkey_store::{Conflict, Missing, Refusal, StoreError};
 use serde::Serialize;
 
 /// Stytch's `error_type` names, each with its HTTP status.
@@ -124,6 +124,8 @@ impl ErrorType {
 pub struct ApiError {
     pub error_type: ErrorType,
     pub message: String,
+    /// Seconds the caller should wait before retrying (`Retry-After`), for a 429 or 503.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -131,6 +133,15 @@ impl ApiError {
         ApiError {
             error_type,
             message: message.into(),
+            retry_after: None,
+        }
+    }
+
+    /// The same error, telling the caller to retry after `seconds`.
+    pub fn retry_after(self, seconds: u64) -> ApiError {
+        ApiError {
+            retry_after: Some(seconds),
+            ..self
         }
     }
 
@@ -171,6 +182,12 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> axum::response::Response {
         let mut response = Response::new(Body::empty());
         *response.status_mut() = self.error_type.status();
+        if let Some(seconds) = self.retry_after {
+            // Kept on the rendered error by the request-id middleware.
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response.extensions_mut().insert(PendingError {
             error_type: self.error_type,
             message: self.message,
@@ -350,30 +367,42 @@ impl From<StoreError> for ApiError {
                 "exchange_primary_factor only works for a user whose one factor is an email \
                  address or a phone number.",
             ),
-            StoreError::Database(cause) => database_failure(&cause),
-            StoreError::Migration(cause) => {
-                tracing::error!(error = %cause, "migration error during a request");
-                ApiError::internal()
-            }
+            failure @ (StoreError::Unavailable(_)
+            | StoreError::Corrupt(_)
+            | StoreError::Database(_)
+            | StoreError::Migration(_)) => store_failure(&failure),
         }
     }
 }
 
-/// Pool exhaustion and lost connections are worth a retry (503); anything else is a 500. Either
-/// way the cause goes to the log, never to the caller.
-fn database_failure(cause: &DatabaseError) -> ApiError {
-    let retryable = matches!(
-        cause,
-        DatabaseError::PoolTimedOut | DatabaseError::Io(_) | DatabaseError::PoolClosed
-    );
-    tracing::error!(error = %cause, "database error");
-    if retryable {
-        ApiError::new(
-            ErrorType::ServiceUnavailable,
-            "The database is unavailable. Retry the request later.",
-        )
-    } else {
-        ApiError::internal()
+/// How long a caller should wait before retrying a request the database could not serve.
+pub const DATABASE_RETRY_AFTER_SECONDS: u64 = 1;
+
+/// The store's own failures, not the request's: the cause goes to the log, never to the caller.
+/// An unreachable database is worth a retry (503 with `Retry-After`); a corrupt row or a failed
+/// statement is a 500.
+pub fn store_failure(error: &StoreError) -> ApiError {
+    match error {
+        StoreError::Unavailable(cause) => {
+            tracing::error!(error = %cause, "database unavailable");
+            ApiError::new(
+                ErrorType::ServiceUnavailable,
+                "The database is unavailable. Retry the request later.",
+            )
+            .retry_after(DATABASE_RETRY_AFTER_SECONDS)
+        }
+        StoreError::Corrupt(cause) => {
+            tracing::error!(error = %cause, "corrupt row in the database");
+            ApiError::internal()
+        }
+        StoreError::Migration(cause) => {
+            tracing::error!(error = %cause, "migration error during a request");
+            ApiError::internal()
+        }
+        other => {
+            tracing::error!(error = %other, "database error");
+            ApiError::internal()
+        }
     }
 }
 
@@ -412,12 +441,17 @@ mod tests {
                 400,
             ),
             (
-                StoreError::Database(latchkey_store::DatabaseError::PoolTimedOut),
+                StoreError::Unavailable(latchkey_store::DatabaseError::PoolTimedOut),
                 "service_unavailable",
                 503,
             ),
             (
                 StoreError::Database(latchkey_store::DatabaseError::RowNotFound),
+                "internal_server_error",
+                500,
+            ),
+            (
+                StoreError::Corrupt("users.status: not a user status".to_owned()),
                 "internal_server_error",
                 500,
             ),
@@ -427,6 +461,30 @@ mod tests {
             assert_eq!(api.error_type.name(), name);
             assert_eq!(api.error_type.status().as_u16(), status);
         }
+    }
+
+    /// An unreachable database, whichever way the driver says so, is one answer: 503
+    /// `service_unavailable` with `Retry-After`.
+    #[test]
+    fn an_unavailable_database_is_a_503_with_retry_after() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        for cause in [
+            latchkey_store::DatabaseError::PoolTimedOut,
+            latchkey_store::DatabaseError::PoolClosed,
+            latchkey_store::DatabaseError::Io(refused),
+            latchkey_store::DatabaseError::Io(reset),
+        ] {
+            let api = ApiError::from(StoreError::from(cause));
+            assert_eq!(api.error_type.name(), "service_unavailable");
+            let response = api.into_response();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        }
+        let failed = ApiError::from(StoreError::from(latchkey_store::DatabaseError::RowNotFound))
+            .into_response();
+        assert_eq!(failed.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(failed.headers().get(header::RETRY_AFTER).is_none());
     }
 
     #[test]

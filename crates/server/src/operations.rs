@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
@@ -74,17 +74,14 @@ impl ProjectRateLimiter {
 
 /// Stytch's `too_many_requests`, with when to try again.
 pub fn too_many_requests(wait: Duration) -> Response {
-    let mut response = ApiError::named(
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    ApiError::named(
         "too_many_requests",
         StatusCode::TOO_MANY_REQUESTS,
         "Too many requests have been made for this project. Slow down and try again.",
     )
-    .into_response();
-    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
-    response
+    .retry_after(seconds.max(1))
+    .into_response()
 }
 
 /// Answers 503 `request_timeout` for a request that outlives `Limits::request_timeout`. The

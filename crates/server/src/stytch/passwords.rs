@@ -210,7 +210,7 @@ async fn verify_login(
     let (matched, replacement) = state
         .hashing
         .run(move || match hash {
-            Some(hash) if hash.verify(&password) => {
+            hash if hash.verify(&password) => {
                 let replacement = hash
                     .needs_upgrade(&settings)
                     .then(|| hash_password(&password, &settings).ok())
