@@ -24,7 +24,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::members::{find_member, organization_and_member, MemberResponse};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorType};
 use crate::extract::{Authenticated, JsonBody};
 use crate::request_id::CurrentRequestId;
 use crate::stytch::sessions::{
@@ -68,9 +68,8 @@ impl MemberSessionOptions {
     /// (Latchkey issues none: no B2B primary factor starts one yet), a bad duration.
     pub fn check(&self) -> Result<Option<Duration>, ApiError> {
         if given(self.intermediate_session_token.clone()).is_some() {
-            return Err(ApiError::named(
-                "intermediate_session_not_found",
-                StatusCode::NOT_FOUND,
+            return Err(ApiError::new(
+                ErrorType::IntermediateSessionNotFound,
                 "The intermediate session could not be found.",
             ));
         }
