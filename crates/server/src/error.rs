@@ -9,112 +9,212 @@ use axum::http::{header, HeaderValue, Response, StatusCode};
 use axum::response::IntoResponse;
 use latchkey_core::ids::RequestId;
 use latchkey_core::InputError;
-use latchkey_store::{Conflict, DatabaseError, Missing, Refusal, StoreError};
+use latchkey_store::{Conflict, Missing, Refusal, StoreError};
 use serde::Serialize;
 
-/// Stytch's `error_type` names, each with its HTTP status.
+/// One kind of error answer: its Stytch `error_type`, its HTTP status and, where Stack Auth has
+/// one, its known-error code (`x-stack-known-error`). Both APIs render from this entry.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ErrorType {
-    BadRequest,
-    InvalidEmail,
-    InvalidPhoneNumber,
-    InvalidUserId,
-    InvalidExternalId,
-    InvalidId(&'static str),
-    InvalidMetadata,
-    InvalidName,
-    InvalidRoles,
-    InvalidSearchQuery,
-    InvalidSearchCursor,
-    InvalidLimit,
-    EmailOrPhoneNumberRequired,
-    UserHasMultipleFactors,
-    DuplicateEmail,
-    DuplicatePhoneNumber,
-    DuplicateExternalId,
-    UnauthorizedCredentials,
-    NotFound(Missing),
-    RouteNotFound,
-    MethodNotAllowed,
-    RequestTooLarge,
-    UnsupportedMediaType,
-    ServiceUnavailable,
-    InternalServerError,
-    /// A Stytch error type named where it arises (password hashes, sessions, locks, …).
-    Named(&'static str, StatusCode),
+pub struct ErrorSpec {
+    pub error_type: ErrorType,
+    /// Stytch's `error_type` name (for a kind only Stack answers, the name its logs use).
+    pub name: &'static str,
+    pub status: StatusCode,
+    /// Stack Auth's known-error code; a Stack answer of a kind without one is plain text.
+    pub stack_code: Option<&'static str>,
+}
+
+/// Declares [`ErrorType`] and [`ErrorType::TABLE`] from one list, so each kind's name, status
+/// and Stack code are written once, and a kind cannot exist without its entry.
+macro_rules! error_table {
+    ($($kind:ident => $name:literal, $status:ident $(, $code:literal)?;)*) => {
+        /// Every kind of error answer. Its name, status and Stack code are in [`ErrorType::TABLE`].
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum ErrorType {
+            $($kind,)*
+            /// A 400 that core's input rules name themselves (`InputError::Named`: a
+            /// `passwords/migrate` hash, an organization setting, …).
+            Input(&'static str),
+        }
+
+        impl ErrorType {
+            /// Every kind but [`ErrorType::Input`], with its name, status and Stack code.
+            pub const TABLE: &'static [ErrorSpec] = &[$(ErrorSpec {
+                error_type: ErrorType::$kind,
+                name: $name,
+                status: StatusCode::$status,
+                stack_code: error_table!(@code $($code)?),
+            },)*];
+
+            pub fn spec(self) -> ErrorSpec {
+                match self {
+                    $(ErrorType::$kind => ErrorSpec {
+                        error_type: self,
+                        name: $name,
+                        status: StatusCode::$status,
+                        stack_code: error_table!(@code $($code)?),
+                    },)*
+                    ErrorType::Input(name) => ErrorSpec {
+                        error_type: self,
+                        name,
+                        status: StatusCode::BAD_REQUEST,
+                        stack_code: None,
+                    },
+                }
+            }
+        }
+    };
+    (@code) => { None };
+    (@code $code:literal) => { Some($code) };
+}
+
+error_table! {
+    // Requests that do not parse.
+    BadRequest => "bad_request", BAD_REQUEST;
+    InvalidEmail => "invalid_email", BAD_REQUEST;
+    InvalidPhoneNumber => "invalid_phone_number", BAD_REQUEST;
+    InvalidUserId => "invalid_user_id", BAD_REQUEST;
+    InvalidExternalId => "invalid_external_id", BAD_REQUEST;
+    InvalidEmailId => "invalid_email_id", BAD_REQUEST;
+    InvalidPhoneId => "invalid_phone_id", BAD_REQUEST;
+    InvalidWebAuthnRegistrationId => "invalid_webauthn_registration_id", BAD_REQUEST;
+    InvalidBiometricRegistrationId => "invalid_biometric_registration_id", BAD_REQUEST;
+    InvalidTotpId => "invalid_totp_id", BAD_REQUEST;
+    InvalidCryptoWalletId => "invalid_crypto_wallet_id", BAD_REQUEST;
+    InvalidPasswordId => "invalid_password_id", BAD_REQUEST;
+    InvalidOAuthUserRegistrationId => "invalid_oauth_user_registration_id", BAD_REQUEST;
+    InvalidSessionId => "invalid_session_id", BAD_REQUEST;
+    InvalidMetadata => "invalid_metadata", BAD_REQUEST;
+    InvalidName => "invalid_name", BAD_REQUEST;
+    InvalidRoles => "invalid_roles", BAD_REQUEST;
+    InvalidSearchQuery => "invalid_search_query", BAD_REQUEST;
+    InvalidSearchCursor => "invalid_search_cursor", BAD_REQUEST;
+    InvalidLimit => "invalid_limit", BAD_REQUEST;
+    InvalidExpiration => "invalid_expiration", BAD_REQUEST;
+    InvalidTotpCode => "invalid_totp_code", BAD_REQUEST;
+    EmailOrPhoneNumberRequired => "email_or_phone_number_required", BAD_REQUEST;
+    WeakPassword => "weak_password", BAD_REQUEST;
+    NoSessionArguments => "no_session_arguments", BAD_REQUEST;
+    TooManySessionArguments => "too_many_session_arguments", BAD_REQUEST;
+    NoSessionRevokeArguments => "no_session_revoke_arguments", BAD_REQUEST;
+    TooManySessionRevokeArguments => "too_many_session_revoke_arguments", BAD_REQUEST;
+    CannotAssignDefaultRbacRoleId => "cannot_assign_default_rbac_role_id", BAD_REQUEST;
+    // Changes the stored state refuses.
+    UserHasMultipleFactors => "user_has_multiple_factors", BAD_REQUEST;
+    DuplicateEmail => "duplicate_email", BAD_REQUEST;
+    DuplicatePhoneNumber => "duplicate_phone_number", BAD_REQUEST;
+    DuplicateExternalId => "duplicate_external_id", BAD_REQUEST;
+    PasswordAlreadyExists => "password_already_exists", BAD_REQUEST;
+    OrganizationSlugAlreadyUsed => "organization_slug_already_used", BAD_REQUEST;
+    DuplicateOrganizationExternalId => "duplicate_organization_external_id", BAD_REQUEST;
+    DuplicateMemberEmail => "duplicate_member_email", BAD_REQUEST;
+    DuplicateMemberExternalId => "duplicate_member_external_id", BAD_REQUEST;
+    DuplicateMemberPhoneNumberForMember => "duplicate_member_phone_number_for_member", BAD_REQUEST;
+    CannotDeleteLastPrimaryFactor => "cannot_delete_last_primary_factor", BAD_REQUEST;
+    ActiveTotpExists => "active_totp_exists", BAD_REQUEST;
+    ExpiredTotp => "expired_totp", BAD_REQUEST;
+    // Credentials that do not authenticate.
+    UnauthorizedCredentials => "unauthorized_credentials", UNAUTHORIZED;
+    ResetPassword => "reset_password", UNAUTHORIZED;
+    UnableToParseSessionJwt => "unable_to_parse_session_jwt", UNAUTHORIZED;
+    UnableToAuthenticateTotp => "unable_to_authenticate_totp", UNAUTHORIZED;
+    TotpCodeAlreadyAuthenticated => "totp_code_already_authenticated", UNAUTHORIZED;
+    UnableToAuthenticateRecoveryCode => "unable_to_authenticate_recovery_code", UNAUTHORIZED;
+    UserLockLimitReached => "user_lock_limit_reached", TOO_MANY_REQUESTS;
+    // Things that are not there (a contact channel is an email: `EmailNotFound`).
+    UserNotFound => "user_not_found", NOT_FOUND, "USER_NOT_FOUND";
+    EmailNotFound => "email_not_found", NOT_FOUND;
+    PhoneNumberNotFound => "phone_number_not_found", NOT_FOUND;
+    WebAuthnRegistrationNotFound => "webauthn_registration_not_found", NOT_FOUND;
+    BiometricRegistrationNotFound => "biometric_registration_not_found", NOT_FOUND;
+    TotpNotFound => "totp_not_found", NOT_FOUND;
+    CryptoWalletNotFound => "crypto_wallet_not_found", NOT_FOUND;
+    PasswordNotFound => "password_not_found", NOT_FOUND;
+    OAuthUserRegistrationNotFound => "oauth_user_registration_not_found", NOT_FOUND;
+    ProjectNotFound => "project_not_found", NOT_FOUND;
+    SessionNotFound => "session_not_found", NOT_FOUND;
+    IntermediateSessionNotFound => "intermediate_session_not_found", NOT_FOUND;
+    OrganizationNotFound => "organization_not_found", NOT_FOUND;
+    MemberNotFound => "member_not_found", NOT_FOUND;
+    VerificationCodeNotFound => "verification_code_not_found", NOT_FOUND, "VERIFICATION_CODE_NOT_FOUND";
+    // HTTP itself, and the server's own state.
+    RouteNotFound => "route_not_found", NOT_FOUND;
+    MethodNotAllowed => "method_not_allowed", METHOD_NOT_ALLOWED;
+    RequestTooLarge => "request_too_large", PAYLOAD_TOO_LARGE;
+    UnsupportedMediaType => "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE;
+    TooManyRequests => "too_many_requests", TOO_MANY_REQUESTS;
+    RequestTimeout => "request_timeout", SERVICE_UNAVAILABLE;
+    ServiceUnavailable => "service_unavailable", SERVICE_UNAVAILABLE;
+    InternalServerError => "internal_server_error", INTERNAL_SERVER_ERROR;
+    // Stack Auth's known errors that no Stytch answer shares.
+    SchemaError => "schema_error", BAD_REQUEST, "SCHEMA_ERROR";
+    BodyParsingError => "body_parsing_error", BAD_REQUEST, "BODY_PARSING_ERROR";
+    AccessTypeRequired => "access_type_required", BAD_REQUEST, "ACCESS_TYPE_REQUIRED";
+    ProjectKeyWithoutAccessType => "project_key_without_access_type", BAD_REQUEST, "PROJECT_KEY_WITHOUT_ACCESS_TYPE";
+    InvalidAccessType => "invalid_access_type", BAD_REQUEST, "INVALID_ACCESS_TYPE";
+    AccessTypeWithoutProjectId => "access_type_without_project_id", BAD_REQUEST, "ACCESS_TYPE_WITHOUT_PROJECT_ID";
+    CurrentProjectNotFound => "current_project_not_found", BAD_REQUEST, "CURRENT_PROJECT_NOT_FOUND";
+    CannotGetOwnUserWithoutUser => "cannot_get_own_user_without_user", BAD_REQUEST, "CANNOT_GET_OWN_USER_WITHOUT_USER";
+    PublishableClientKeyRequiredForProject => "publishable_client_key_required_for_project", UNAUTHORIZED, "PUBLISHABLE_CLIENT_KEY_REQUIRED_FOR_PROJECT";
+    InvalidPublishableClientKey => "invalid_publishable_client_key", UNAUTHORIZED, "INVALID_PUBLISHABLE_CLIENT_KEY";
+    ServerAuthenticationRequired => "server_authentication_required", UNAUTHORIZED, "SERVER_AUTHENTICATION_REQUIRED";
+    InvalidSecretServerKey => "invalid_secret_server_key", UNAUTHORIZED, "INVALID_SECRET_SERVER_KEY";
+    InvalidSuperSecretAdminKey => "invalid_super_secret_admin_key", UNAUTHORIZED, "INVALID_SUPER_SECRET_ADMIN_KEY";
+    InvalidProjectForAccessToken => "invalid_project_for_access_token", UNAUTHORIZED, "INVALID_PROJECT_FOR_ACCESS_TOKEN";
+    UnparsableAccessToken => "unparsable_access_token", UNAUTHORIZED, "UNPARSABLE_ACCESS_TOKEN";
+    AccessTokenExpired => "access_token_expired", UNAUTHORIZED, "ACCESS_TOKEN_EXPIRED";
+    InvalidAccessToken => "invalid_access_token", UNAUTHORIZED, "INVALID_ACCESS_TOKEN";
+    VerificationCodeExpired => "verification_code_expired", BAD_REQUEST, "VERIFICATION_CODE_EXPIRED";
+    VerificationCodeAlreadyUsed => "verification_code_already_used", CONFLICT, "VERIFICATION_CODE_ALREADY_USED";
+    EmailAlreadyVerified => "email_already_verified", CONFLICT, "EMAIL_ALREADY_VERIFIED";
+    ContactChannelAlreadyUsedForAuthBySomeoneElse => "contact_channel_already_used_for_auth_by_someone_else", CONFLICT, "CONTACT_CHANNEL_ALREADY_USED_FOR_AUTH_BY_SOMEONE_ELSE";
+    // Stack Auth's plain-text answers that no Stytch answer shares.
+    Forbidden => "forbidden", FORBIDDEN;
 }
 
 impl ErrorType {
+    /// Stytch's `error_type` name.
     pub fn name(self) -> &'static str {
-        match self {
-            ErrorType::BadRequest => "bad_request",
-            ErrorType::InvalidEmail => "invalid_email",
-            ErrorType::InvalidPhoneNumber => "invalid_phone_number",
-            ErrorType::InvalidUserId => "invalid_user_id",
-            ErrorType::InvalidExternalId => "invalid_external_id",
-            ErrorType::InvalidId(field) => match field {
-                "email_id" => "invalid_email_id",
-                "phone_id" => "invalid_phone_id",
-                "webauthn_registration_id" => "invalid_webauthn_registration_id",
-                "biometric_registration_id" => "invalid_biometric_registration_id",
-                "totp_id" => "invalid_totp_id",
-                "crypto_wallet_id" => "invalid_crypto_wallet_id",
-                "password_id" => "invalid_password_id",
-                "oauth_user_registration_id" => "invalid_oauth_user_registration_id",
-                "user_id" => "invalid_user_id",
-                _ => "bad_request",
-            },
-            ErrorType::InvalidMetadata => "invalid_metadata",
-            ErrorType::InvalidName => "invalid_name",
-            ErrorType::InvalidRoles => "invalid_roles",
-            ErrorType::InvalidSearchQuery => "invalid_search_query",
-            ErrorType::InvalidSearchCursor => "invalid_search_cursor",
-            ErrorType::InvalidLimit => "invalid_limit",
-            ErrorType::EmailOrPhoneNumberRequired => "email_or_phone_number_required",
-            ErrorType::UserHasMultipleFactors => "user_has_multiple_factors",
-            ErrorType::DuplicateEmail => "duplicate_email",
-            ErrorType::DuplicatePhoneNumber => "duplicate_phone_number",
-            ErrorType::DuplicateExternalId => "duplicate_external_id",
-            ErrorType::UnauthorizedCredentials => "unauthorized_credentials",
-            ErrorType::NotFound(missing) => match missing {
-                Missing::User => "user_not_found",
-                Missing::Email => "email_not_found",
-                Missing::PhoneNumber => "phone_number_not_found",
-                Missing::WebAuthnRegistration => "webauthn_registration_not_found",
-                Missing::BiometricRegistration => "biometric_registration_not_found",
-                Missing::Totp => "totp_not_found",
-                Missing::CryptoWallet => "crypto_wallet_not_found",
-                Missing::Password => "password_not_found",
-                Missing::OAuthRegistration => "oauth_user_registration_not_found",
-                Missing::Project => "project_not_found",
-                Missing::Session => "session_not_found",
-                Missing::Organization => "organization_not_found",
-                Missing::Member => "member_not_found",
-                // A contact channel is an email.
-                Missing::ContactChannel => "email_not_found",
-                Missing::VerificationCode => "verification_code_not_found",
-            },
-            ErrorType::RouteNotFound => "route_not_found",
-            ErrorType::MethodNotAllowed => "method_not_allowed",
-            ErrorType::RequestTooLarge => "request_too_large",
-            ErrorType::UnsupportedMediaType => "unsupported_media_type",
-            ErrorType::ServiceUnavailable => "service_unavailable",
-            ErrorType::InternalServerError => "internal_server_error",
-            ErrorType::Named(name, _) => name,
-        }
+        self.spec().name
     }
 
     pub fn status(self) -> StatusCode {
-        match self {
-            ErrorType::UnauthorizedCredentials => StatusCode::UNAUTHORIZED,
-            ErrorType::NotFound(_) | ErrorType::RouteNotFound => StatusCode::NOT_FOUND,
-            ErrorType::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ErrorType::RequestTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            ErrorType::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ErrorType::ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            ErrorType::InternalServerError => StatusCode::INTERNAL_SERVER_ERROR,
-            ErrorType::Named(_, status) => status,
-            _ => StatusCode::BAD_REQUEST,
+        self.spec().status
+    }
+
+    /// The kind of a request field's id that does not parse (`InputError::InvalidId`).
+    pub fn invalid_id(field: &str) -> ErrorType {
+        match field {
+            "email_id" => ErrorType::InvalidEmailId,
+            "phone_id" => ErrorType::InvalidPhoneId,
+            "webauthn_registration_id" => ErrorType::InvalidWebAuthnRegistrationId,
+            "biometric_registration_id" => ErrorType::InvalidBiometricRegistrationId,
+            "totp_id" => ErrorType::InvalidTotpId,
+            "crypto_wallet_id" => ErrorType::InvalidCryptoWalletId,
+            "password_id" => ErrorType::InvalidPasswordId,
+            "oauth_user_registration_id" => ErrorType::InvalidOAuthUserRegistrationId,
+            "user_id" => ErrorType::InvalidUserId,
+            _ => ErrorType::BadRequest,
+        }
+    }
+
+    /// The kind of a lookup that found nothing.
+    pub fn not_found(missing: Missing) -> ErrorType {
+        match missing {
+            Missing::User => ErrorType::UserNotFound,
+            Missing::Email | Missing::ContactChannel => ErrorType::EmailNotFound,
+            Missing::PhoneNumber => ErrorType::PhoneNumberNotFound,
+            Missing::WebAuthnRegistration => ErrorType::WebAuthnRegistrationNotFound,
+            Missing::BiometricRegistration => ErrorType::BiometricRegistrationNotFound,
+            Missing::Totp => ErrorType::TotpNotFound,
+            Missing::CryptoWallet => ErrorType::CryptoWalletNotFound,
+            Missing::Password => ErrorType::PasswordNotFound,
+            Missing::OAuthRegistration => ErrorType::OAuthUserRegistrationNotFound,
+            Missing::Project => ErrorType::ProjectNotFound,
+            Missing::Session => ErrorType::SessionNotFound,
+            Missing::Organization => ErrorType::OrganizationNotFound,
+            Missing::Member => ErrorType::MemberNotFound,
+            Missing::VerificationCode => ErrorType::VerificationCodeNotFound,
         }
     }
 }
@@ -124,6 +224,8 @@ impl ErrorType {
 pub struct ApiError {
     pub error_type: ErrorType,
     pub message: String,
+    /// Seconds the caller should wait before retrying (`Retry-After`), for a 429 or 503.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -131,12 +233,16 @@ impl ApiError {
         ApiError {
             error_type,
             message: message.into(),
+            retry_after: None,
         }
     }
 
-    /// A Stytch error type named where it arises, with its status.
-    pub fn named(name: &'static str, status: StatusCode, message: impl Into<String>) -> ApiError {
-        ApiError::new(ErrorType::Named(name, status), message)
+    /// The same error, telling the caller to retry after `seconds`.
+    pub fn retry_after(self, seconds: u64) -> ApiError {
+        ApiError {
+            retry_after: Some(seconds),
+            ..self
+        }
     }
 
     pub fn bad_request(message: impl Into<String>) -> ApiError {
@@ -171,6 +277,12 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> axum::response::Response {
         let mut response = Response::new(Body::empty());
         *response.status_mut() = self.error_type.status();
+        if let Some(seconds) = self.retry_after {
+            // Kept on the rendered error by the request-id middleware.
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
         response.extensions_mut().insert(PendingError {
             error_type: self.error_type,
             message: self.message,
@@ -234,7 +346,7 @@ impl From<InputError> for ApiError {
             InputError::InvalidPhoneNumber => ErrorType::InvalidPhoneNumber,
             InputError::InvalidExternalId => ErrorType::InvalidExternalId,
             InputError::InvalidUserId => ErrorType::InvalidUserId,
-            InputError::InvalidId { field } => ErrorType::InvalidId(field),
+            InputError::InvalidId { field } => ErrorType::invalid_id(field),
             InputError::InvalidMetadata(_) => ErrorType::InvalidMetadata,
             InputError::InvalidName(_) => ErrorType::InvalidName,
             InputError::InvalidRoles(_) => ErrorType::InvalidRoles,
@@ -242,9 +354,7 @@ impl From<InputError> for ApiError {
             InputError::InvalidCursor => ErrorType::InvalidSearchCursor,
             InputError::InvalidLimit => ErrorType::InvalidLimit,
             InputError::BadRequest(_) => ErrorType::BadRequest,
-            InputError::Named { error_type, .. } => {
-                ErrorType::Named(error_type, StatusCode::BAD_REQUEST)
-            }
+            InputError::Named { error_type, .. } => ErrorType::Input(error_type),
         };
         ApiError::new(error_type, error.to_string())
     }
@@ -254,7 +364,7 @@ impl From<StoreError> for ApiError {
     fn from(error: StoreError) -> ApiError {
         match error {
             StoreError::NotFound(missing) => ApiError::new(
-                ErrorType::NotFound(missing),
+                ErrorType::not_found(missing),
                 match missing {
                     Missing::User => "User could not be found.",
                     Missing::Email => "Email could not be found.",
@@ -286,35 +396,32 @@ impl From<StoreError> for ApiError {
                 "A user with the specified external_id already exists for this project.",
             ),
             StoreError::Conflict(Conflict::PasswordAlreadyExists) => ApiError::new(
-                ErrorType::Named("password_already_exists", StatusCode::BAD_REQUEST),
+                ErrorType::PasswordAlreadyExists,
                 "This user already has a password. Reset it instead of migrating another.",
             ),
             StoreError::Refused(Refusal::UserLocked) => ApiError::new(
-                ErrorType::Named("user_lock_limit_reached", StatusCode::TOO_MANY_REQUESTS),
+                ErrorType::UserLockLimitReached,
                 "The user has been locked out due to too many failed authentication attempts. \
                  Please try again later.",
             ),
             StoreError::Conflict(Conflict::DuplicateOrganizationSlug) => ApiError::new(
-                ErrorType::Named("organization_slug_already_used", StatusCode::BAD_REQUEST),
+                ErrorType::OrganizationSlugAlreadyUsed,
                 "An organization with this organization_slug already exists in this project.",
             ),
             StoreError::Conflict(Conflict::DuplicateOrganizationExternalId) => ApiError::new(
-                ErrorType::Named("duplicate_organization_external_id", StatusCode::BAD_REQUEST),
+                ErrorType::DuplicateOrganizationExternalId,
                 "An organization with this organization_external_id already exists in this project.",
             ),
-            StoreError::Conflict(Conflict::DuplicateMemberEmail) => ApiError::named(
-                "duplicate_member_email",
-                StatusCode::BAD_REQUEST,
+            StoreError::Conflict(Conflict::DuplicateMemberEmail) => ApiError::new(
+                ErrorType::DuplicateMemberEmail,
                 "A member with this email_address already exists in this organization.",
             ),
-            StoreError::Conflict(Conflict::DuplicateMemberExternalId) => ApiError::named(
-                "duplicate_member_external_id",
-                StatusCode::BAD_REQUEST,
+            StoreError::Conflict(Conflict::DuplicateMemberExternalId) => ApiError::new(
+                ErrorType::DuplicateMemberExternalId,
                 "A member with this external_id already exists in this organization.",
             ),
-            StoreError::Refused(Refusal::LastSignInMethod) => ApiError::named(
-                "cannot_delete_last_primary_factor",
-                StatusCode::BAD_REQUEST,
+            StoreError::Refused(Refusal::LastSignInMethod) => ApiError::new(
+                ErrorType::CannotDeleteLastPrimaryFactor,
                 "This is the user's last way to sign in.",
             ),
             // Refusals of Stack Auth's verification flow, which answers them in its own format.
@@ -323,24 +430,21 @@ impl From<StoreError> for ApiError {
                 | Refusal::VerificationCodeUsed
                 | Refusal::VerificationCodeExpired),
             ) => ApiError::bad_request(format!("The email verification was refused: {refusal}.")),
-            StoreError::Refused(Refusal::MfaPhoneNumberExists) => ApiError::named(
-                "duplicate_member_phone_number_for_member",
-                StatusCode::BAD_REQUEST,
+            StoreError::Refused(Refusal::MfaPhoneNumberExists) => ApiError::new(
+                ErrorType::DuplicateMemberPhoneNumberForMember,
                 "The member already has an MFA phone number; delete it before setting another.",
             ),
-            StoreError::Refused(Refusal::TotpStepUsed) => ApiError::named(
-                "totp_code_already_authenticated",
-                StatusCode::UNAUTHORIZED,
+            StoreError::Refused(Refusal::TotpStepUsed) => ApiError::new(
+                ErrorType::TotpCodeAlreadyAuthenticated,
                 "This TOTP code was already used. Wait for the next code.",
             ),
             // Wrong, or used already: the caller cannot tell which.
-            StoreError::Refused(Refusal::RecoveryCodeRejected) => ApiError::named(
-                "unable_to_authenticate_recovery_code",
-                StatusCode::UNAUTHORIZED,
+            StoreError::Refused(Refusal::RecoveryCodeRejected) => ApiError::new(
+                ErrorType::UnableToAuthenticateRecoveryCode,
                 "The recovery code could not be authenticated.",
             ),
             StoreError::Refused(Refusal::ActiveTotpExists) => ApiError::new(
-                ErrorType::Named("active_totp_exists", StatusCode::BAD_REQUEST),
+                ErrorType::ActiveTotpExists,
                 "Cannot create a new TOTP for the specified user since the user already has an \
                  active TOTP. Users may only have one active TOTP at a time.",
             ),
@@ -350,30 +454,42 @@ impl From<StoreError> for ApiError {
                 "exchange_primary_factor only works for a user whose one factor is an email \
                  address or a phone number.",
             ),
-            StoreError::Database(cause) => database_failure(&cause),
-            StoreError::Migration(cause) => {
-                tracing::error!(error = %cause, "migration error during a request");
-                ApiError::internal()
-            }
+            failure @ (StoreError::Unavailable(_)
+            | StoreError::Corrupt(_)
+            | StoreError::Database(_)
+            | StoreError::Migration(_)) => store_failure(&failure),
         }
     }
 }
 
-/// Pool exhaustion and lost connections are worth a retry (503); anything else is a 500. Either
-/// way the cause goes to the log, never to the caller.
-fn database_failure(cause: &DatabaseError) -> ApiError {
-    let retryable = matches!(
-        cause,
-        DatabaseError::PoolTimedOut | DatabaseError::Io(_) | DatabaseError::PoolClosed
-    );
-    tracing::error!(error = %cause, "database error");
-    if retryable {
-        ApiError::new(
-            ErrorType::ServiceUnavailable,
-            "The database is unavailable. Retry the request later.",
-        )
-    } else {
-        ApiError::internal()
+/// How long a caller should wait before retrying a request the database could not serve.
+pub const DATABASE_RETRY_AFTER_SECONDS: u64 = 1;
+
+/// The store's own failures, not the request's: the cause goes to the log, never to the caller.
+/// An unreachable database is worth a retry (503 with `Retry-After`); a corrupt row or a failed
+/// statement is a 500.
+pub fn store_failure(error: &StoreError) -> ApiError {
+    match error {
+        StoreError::Unavailable(cause) => {
+            tracing::error!(error = %cause, "database unavailable");
+            ApiError::new(
+                ErrorType::ServiceUnavailable,
+                "The database is unavailable. Retry the request later.",
+            )
+            .retry_after(DATABASE_RETRY_AFTER_SECONDS)
+        }
+        StoreError::Corrupt(cause) => {
+            tracing::error!(error = %cause, "corrupt row in the database");
+            ApiError::internal()
+        }
+        StoreError::Migration(cause) => {
+            tracing::error!(error = %cause, "migration error during a request");
+            ApiError::internal()
+        }
+        other => {
+            tracing::error!(error = %other, "database error");
+            ApiError::internal()
+        }
     }
 }
 
@@ -412,12 +528,17 @@ mod tests {
                 400,
             ),
             (
-                StoreError::Database(latchkey_store::DatabaseError::PoolTimedOut),
+                StoreError::Unavailable(latchkey_store::DatabaseError::PoolTimedOut),
                 "service_unavailable",
                 503,
             ),
             (
                 StoreError::Database(latchkey_store::DatabaseError::RowNotFound),
+                "internal_server_error",
+                500,
+            ),
+            (
+                StoreError::Corrupt("users.status: not a user status".to_owned()),
                 "internal_server_error",
                 500,
             ),
@@ -427,6 +548,142 @@ mod tests {
             assert_eq!(api.error_type.name(), name);
             assert_eq!(api.error_type.status().as_u16(), status);
         }
+    }
+
+    /// An unreachable database, whichever way the driver says so, is one answer: 503
+    /// `service_unavailable` with `Retry-After`.
+    #[test]
+    fn an_unavailable_database_is_a_503_with_retry_after() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let reset = std::io::Error::from(std::io::ErrorKind::ConnectionReset);
+        for cause in [
+            latchkey_store::DatabaseError::PoolTimedOut,
+            latchkey_store::DatabaseError::PoolClosed,
+            latchkey_store::DatabaseError::Io(refused),
+            latchkey_store::DatabaseError::Io(reset),
+        ] {
+            let api = ApiError::from(StoreError::from(cause));
+            assert_eq!(api.error_type.name(), "service_unavailable");
+            let response = api.into_response();
+            assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+            assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+        }
+        let failed = ApiError::from(StoreError::from(latchkey_store::DatabaseError::RowNotFound))
+            .into_response();
+        assert_eq!(failed.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(failed.headers().get(header::RETRY_AFTER).is_none());
+    }
+
+    /// The one table of error kinds: every status an error status, every Stytch name and every
+    /// Stack code unique (and sendable as a header), and the pairs the wire tests rely on.
+    #[test]
+    fn the_error_table_holds_every_kind_once() {
+        let mut names = std::collections::HashSet::new();
+        let mut codes = std::collections::HashSet::new();
+        for spec in ErrorType::TABLE {
+            assert!(
+                spec.status.is_client_error() || spec.status.is_server_error(),
+                "{spec:?}"
+            );
+            assert_eq!(spec.error_type.spec(), *spec);
+            assert!(names.insert(spec.name), "{} named twice", spec.name);
+            assert!(
+                spec.name
+                    .bytes()
+                    .all(|byte| byte.is_ascii_lowercase() || byte == b'_'),
+                "{spec:?}"
+            );
+            if let Some(code) = spec.stack_code {
+                assert!(codes.insert(code), "{code} coded twice");
+                assert!(
+                    code.bytes()
+                        .all(|byte| byte.is_ascii_uppercase() || byte == b'_'),
+                    "{spec:?}"
+                );
+                assert!(HeaderValue::from_str(code).is_ok());
+            }
+        }
+        let known = [
+            (ErrorType::BadRequest, "bad_request", 400, None),
+            (ErrorType::DuplicateEmail, "duplicate_email", 400, None),
+            (
+                ErrorType::UnauthorizedCredentials,
+                "unauthorized_credentials",
+                401,
+                None,
+            ),
+            (
+                ErrorType::UserNotFound,
+                "user_not_found",
+                404,
+                Some("USER_NOT_FOUND"),
+            ),
+            (ErrorType::EmailNotFound, "email_not_found", 404, None),
+            (
+                ErrorType::VerificationCodeNotFound,
+                "verification_code_not_found",
+                404,
+                Some("VERIFICATION_CODE_NOT_FOUND"),
+            ),
+            (
+                ErrorType::UserLockLimitReached,
+                "user_lock_limit_reached",
+                429,
+                None,
+            ),
+            (ErrorType::TooManyRequests, "too_many_requests", 429, None),
+            (ErrorType::RequestTimeout, "request_timeout", 503, None),
+            (
+                ErrorType::ServiceUnavailable,
+                "service_unavailable",
+                503,
+                None,
+            ),
+            (
+                ErrorType::InternalServerError,
+                "internal_server_error",
+                500,
+                None,
+            ),
+            (
+                ErrorType::SchemaError,
+                "schema_error",
+                400,
+                Some("SCHEMA_ERROR"),
+            ),
+            (
+                ErrorType::InvalidPublishableClientKey,
+                "invalid_publishable_client_key",
+                401,
+                Some("INVALID_PUBLISHABLE_CLIENT_KEY"),
+            ),
+            (
+                ErrorType::VerificationCodeAlreadyUsed,
+                "verification_code_already_used",
+                409,
+                Some("VERIFICATION_CODE_ALREADY_USED"),
+            ),
+            (
+                ErrorType::ContactChannelAlreadyUsedForAuthBySomeoneElse,
+                "contact_channel_already_used_for_auth_by_someone_else",
+                409,
+                Some("CONTACT_CHANNEL_ALREADY_USED_FOR_AUTH_BY_SOMEONE_ELSE"),
+            ),
+            (ErrorType::Forbidden, "forbidden", 403, None),
+        ];
+        for (kind, name, status, code) in known {
+            let spec = kind.spec();
+            assert_eq!(
+                (spec.name, spec.status.as_u16(), spec.stack_code),
+                (name, status, code)
+            );
+        }
+        // Core's own names are 400s, outside the table.
+        let input = ErrorType::Input("invalid_totp_secret").spec();
+        assert_eq!(
+            (input.name, input.status, input.stack_code),
+            ("invalid_totp_secret", StatusCode::BAD_REQUEST, None)
+        );
     }
 
     #[test]
@@ -447,7 +704,7 @@ mod tests {
         let request_id = RequestId::generate(latchkey_core::Environment::Test);
         let response = render_error(
             &PendingError {
-                error_type: ErrorType::NotFound(Missing::User),
+                error_type: ErrorType::UserNotFound,
                 message: "User could not be found.".into(),
             },
             &request_id,

@@ -9,7 +9,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::header;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use governor::clock::{Clock, DefaultClock};
@@ -20,7 +20,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorType};
 use crate::AppState;
 
 /// The limits a server runs with. The defaults protect a server without slowing honest load
@@ -74,17 +74,13 @@ impl ProjectRateLimiter {
 
 /// Stytch's `too_many_requests`, with when to try again.
 pub fn too_many_requests(wait: Duration) -> Response {
-    let mut response = ApiError::named(
-        "too_many_requests",
-        StatusCode::TOO_MANY_REQUESTS,
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    ApiError::new(
+        ErrorType::TooManyRequests,
         "Too many requests have been made for this project. Slow down and try again.",
     )
-    .into_response();
-    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-    response
-        .headers_mut()
-        .insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
-    response
+    .retry_after(seconds.max(1))
+    .into_response()
 }
 
 /// Answers 503 `request_timeout` for a request that outlives `Limits::request_timeout`. The
@@ -92,9 +88,8 @@ pub fn too_many_requests(wait: Duration) -> Response {
 pub async fn timeout(State(state): State<AppState>, request: Request, next: Next) -> Response {
     match tokio::time::timeout(state.limits.request_timeout, next.run(request)).await {
         Ok(response) => response,
-        Err(_) => ApiError::named(
-            "request_timeout",
-            StatusCode::SERVICE_UNAVAILABLE,
+        Err(_) => ApiError::new(
+            ErrorType::RequestTimeout,
             "The request took too long and was abandoned; nothing it began was kept.",
         )
         .into_response(),

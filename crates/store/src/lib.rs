@@ -61,11 +61,77 @@ pub enum StoreError {
     /// The user is not in a state that allows the change.
     #[error("{0}")]
     Refused(Refusal),
-    /// The database failed or could not be reached. The cause is for logs, not for callers.
+    /// The database could not be reached, or could not serve the statement now (pool exhausted
+    /// or closed, connection refused or lost, server shutting down): a retry may succeed. The
+    /// cause is for logs, not for callers.
+    #[error("database unavailable: {0}")]
+    Unavailable(sqlx::Error),
+    /// A stored value does not decode as what its column holds: which table and column, and
+    /// why (never the value, which may be secret). For logs, not for callers.
+    #[error("corrupt stored value: {0}")]
+    Corrupt(String),
+    /// The database failed. The cause is for logs, not for callers.
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for StoreError {
+    /// Every driver error enters the store's errors here, so this is where an unreachable
+    /// database is told apart from a failing statement.
+    fn from(error: sqlx::Error) -> StoreError {
+        if is_unavailable(&error) {
+            StoreError::Unavailable(error)
+        } else {
+            StoreError::Database(error)
+        }
+    }
+}
+
+/// Whether `error` says the database cannot be reached or cannot serve now, rather than that
+/// the statement failed.
+fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db_error) => {
+            if let Some(postgres) = db_error.try_downcast_ref::<sqlx::postgres::PgDatabaseError>() {
+                postgres_unavailable(postgres.code())
+            } else if db_error
+                .try_downcast_ref::<sqlx::sqlite::SqliteError>()
+                .is_some()
+            {
+                db_error
+                    .code()
+                    .and_then(|code| code.parse::<i32>().ok())
+                    .is_some_and(sqlite_unavailable)
+            } else {
+                false
+            }
+        }
+        _ => false,
+    }
+}
+
+/// PostgreSQL's SQLSTATEs for a server that cannot serve now: class 08 (connection exception),
+/// 53300 (too many connections), 57P01..57P03 (admin shutdown, crash shutdown, cannot connect
+/// now).
+fn postgres_unavailable(sqlstate: &str) -> bool {
+    sqlstate.starts_with("08") || matches!(sqlstate, "53300" | "57P01" | "57P02" | "57P03")
+}
+
+/// SQLite's result codes (the primary code is the low byte of an extended one) for a database
+/// that cannot serve now: busy past the busy timeout, locked, I/O error, cannot open.
+fn sqlite_unavailable(code: i32) -> bool {
+    const BUSY: i32 = 5;
+    const LOCKED: i32 = 6;
+    const IOERR: i32 = 10;
+    const CANTOPEN: i32 = 14;
+    matches!(code & 0xff, BUSY | LOCKED | IOERR | CANTOPEN)
 }
 
 /// One connection pool's use.
@@ -201,6 +267,51 @@ pub(crate) fn to_micros(time: DateTime<Utc>) -> i64 {
     time.timestamp_micros()
 }
 
-pub(crate) fn from_micros(micros: i64) -> DateTime<Utc> {
-    DateTime::from_timestamp_micros(micros).unwrap_or_default()
+/// The instant `micros` (as [`to_micros`] wrote it) read back from `table.column`.
+pub(crate) fn from_micros(
+    table: &str,
+    column: &str,
+    micros: i64,
+) -> Result<DateTime<Utc>, StoreError> {
+    DateTime::from_timestamp_micros(micros)
+        .ok_or_else(|| StoreError::Corrupt(format!("{table}.{column}: instant out of range")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unreachable_databases_are_unavailable_and_failed_statements_are_not() {
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        for error in [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::Io(refused),
+            sqlx::Error::WorkerCrashed,
+        ] {
+            assert!(matches!(error.into(), StoreError::Unavailable(_)));
+        }
+        for error in [sqlx::Error::RowNotFound, sqlx::Error::Protocol("x".into())] {
+            assert!(matches!(error.into(), StoreError::Database(_)));
+        }
+        assert!(postgres_unavailable("57P01"));
+        assert!(postgres_unavailable("08006"));
+        assert!(!postgres_unavailable("23505"));
+        assert!(sqlite_unavailable(5));
+        assert!(sqlite_unavailable(10 | (3 << 8)));
+        assert!(!sqlite_unavailable(19));
+    }
+
+    #[test]
+    fn an_instant_out_of_range_is_corrupt() {
+        assert!(matches!(
+            from_micros("users", "created_at", i64::MAX),
+            Err(StoreError::Corrupt(message)) if message == "users.created_at: instant out of range"
+        ));
+        assert_eq!(
+            from_micros("t", "c", 0).ok(),
+            DateTime::from_timestamp_micros(0)
+        );
+    }
 }

@@ -24,7 +24,7 @@ pub struct PasswordLogin {
 #[derive(Clone, Debug)]
 pub struct StoredPassword {
     pub password_id: PasswordId,
-    pub hash: Option<StoredHash>,
+    pub hash: StoredHash,
     /// The stored text, to make an upgrade conditional on nobody having changed it meanwhile.
     pub hash_text: String,
     pub requires_reset: bool,

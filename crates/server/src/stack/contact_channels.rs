@@ -22,6 +22,7 @@ use super::{
     channel_email_id, stack_channel_id, stack_user_id, success, target_user, Access, StackAuth,
     StackError, StackJson, Success,
 };
+use crate::error::ErrorType;
 use crate::AppState;
 
 /// How long an email verification code works.
@@ -169,8 +170,8 @@ async fn create(
         .iter()
         .any(|channel| channel.value == value.as_str())
     {
-        return Err(StackError::status(
-            StatusCode::BAD_REQUEST,
+        return Err(StackError::new(
+            ErrorType::BadRequest,
             "Contact channel already exists.",
         ));
     }
@@ -195,19 +196,14 @@ async fn create(
 
 /// Names the contested value in a duplicate's details, as Stack does.
 fn with_value(error: StackError, value: &str) -> StackError {
-    match error {
-        StackError::Known {
-            code: code @ "CONTACT_CHANNEL_ALREADY_USED_FOR_AUTH_BY_SOMEONE_ELSE",
-            status,
-            ..
-        } => StackError::Known {
-            code,
-            status,
-            message: format!("This email \"({value})\" is already used by another account."),
-            details: Some(json!({"type": "email", "contact_channel_value": value,
-                                 "would_work_if_email_was_verified": false})),
-        },
-        other => other,
+    match error.kind {
+        ErrorType::ContactChannelAlreadyUsedForAuthBySomeoneElse => StackError::new(
+            error.kind,
+            format!("This email \"({value})\" is already used by another account."),
+        )
+        .with_details(json!({"type": "email", "contact_channel_value": value,
+                             "would_work_if_email_was_verified": false})),
+        _ => error,
     }
 }
 
@@ -226,7 +222,7 @@ async fn find(
         .await?
         .into_iter()
         .find(|channel| channel.email_id == email_id)
-        .ok_or_else(|| StackError::status(StatusCode::NOT_FOUND, "Contact channel not found."))
+        .ok_or_else(|| StackError::new(ErrorType::EmailNotFound, "Contact channel not found."))
 }
 
 /// One of a user's channels.

@@ -25,58 +25,53 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 
+use crate::error::{store_failure, ErrorType};
 use crate::AppState;
 
-/// An error as Stack Auth answers it: a known error (`{code, details?, error}` with the
-/// `x-stack-known-error` header) or a plain status with a text message.
+/// An error as Stack Auth answers it. Its kind's entry in [`ErrorType::TABLE`] gives its status
+/// and, when Stack names it, its known-error code: a known error is `{code, details?, error}`
+/// with the `x-stack-known-error` header; any other is its status with a text message.
 #[derive(Debug)]
-pub enum StackError {
-    Known {
-        code: &'static str,
-        status: StatusCode,
-        message: String,
-        details: Option<Value>,
-    },
-    Status(StatusCode, String),
-    /// 429 with `Retry-After` (seconds), which Stack's clients wait out and retry.
-    RateLimited(u64),
+pub struct StackError {
+    pub kind: ErrorType,
+    pub message: String,
+    pub details: Option<Value>,
+    /// Seconds to wait before retrying (`Retry-After`), which Stack's clients wait out.
+    pub retry_after: Option<u64>,
 }
 
 impl StackError {
-    pub fn known(code: &'static str, status: u16, message: impl Into<String>) -> StackError {
-        StackError::Known {
-            code,
-            status: StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
+    pub fn new(kind: ErrorType, message: impl Into<String>) -> StackError {
+        StackError {
+            kind,
             message: message.into(),
             details: None,
+            retry_after: None,
         }
     }
 
     pub fn with_details(self, details: Value) -> StackError {
-        match self {
-            StackError::Known {
-                code,
-                status,
-                message,
-                ..
-            } => StackError::Known {
-                code,
-                status,
-                message,
-                details: Some(details),
-            },
-            other => other,
+        StackError {
+            details: Some(details),
+            ..self
         }
     }
 
     pub fn schema(message: impl Into<String>) -> StackError {
         let message = message.into();
-        StackError::known("SCHEMA_ERROR", 400, message.clone())
+        StackError::new(ErrorType::SchemaError, message.clone())
             .with_details(json!({"message": message}))
     }
 
-    pub fn status(status: StatusCode, message: impl Into<String>) -> StackError {
-        StackError::Status(status, message.into())
+    /// 429: the project's requests come too fast; retry after `seconds`.
+    pub fn rate_limited(seconds: u64) -> StackError {
+        StackError {
+            retry_after: Some(seconds),
+            ..StackError::new(
+                ErrorType::TooManyRequests,
+                "Too many requests for this project; slow down.",
+            )
+        }
     }
 }
 
@@ -96,21 +91,17 @@ pub struct StackErrorBody {
 
 impl IntoResponse for StackError {
     fn into_response(self) -> Response {
-        match self {
-            StackError::Known {
-                code,
-                status,
-                message,
-                details,
-            } => {
+        let spec = self.kind.spec();
+        let mut response = match spec.stack_code {
+            Some(code) => {
                 let body = StackErrorBody {
                     code,
-                    error: message,
-                    details,
+                    error: self.message,
+                    details: self.details,
                 };
                 let json = serde_json::to_vec(&body).unwrap_or_default();
                 let mut response = Response::new(Body::from(json));
-                *response.status_mut() = status;
+                *response.status_mut() = spec.status;
                 let headers = response.headers_mut();
                 headers.insert(
                     header::CONTENT_TYPE,
@@ -123,14 +114,14 @@ impl IntoResponse for StackError {
                 }
                 response
             }
-            StackError::Status(status, message) => (status, message).into_response(),
-            StackError::RateLimited(seconds) => (
-                StatusCode::TOO_MANY_REQUESTS,
-                [(header::RETRY_AFTER, seconds.to_string())],
-                "Too many requests for this project; slow down.",
-            )
-                .into_response(),
+            None => (spec.status, self.message).into_response(),
+        };
+        if let Some(seconds) = self.retry_after {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
+        response
     }
 }
 
@@ -138,46 +129,50 @@ impl From<StoreError> for StackError {
     fn from(error: StoreError) -> StackError {
         match error {
             StoreError::NotFound(Missing::User) => {
-                StackError::known("USER_NOT_FOUND", 404, "User not found.")
+                StackError::new(ErrorType::UserNotFound, "User not found.")
             }
             StoreError::NotFound(Missing::ContactChannel) => {
-                StackError::status(StatusCode::NOT_FOUND, "Contact channel not found.")
+                StackError::new(ErrorType::EmailNotFound, "Contact channel not found.")
             }
-            StoreError::NotFound(Missing::VerificationCode) => StackError::known(
-                "VERIFICATION_CODE_NOT_FOUND",
-                404,
+            StoreError::NotFound(Missing::VerificationCode) => StackError::new(
+                ErrorType::VerificationCodeNotFound,
                 "The verification code does not exist for this project.",
             ),
-            StoreError::Refused(Refusal::VerificationCodeUsed) => StackError::known(
-                "VERIFICATION_CODE_ALREADY_USED",
-                409,
+            StoreError::Refused(Refusal::VerificationCodeUsed) => StackError::new(
+                ErrorType::VerificationCodeAlreadyUsed,
                 "The verification link has already been used.",
             ),
-            StoreError::Refused(Refusal::VerificationCodeExpired) => StackError::known(
-                "VERIFICATION_CODE_EXPIRED",
-                400,
+            StoreError::Refused(Refusal::VerificationCodeExpired) => StackError::new(
+                ErrorType::VerificationCodeExpired,
                 "The verification code has expired.",
             ),
-            StoreError::Refused(Refusal::EmailAlreadyVerified) => StackError::known(
-                "EMAIL_ALREADY_VERIFIED",
-                409,
+            StoreError::Refused(Refusal::EmailAlreadyVerified) => StackError::new(
+                ErrorType::EmailAlreadyVerified,
                 "The e-mail is already verified.",
             ),
-            StoreError::Refused(Refusal::LastSignInMethod) => StackError::status(
-                StatusCode::BAD_REQUEST,
+            StoreError::Refused(Refusal::LastSignInMethod) => StackError::new(
+                ErrorType::CannotDeleteLastPrimaryFactor,
                 "This is the user's last way to sign in; add another before removing it.",
             ),
-            StoreError::Conflict(Conflict::DuplicateEmail) => StackError::known(
-                "CONTACT_CHANNEL_ALREADY_USED_FOR_AUTH_BY_SOMEONE_ELSE",
-                409,
+            StoreError::Conflict(Conflict::DuplicateEmail) => StackError::new(
+                ErrorType::ContactChannelAlreadyUsedForAuthBySomeoneElse,
                 "This email is already used by another account.",
             )
             .with_details(json!({"type": "email", "contact_channel_value": null,
                                  "would_work_if_email_was_verified": false})),
             StoreError::Invalid(input) => StackError::schema(input.to_string()),
             other => {
-                tracing::error!(error = %other, "a Stack request failed in the store");
-                StackError::status(StatusCode::INTERNAL_SERVER_ERROR, "Internal server error.")
+                // The store's own failures are logged and classified where the Stytch API's
+                // are; only the wording is Stack's.
+                let failure = store_failure(&other);
+                let message = match failure.error_type {
+                    ErrorType::InternalServerError => "Internal server error.".to_owned(),
+                    _ => failure.message,
+                };
+                StackError {
+                    retry_after: failure.retry_after,
+                    ..StackError::new(failure.error_type, message)
+                }
             }
         }
     }
@@ -249,38 +244,33 @@ impl FromRequestParts<AppState> for StackAuth {
         let admin_key = stack_header(parts, "super-secret-admin-key");
         let Some(access_type) = stack_header(parts, "access-type") else {
             if publishable.is_some() || secret.is_some() || admin_key.is_some() {
-                return Err(StackError::known(
-                    "PROJECT_KEY_WITHOUT_ACCESS_TYPE",
-                    400,
+                return Err(StackError::new(
+                    ErrorType::ProjectKeyWithoutAccessType,
                     "Either an API key or an admin access token was provided, but the x-stack-access-type header is missing. Set it to 'client', 'server', or 'admin' as appropriate.",
                 ));
             }
-            return Err(StackError::known(
-                "ACCESS_TYPE_REQUIRED",
-                400,
+            return Err(StackError::new(
+                ErrorType::AccessTypeRequired,
                 "You must specify an access level for this Stack project: set the x-stack-access-type header to 'client', 'server', or 'admin'.",
             ));
         };
         if !matches!(access_type, "client" | "server" | "admin") {
-            return Err(StackError::known(
-                "INVALID_ACCESS_TYPE",
-                400,
+            return Err(StackError::new(
+                ErrorType::InvalidAccessType,
                 format!("The x-stack-access-type header must be 'client', 'server', or 'admin', but was '{access_type}'."),
             )
             .with_details(json!({"accessType": access_type})));
         }
         let Some(project_id) = stack_header(parts, "project-id") else {
-            return Err(StackError::known(
-                "ACCESS_TYPE_WITHOUT_PROJECT_ID",
-                400,
+            return Err(StackError::new(
+                ErrorType::AccessTypeWithoutProjectId,
                 format!("The x-stack-access-type header was '{access_type}', but the x-stack-project-id header was not provided."),
             )
             .with_details(json!({"request_type": access_type})));
         };
         let project_not_found = || {
-            StackError::known(
-                "CURRENT_PROJECT_NOT_FOUND",
-                400,
+            StackError::new(
+                ErrorType::CurrentProjectNotFound,
                 format!("The current project with ID {project_id} was not found. Please check the value of the x-stack-project-id header."),
             )
         };
@@ -291,9 +281,8 @@ impl FromRequestParts<AppState> for StackAuth {
         let access = match access_type {
             "client" => {
                 let Some(presented) = publishable else {
-                    return Err(StackError::known(
-                        "PUBLISHABLE_CLIENT_KEY_REQUIRED_FOR_PROJECT",
-                        401,
+                    return Err(StackError::new(
+                        ErrorType::PublishableClientKeyRequiredForProject,
                         "Publishable client keys are required for this project.",
                     )
                     .with_details(details));
@@ -303,9 +292,8 @@ impl FromRequestParts<AppState> for StackAuth {
                     .as_ref()
                     .is_some_and(|keys| keys_match(&keys.publishable_client_key, presented));
                 if !valid {
-                    return Err(StackError::known(
-                        "INVALID_PUBLISHABLE_CLIENT_KEY",
-                        401,
+                    return Err(StackError::new(
+                        ErrorType::InvalidPublishableClientKey,
                         format!("The publishable key is not valid for the project {project_id:?}. Does the project and/or the key exist?"),
                     )
                     .with_details(details));
@@ -314,9 +302,8 @@ impl FromRequestParts<AppState> for StackAuth {
             }
             "server" => {
                 let Some(presented) = secret else {
-                    return Err(StackError::known(
-                        "SERVER_AUTHENTICATION_REQUIRED",
-                        401,
+                    return Err(StackError::new(
+                        ErrorType::ServerAuthenticationRequired,
                         "The secret server key must be provided.",
                     ));
                 };
@@ -325,9 +312,8 @@ impl FromRequestParts<AppState> for StackAuth {
                     .as_ref()
                     .is_some_and(|keys| keys.secret_server_key_digest.matches(presented));
                 if !valid {
-                    return Err(StackError::known(
-                        "INVALID_SECRET_SERVER_KEY",
-                        401,
+                    return Err(StackError::new(
+                        ErrorType::InvalidSecretServerKey,
                         format!("The secret server key is not valid for the project {project_id:?}. Does the project and/or the key exist?"),
                     )
                     .with_details(details));
@@ -336,9 +322,8 @@ impl FromRequestParts<AppState> for StackAuth {
             }
             // Latchkey issues no admin keys: the dashboard's access is not served.
             _ => {
-                return Err(StackError::known(
-                    "INVALID_SUPER_SECRET_ADMIN_KEY",
-                    401,
+                return Err(StackError::new(
+                    ErrorType::InvalidSuperSecretAdminKey,
                     format!("The super secret admin key is not valid for the project {project_id:?}. Latchkey serves client and server access only."),
                 )
                 .with_details(details))
@@ -347,7 +332,7 @@ impl FromRequestParts<AppState> for StackAuth {
         // Counted once the caller is known to hold the project's key.
         if let Err(wait) = state.check_rate(&project.project_id) {
             let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            return Err(StackError::RateLimited(seconds.max(1)));
+            return Err(StackError::rate_limited(seconds.max(1)));
         }
         let user = match stack_header(parts, "access-token") {
             Some(token) => {
@@ -410,18 +395,16 @@ async fn access_token_user(
 ) -> Result<UserId, StackError> {
     if let Some(claimed) = claimed_project(token) {
         if claimed != project_id.as_str() && ProjectId::parse(&claimed).is_ok() {
-            return Err(StackError::known(
-                "INVALID_PROJECT_FOR_ACCESS_TOKEN",
-                401,
+            return Err(StackError::new(
+                ErrorType::InvalidProjectForAccessToken,
                 format!("Access token not valid for this project. Expected project ID {:?}, but the token is for project ID {claimed:?}.", project_id.as_str()),
             )
             .with_details(json!({"expected_project_id": project_id, "actual_project_id": claimed})));
         }
     }
     let unparsable = || {
-        StackError::known(
-            "UNPARSABLE_ACCESS_TOKEN",
-            401,
+        StackError::new(
+            ErrorType::UnparsableAccessToken,
             "Access token is not parsable.",
         )
     };
@@ -433,9 +416,8 @@ async fn access_token_user(
         .ok_or_else(unparsable)?;
     if expired {
         let expired_at = claims["exp"].as_i64().unwrap_or_default() * 1000;
-        return Err(StackError::known(
-            "ACCESS_TOKEN_EXPIRED",
-            401,
+        return Err(StackError::new(
+            ErrorType::AccessTokenExpired,
             "Access token has expired. Please refresh it and try again.",
         )
         .with_details(
@@ -454,9 +436,8 @@ async fn access_token_user(
         .await?
         .is_some_and(|session| session.is_active(now) && session.user_id == user_id);
     if !live {
-        return Err(StackError::known(
-            "INVALID_ACCESS_TOKEN",
-            401,
+        return Err(StackError::new(
+            ErrorType::InvalidAccessToken,
             "The session of this access token has ended.",
         ));
     }
@@ -490,9 +471,8 @@ fn parse_uuid(raw: &str, field: &str) -> Result<uuid::Uuid, StackError> {
 pub fn target_user(auth: &StackAuth, raw: &str, action: &str) -> Result<UserId, StackError> {
     let user_id = if raw == "me" {
         auth.user.clone().ok_or_else(|| {
-            StackError::known(
-                "CANNOT_GET_OWN_USER_WITHOUT_USER",
-                400,
+            StackError::new(
+                ErrorType::CannotGetOwnUserWithoutUser,
                 "You have specified 'me' as a userId, but did not provide authentication for a user.",
             )
         })?
@@ -506,15 +486,14 @@ pub fn target_user(auth: &StackAuth, raw: &str, action: &str) -> Result<UserId, 
     };
     if auth.access == Access::Client {
         let own = auth.user.as_ref().ok_or_else(|| {
-            StackError::known(
-                "CANNOT_GET_OWN_USER_WITHOUT_USER",
-                400,
+            StackError::new(
+                ErrorType::CannotGetOwnUserWithoutUser,
                 "You have specified 'me' as a userId, but did not provide authentication for a user.",
             )
         })?;
         if own != &user_id {
-            return Err(StackError::status(
-                StatusCode::FORBIDDEN,
+            return Err(StackError::new(
+                ErrorType::Forbidden,
                 format!("Client can only {action} contact channels for their own user."),
             ));
         }
@@ -541,14 +520,10 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for StackJson<T> {
             .await
             .map_err(|rejection| {
                 if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    StackError::status(
-                        StatusCode::PAYLOAD_TOO_LARGE,
-                        "The request body is too large.",
-                    )
+                    StackError::new(ErrorType::RequestTooLarge, "The request body is too large.")
                 } else {
-                    StackError::known(
-                        "BODY_PARSING_ERROR",
-                        400,
+                    StackError::new(
+                        ErrorType::BodyParsingError,
                         "The request body could not be read.",
                     )
                 }

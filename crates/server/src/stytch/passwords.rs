@@ -81,11 +81,7 @@ fn require_strong(
     if !rated.warning.is_empty() {
         message = format!("{message} {}", rated.warning);
     }
-    Err(ApiError::named(
-        "weak_password",
-        StatusCode::BAD_REQUEST,
-        message,
-    ))
+    Err(ApiError::new(ErrorType::WeakPassword, message))
 }
 
 async fn new_hash(state: &AppState, password: String) -> Result<StoredHash, ApiError> {
@@ -217,7 +213,7 @@ async fn verify_login(
     let (matched, replacement) = state
         .hashing
         .run(move || match hash {
-            Some(hash) if hash.verify(&password) => {
+            hash if hash.verify(&password) => {
                 let replacement = hash
                     .needs_upgrade(&settings)
                     .then(|| hash_password(&password, &settings).ok())
@@ -246,9 +242,8 @@ async fn verify_login(
                 now,
             )
             .await?;
-        return Err(ApiError::named(
-            "reset_password",
-            StatusCode::UNAUTHORIZED,
+        return Err(ApiError::new(
+            ErrorType::ResetPassword,
             "This password must be reset before it can be used to log in.",
         ));
     }

@@ -20,7 +20,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorType};
 use crate::extract::{Authenticated, JsonBody};
 use crate::stytch::users::{find_user, given};
 use crate::stytch::{reply, Envelope, UserObject};
@@ -36,9 +36,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 
 /// Neither `session_token` nor `session_jwt`, where one is required.
 pub fn no_session_arguments() -> ApiError {
-    ApiError::named(
-        "no_session_arguments",
-        StatusCode::BAD_REQUEST,
+    ApiError::new(
+        ErrorType::NoSessionArguments,
         "Include one of session_token or session_jwt.",
     )
 }
@@ -233,9 +232,8 @@ pub async fn jwt_session_id(
     let keys = state.store.signing_keys(project_id).await?;
     let (claims, _expired) =
         jwt::verify(jwt, &keys, project_id).map_err(|JwtProblem::Invalid| {
-            ApiError::named(
-                "unable_to_parse_session_jwt",
-                StatusCode::UNAUTHORIZED,
+            ApiError::new(
+                ErrorType::UnableToParseSessionJwt,
                 "The session JWT is malformed or was not signed by this project.",
             )
         })?;
@@ -326,26 +324,20 @@ async fn revoke(
     .filter(|value| value.as_deref().is_some_and(|text| !text.is_empty()))
     .count();
     if given_count == 0 {
-        return Err(ApiError::named(
-            "no_session_revoke_arguments",
-            StatusCode::BAD_REQUEST,
+        return Err(ApiError::new(
+            ErrorType::NoSessionRevokeArguments,
             "Include one of session_id, session_token or session_jwt.",
         ));
     }
     if given_count > 1 {
-        return Err(ApiError::named(
-            "too_many_session_revoke_arguments",
-            StatusCode::BAD_REQUEST,
+        return Err(ApiError::new(
+            ErrorType::TooManySessionRevokeArguments,
             "Include only one of session_id, session_token or session_jwt.",
         ));
     }
     let session_id = match given(request.session_id) {
         Some(id) => SessionId::parse(&id).map_err(|_| {
-            ApiError::named(
-                "invalid_session_id",
-                StatusCode::BAD_REQUEST,
-                "session_id format is invalid.",
-            )
+            ApiError::new(ErrorType::InvalidSessionId, "session_id format is invalid.")
         })?,
         None => {
             let named =

@@ -26,7 +26,7 @@ use utoipa_axum::routes;
 use super::sessions::{AuthenticatedResponse, SessionOptions};
 use super::users::{find_user, given};
 use crate::authentication::{self, Principal, Proof};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorType};
 use crate::extract::{Authenticated, JsonBody};
 use crate::stytch::{reply, Envelope, UserObject};
 use crate::AppState;
@@ -97,9 +97,8 @@ pub fn secret_and_qr_code(
 pub fn expiration_minutes(minutes: Option<i64>) -> Result<i64, ApiError> {
     let minutes = minutes.unwrap_or(DEFAULT_EXPIRATION_MINUTES);
     if !(MIN_EXPIRATION_MINUTES..=DEFAULT_EXPIRATION_MINUTES).contains(&minutes) {
-        return Err(ApiError::named(
-            "invalid_expiration",
-            StatusCode::BAD_REQUEST,
+        return Err(ApiError::new(
+            ErrorType::InvalidExpiration,
             "expiration_minutes must be between 5 and 1440.",
         ));
     }
@@ -111,9 +110,8 @@ pub fn check_code_shape(code: &str) -> Result<(), ApiError> {
     if totp::is_code_shaped(code) {
         return Ok(());
     }
-    Err(ApiError::named(
-        "invalid_totp_code",
-        StatusCode::BAD_REQUEST,
+    Err(ApiError::new(
+        ErrorType::InvalidTotpCode,
         "totp_code must be 6 digits.",
     ))
 }
@@ -201,9 +199,8 @@ pub fn current_totp(totps: Vec<StoredTotp>, now: DateTime<Utc>) -> Result<Stored
     let any = !totps.is_empty();
     match totps.into_iter().find(|totp| totp.is_usable(now)) {
         Some(totp) => Ok(totp),
-        None if any => Err(ApiError::named(
-            "expired_totp",
-            StatusCode::BAD_REQUEST,
+        None if any => Err(ApiError::new(
+            ErrorType::ExpiredTotp,
             "The TOTP registration expired before it was verified. Create a new one.",
         )),
         None => Err(StoreError::NotFound(Missing::Totp).into()),
@@ -261,9 +258,8 @@ pub struct TotpAuthenticateRequest {
 }
 
 pub fn unable_to_authenticate() -> ApiError {
-    ApiError::named(
-        "unable_to_authenticate_totp",
-        StatusCode::UNAUTHORIZED,
+    ApiError::new(
+        ErrorType::UnableToAuthenticateTotp,
         "The TOTP code could not be authenticated.",
     )
 }

@@ -223,6 +223,25 @@ impl TestApp {
         self.sqlite_path.as_deref()
     }
 
+    /// Runs one statement straight on the test's database, past the store (to plant a row the
+    /// store would never write), with `$1` bound to `arg`; returns the rows it changed.
+    pub async fn execute_raw(&self, sql: &str, arg: &str) -> u64 {
+        use sqlx::Connection;
+        match self.sqlite_path() {
+            Some(path) => {
+                let url = format!("sqlite://{}", path.display());
+                let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+                let done = sqlx::query(sql).bind(arg).execute(&mut conn).await.unwrap();
+                done.rows_affected()
+            }
+            None => {
+                let mut conn = sqlx::PgConnection::connect(&postgres_url()).await.unwrap();
+                let done = sqlx::query(sql).bind(arg).execute(&mut conn).await.unwrap();
+                done.rows_affected()
+            }
+        }
+    }
+
     /// A second project on the same server, with its own credentials.
     pub async fn other_project(&self) -> (ProjectId, String) {
         create_project(self.store.as_ref()).await

@@ -44,7 +44,7 @@ async fn stored_hash(app: &TestApp, email: &str) -> StoredHash {
         .await
         .unwrap()
         .unwrap();
-    login.password.unwrap().hash.unwrap()
+    login.password.unwrap().hash
 }
 
 async fn login(app: &TestApp, email: &str, password: &str) -> crate::helpers::Reply {

@@ -632,7 +632,62 @@ async fn exchange_primary_factor(engine: Engine) {
     );
 }
 
+/// A stored value the store cannot read back is a 500 in Stytch's shape (logged with its
+/// cause), never a default in its place: metadata that is not a JSON object is not `{}`, an
+/// instant out of range is not the epoch.
+async fn a_corrupt_row_is_a_500_not_a_default(engine: Engine) {
+    let app = spawn_app(engine).await;
+    for corruption in [
+        "UPDATE users SET trusted_metadata = 'not json' WHERE user_id = $1",
+        "UPDATE users SET untrusted_metadata = '[1, 2]' WHERE user_id = $1",
+        "UPDATE users SET created_at = 9223372036854775807 WHERE user_id = $1",
+    ] {
+        let user = app
+            .create_user(json!({"email": unique_email("corrupt")}))
+            .await;
+        let user_id = user["user_id"].as_str().unwrap();
+        assert_eq!(app.execute_raw(corruption, user_id).await, 1);
+        let reply = app.get(&format!("/v1/users/{user_id}")).await;
+        reply.assert_error(500, "internal_server_error");
+        assert_eq!(
+            reply.body["error_url"],
+            "https://stytch.com/docs/api/errors/500#internal_server_error"
+        );
+        let mut keys: Vec<&str> = reply
+            .body
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(
+            keys,
+            [
+                "error_message",
+                "error_type",
+                "error_url",
+                "request_id",
+                "status_code"
+            ],
+            "{corruption}"
+        );
+        // Nothing of the row reaches the caller.
+        assert!(!reply.body.to_string().contains("not json"));
+        // A search over the same row refuses the same way.
+        let search = app
+            .post(
+                "/v1/users/search",
+                json!({"query": {"operator": "AND", "operands": [
+                    {"filter_name": "user_id", "filter_value": [user_id]}]}}),
+            )
+            .await;
+        search.assert_error(500, "internal_server_error");
+    }
+}
+
 both_engines!(
+    a_corrupt_row_is_a_500_not_a_default,
     create_returns_the_full_user,
     create_as_pending_and_with_phone_only,
     create_refuses_bad_input_and_writes_nothing,

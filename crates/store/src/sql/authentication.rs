@@ -88,13 +88,19 @@ pub(super) async fn reserve_attempt_in(
     let failed: i64 = row.try_get("failed_attempts")?;
     let created: Option<i64> = row.try_get("lock_created_at")?;
     let expires: Option<i64> = row.try_get("lock_expires_at")?;
-    let state = LockState {
-        // A count past u32 is past every threshold.
-        failed_attempts: u32::try_from(failed).unwrap_or(u32::MAX),
-        lock: expires.map(|expires| Lock {
-            created_at: from_micros(created.unwrap_or(expires)),
-            expires_at: from_micros(expires),
+    let corrupt = |why: &str| StoreError::Corrupt(format!("{table}: {why}"));
+    let lock = match (created, expires) {
+        (Some(created), Some(expires)) => Some(Lock {
+            created_at: from_micros(table, "lock_created_at", created)?,
+            expires_at: from_micros(table, "lock_expires_at", expires)?,
         }),
+        (None, None) => None,
+        _ => return Err(corrupt("a lock with only one of its two instants")),
+    };
+    let state = LockState {
+        failed_attempts: u32::try_from(failed)
+            .map_err(|_| corrupt("failed_attempts out of range"))?,
+        lock,
     };
     let state = policy
         .reserve(state, now)

@@ -6,17 +6,15 @@ use super::*;
 pub(super) const CHANNEL_COLUMNS: &str =
     "email_id, user_id, email, verified, used_for_auth, is_primary, created_at";
 
-pub(super) fn channel_row(
-    row: &<Db as sqlx::Database>::Row,
-) -> Result<ContactChannel, sqlx::Error> {
+pub(super) fn channel_row(row: &<Db as sqlx::Database>::Row) -> Result<ContactChannel, StoreError> {
     Ok(ContactChannel {
-        email_id: EmailId::from_trusted(row.try_get("email_id")?),
-        user_id: UserId::from_trusted(row.try_get("user_id")?),
+        email_id: stored_id(row, "user_emails", "email_id", EmailId::parse)?,
+        user_id: stored_id(row, "user_emails", "user_id", UserId::parse)?,
         value: row.try_get("email")?,
         verified: row.try_get("verified")?,
         used_for_auth: row.try_get("used_for_auth")?,
         is_primary: row.try_get("is_primary")?,
-        created_at: from_micros(row.try_get("created_at")?),
+        created_at: instant(row, "user_emails", "created_at")?,
     })
 }
 
@@ -51,7 +49,7 @@ pub(super) async fn find_channel(
     .fetch_optional(&mut *conn)
     .await?
     .ok_or(StoreError::NotFound(Missing::ContactChannel))?;
-    Ok(channel_row(&row)?)
+    channel_row(&row)
 }
 
 /// Refuses a change that leaves the user no way to sign in: no other email used for auth, no
@@ -140,7 +138,7 @@ pub(super) async fn usable_code(
         return Err(StoreError::Refused(Refusal::VerificationCodeExpired));
     }
     Ok((
-        EmailId::from_trusted(row.try_get("email_id")?),
+        stored_id(&row, "user_emails", "email_id", EmailId::parse)?,
         row.try_get("email")?,
     ))
 }
@@ -160,7 +158,7 @@ pub(super) async fn channel_of_code(
     .fetch_optional(&mut *conn)
     .await?
     .ok_or(StoreError::NotFound(Missing::ContactChannel))?;
-    Ok(channel_row(&row)?)
+    channel_row(&row)
 }
 
 #[async_trait]

@@ -8,22 +8,28 @@ pub(super) const MEMBER_SESSION_COLUMNS: &str =
 
 pub(super) fn member_session_row(
     row: &<Db as sqlx::Database>::Row,
-) -> Result<MemberSession, sqlx::Error> {
+) -> Result<MemberSession, StoreError> {
     let factors: String = row.try_get("factors")?;
-    let claims: String = row.try_get("custom_claims")?;
-    let factors: Vec<Value> = serde_json::from_str(&factors).unwrap_or_default();
+    let factors = factors_from_text("member_sessions", &factors)?;
     Ok(MemberSession {
-        member_session_id: MemberSessionId::from_trusted(row.try_get("member_session_id")?),
-        member_id: MemberId::from_trusted(row.try_get("member_id")?),
-        organization_id: OrganizationId::from_trusted(row.try_get("organization_id")?),
-        started_at: from_micros(row.try_get("started_at")?),
-        last_accessed_at: from_micros(row.try_get("last_accessed_at")?),
-        expires_at: from_micros(row.try_get("expires_at")?),
-        authentication_factors: factors
-            .iter()
-            .filter_map(AuthenticationFactor::from_json)
-            .collect(),
-        custom_claims: metadata_from_text(&claims),
+        member_session_id: stored_id(
+            row,
+            "member_sessions",
+            "member_session_id",
+            MemberSessionId::parse,
+        )?,
+        member_id: stored_id(row, "member_sessions", "member_id", MemberId::parse)?,
+        organization_id: stored_id(
+            row,
+            "member_sessions",
+            "organization_id",
+            OrganizationId::parse,
+        )?,
+        started_at: instant(row, "member_sessions", "started_at")?,
+        last_accessed_at: instant(row, "member_sessions", "last_accessed_at")?,
+        expires_at: instant(row, "member_sessions", "expires_at")?,
+        authentication_factors: factors,
+        custom_claims: metadata(row, "member_sessions", "custom_claims")?,
     })
 }
 
@@ -39,7 +45,7 @@ pub(super) async fn update_member_session(
     .bind(to_micros(session.last_accessed_at))
     .bind(to_micros(session.expires_at))
     .bind(Value::Array(session.factors_json()).to_string())
-    .bind(metadata_to_text(&session.custom_claims))
+    .bind(metadata_to_text("custom_claims", &session.custom_claims)?)
     .bind(project)
     .bind(session.member_session_id.as_str())
     .execute(&mut *conn)
@@ -84,7 +90,7 @@ pub(super) async fn write_member_session(
             .bind(to_micros(session.last_accessed_at))
             .bind(to_micros(session.expires_at))
             .bind(Value::Array(session.factors_json()).to_string())
-            .bind(metadata_to_text(&session.custom_claims))
+            .bind(metadata_to_text("custom_claims", &session.custom_claims)?)
             .execute(&mut *conn)
             .await?;
             Ok(session)

@@ -10,41 +10,45 @@ pub(super) const MEMBER_COLUMNS: &str = "m.member_id, m.organization_id, m.email
      m.created_at, m.updated_at, (SELECT t.totp_registration_id FROM member_totps t \
      WHERE t.member_id = m.member_id AND t.verified = TRUE LIMIT 1) AS totp_registration_id";
 
-pub(super) fn member_row(row: &<Db as sqlx::Database>::Row) -> Result<Member, sqlx::Error> {
+pub(super) fn member_row(row: &<Db as sqlx::Database>::Row) -> Result<Member, StoreError> {
     let status: String = row.try_get("status")?;
     let roles: String = row.try_get("roles")?;
     Ok(Member {
-        member_id: MemberId::from_trusted(row.try_get("member_id")?),
-        organization_id: OrganizationId::from_trusted(row.try_get("organization_id")?),
+        member_id: stored_id(row, "members", "member_id", MemberId::parse)?,
+        organization_id: stored_id(row, "members", "organization_id", OrganizationId::parse)?,
         email: row.try_get("email")?,
         email_verified: row.try_get("email_verified")?,
-        status: MemberStatus::parse(&status).unwrap_or(MemberStatus::Active),
+        status: MemberStatus::parse(&status)
+            .ok_or_else(|| corrupt("members", "status", "not a member status"))?,
         name: row.try_get("name")?,
         is_breakglass: row.try_get("is_breakglass")?,
         mfa_phone_number: row.try_get("mfa_phone_number")?,
         mfa_phone_number_verified: row.try_get("mfa_phone_number_verified")?,
         mfa_enrolled: row.try_get("mfa_enrolled")?,
         default_mfa_method: row.try_get("default_mfa_method")?,
-        trusted_metadata: metadata_from_text(&row.try_get::<String, _>("trusted_metadata")?),
-        untrusted_metadata: metadata_from_text(&row.try_get::<String, _>("untrusted_metadata")?),
+        trusted_metadata: metadata(row, "members", "trusted_metadata")?,
+        untrusted_metadata: metadata(row, "members", "untrusted_metadata")?,
         external_id: row.try_get("external_id")?,
-        roles: serde_json::from_str(&roles).unwrap_or_default(),
+        roles: serde_json::from_str(&roles)
+            .map_err(|error| corrupt("members", "roles", json_problem(&error)))?,
         totp_registration_id: row
             .try_get::<Option<String>, _>("totp_registration_id")?
             .unwrap_or_default(),
-        lock_created_at: row
-            .try_get::<Option<i64>, _>("lock_created_at")?
-            .map(from_micros),
-        lock_expires_at: row
-            .try_get::<Option<i64>, _>("lock_expires_at")?
-            .map(from_micros),
-        created_at: from_micros(row.try_get("created_at")?),
-        updated_at: from_micros(row.try_get("updated_at")?),
+        lock_created_at: optional_instant(row, "members", "lock_created_at")?,
+        lock_expires_at: optional_instant(row, "members", "lock_expires_at")?,
+        created_at: instant(row, "members", "created_at")?,
+        updated_at: instant(row, "members", "updated_at")?,
     })
 }
 
-pub(super) fn roles_text(roles: &[String]) -> String {
-    serde_json::to_string(roles).unwrap_or_else(|_| "[]".to_owned())
+/// `roles` as the JSON array `members.roles` holds. Encoding strings does not fail; should it
+/// ever, the change is refused rather than stored as something else.
+pub(super) fn roles_text(roles: &[String]) -> Result<String, StoreError> {
+    serde_json::to_string(roles).map_err(|_| {
+        StoreError::Invalid(InputError::InvalidRoles(
+            "roles could not be encoded as JSON.".to_owned(),
+        ))
+    })
 }
 
 /// Maps the members' unique indexes to their conflicts, and a vanished organization to
@@ -67,7 +71,7 @@ pub(super) fn member_conflict(error: sqlx::Error) -> StoreError {
             return StoreError::NotFound(Missing::Organization);
         }
     }
-    StoreError::Database(error)
+    error.into()
 }
 
 pub(super) async fn find_member(
@@ -101,7 +105,7 @@ pub(super) async fn find_member(
         .bind(value)
         .fetch_optional(&mut *conn)
         .await?;
-    Ok(row.as_ref().map(member_row).transpose()?)
+    row.as_ref().map(member_row).transpose()
 }
 
 pub(super) async fn load_member(
@@ -117,7 +121,7 @@ pub(super) async fn load_member(
     .fetch_optional(&mut *conn)
     .await?
     .ok_or(StoreError::NotFound(Missing::Member))?;
-    Ok(member_row(&row)?)
+    member_row(&row)
 }
 
 /// Locks a live member by id for a change; `Missing::Member` when there is none.
@@ -158,10 +162,10 @@ pub(super) async fn write_member(
     .bind(member.mfa_phone_number_verified)
     .bind(member.mfa_enrolled)
     .bind(&member.default_mfa_method)
-    .bind(metadata_to_text(&member.trusted_metadata))
-    .bind(metadata_to_text(&member.untrusted_metadata))
+    .bind(metadata_to_text("trusted_metadata", &member.trusted_metadata)?)
+    .bind(metadata_to_text("untrusted_metadata", &member.untrusted_metadata)?)
     .bind(&member.external_id)
-    .bind(roles_text(&member.roles))
+    .bind(roles_text(&member.roles)?)
     .bind(to_micros(member.updated_at))
     .bind(project)
     .bind(member.member_id.as_str())
@@ -272,10 +276,10 @@ impl MemberStore for Engine {
         .bind(member.mfa_phone_number_verified)
         .bind(member.mfa_enrolled)
         .bind(&member.default_mfa_method)
-        .bind(metadata_to_text(&member.trusted_metadata))
-        .bind(metadata_to_text(&member.untrusted_metadata))
+        .bind(metadata_to_text("trusted_metadata", &member.trusted_metadata)?)
+        .bind(metadata_to_text("untrusted_metadata", &member.untrusted_metadata)?)
         .bind(&member.external_id)
-        .bind(roles_text(&member.roles))
+        .bind(roles_text(&member.roles)?)
         .bind(to_micros(member.created_at))
         .bind(to_micros(member.updated_at))
         .execute(self.writer())

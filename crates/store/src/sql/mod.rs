@@ -88,15 +88,85 @@ fn conflict_or(error: sqlx::Error) -> StoreError {
             }
         }
     }
-    StoreError::Database(error)
+    error.into()
 }
 
-fn metadata_from_text(text: &str) -> Map<String, Value> {
-    serde_json::from_str(text).unwrap_or_default()
+type DbRow = <Db as sqlx::Database>::Row;
+
+/// A stored value of `table.column` that does not decode, and why. The value itself is never
+/// named: it may be secret.
+fn corrupt(table: &str, column: &str, why: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt(format!("{table}.{column}: {why}"))
 }
 
-fn metadata_to_text(map: &Map<String, Value>) -> String {
-    serde_json::to_string(map).unwrap_or_else(|_| "{}".to_owned())
+/// What is wrong with stored JSON, without quoting it (serde's messages can quote the value).
+fn json_problem(error: &serde_json::Error) -> String {
+    format!(
+        "not the JSON expected ({:?} error at line {} column {})",
+        error.classify(),
+        error.line(),
+        error.column()
+    )
+}
+
+/// The JSON object stored as text in `table.column`.
+fn metadata(row: &DbRow, table: &str, column: &str) -> Result<Map<String, Value>, StoreError> {
+    let text: String = row.try_get(column)?;
+    metadata_from_text(table, column, &text)
+}
+
+fn metadata_from_text(
+    table: &str,
+    column: &str,
+    text: &str,
+) -> Result<Map<String, Value>, StoreError> {
+    serde_json::from_str(text).map_err(|error| corrupt(table, column, json_problem(&error)))
+}
+
+/// `map` as the text a metadata column holds. Encoding a map of JSON values does not fail;
+/// should it ever, the change is refused rather than stored as something else.
+fn metadata_to_text(field: &str, map: &Map<String, Value>) -> Result<String, StoreError> {
+    serde_json::to_string(map).map_err(|_| {
+        StoreError::Invalid(InputError::InvalidMetadata(format!(
+            "{field} could not be encoded as JSON."
+        )))
+    })
+}
+
+/// The instant stored (in microseconds, see [`to_micros`]) in `table.column`.
+fn instant(row: &DbRow, table: &str, column: &str) -> Result<DateTime<Utc>, StoreError> {
+    from_micros(table, column, row.try_get(column)?)
+}
+
+fn optional_instant(
+    row: &DbRow,
+    table: &str,
+    column: &str,
+) -> Result<Option<DateTime<Utc>>, StoreError> {
+    row.try_get::<Option<i64>, _>(column)?
+        .map(|micros| from_micros(table, column, micros))
+        .transpose()
+}
+
+/// The id stored in `table.column`, parsed as ids from callers are: a stored id that does not
+/// parse is corrupt, not trusted.
+fn stored_id<T>(
+    row: &DbRow,
+    table: &str,
+    column: &str,
+    parse: impl FnOnce(&str) -> Result<T, InputError>,
+) -> Result<T, StoreError> {
+    let text: String = row.try_get(column)?;
+    parse_stored(table, column, &text, parse)
+}
+
+fn parse_stored<T>(
+    table: &str,
+    column: &str,
+    text: &str,
+    parse: impl FnOnce(&str) -> Result<T, InputError>,
+) -> Result<T, StoreError> {
+    parse(text).map_err(|_| corrupt(table, column, "not a valid id"))
 }
 
 /// Escapes `%`, `_` and `\` so user input matches literally inside a `LIKE … ESCAPE '\'`.

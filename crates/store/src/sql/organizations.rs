@@ -7,17 +7,22 @@ pub(super) const ORGANIZATION_COLUMNS: &str =
 
 pub(super) fn organization_row(
     row: &<Db as sqlx::Database>::Row,
-) -> Result<Organization, sqlx::Error> {
+) -> Result<Organization, StoreError> {
     Ok(Organization {
-        organization_id: OrganizationId::from_trusted(row.try_get("organization_id")?),
+        organization_id: stored_id(
+            row,
+            "organizations",
+            "organization_id",
+            OrganizationId::parse,
+        )?,
         name: row.try_get("name")?,
-        slug: OrganizationSlug::from_trusted(row.try_get("slug")?),
+        slug: stored_id(row, "organizations", "slug", OrganizationSlug::parse)?,
         logo_url: row.try_get("logo_url")?,
         external_id: row.try_get("external_id")?,
-        trusted_metadata: metadata_from_text(&row.try_get::<String, _>("trusted_metadata")?),
-        settings: metadata_from_text(&row.try_get::<String, _>("settings")?),
-        created_at: from_micros(row.try_get("created_at")?),
-        updated_at: from_micros(row.try_get("updated_at")?),
+        trusted_metadata: metadata(row, "organizations", "trusted_metadata")?,
+        settings: metadata(row, "organizations", "settings")?,
+        created_at: instant(row, "organizations", "created_at")?,
+        updated_at: instant(row, "organizations", "updated_at")?,
     })
 }
 
@@ -37,7 +42,7 @@ pub(super) fn organization_conflict(error: sqlx::Error) -> StoreError {
             }
         }
     }
-    StoreError::Database(error)
+    error.into()
 }
 
 pub(super) async fn find_organization(
@@ -62,7 +67,7 @@ pub(super) async fn find_organization(
         .bind(value)
         .fetch_optional(&mut *conn)
         .await?;
-    Ok(row.as_ref().map(organization_row).transpose()?)
+    row.as_ref().map(organization_row).transpose()
 }
 
 pub(super) fn push_organization_filter<'a>(
@@ -119,8 +124,8 @@ impl OrganizationStore for Engine {
         .bind(organization.slug.as_str())
         .bind(&organization.logo_url)
         .bind(&organization.external_id)
-        .bind(metadata_to_text(&organization.trusted_metadata))
-        .bind(metadata_to_text(&organization.settings))
+        .bind(metadata_to_text("trusted_metadata", &organization.trusted_metadata)?)
+        .bind(metadata_to_text("organization settings", &organization.settings)?)
         .bind(to_micros(organization.created_at))
         .bind(to_micros(organization.updated_at))
         .execute(self.writer())
@@ -175,8 +180,8 @@ impl OrganizationStore for Engine {
         .bind(current.slug.as_str())
         .bind(&current.logo_url)
         .bind(&current.external_id)
-        .bind(metadata_to_text(&current.trusted_metadata))
-        .bind(metadata_to_text(&current.settings))
+        .bind(metadata_to_text("trusted_metadata", &current.trusted_metadata)?)
+        .bind(metadata_to_text("organization settings", &current.settings)?)
         .bind(to_micros(now))
         .bind(project)
         .bind(current.organization_id.as_str())

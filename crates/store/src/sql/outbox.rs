@@ -24,10 +24,9 @@ impl OutboxStore for Engine {
                     recipient: row.try_get("recipient")?,
                     subject: row.try_get("subject")?,
                     body: row.try_get("body")?,
-                    created_at: from_micros(row.try_get("created_at")?),
+                    created_at: instant(row, "outbox", "created_at")?,
                 })
             })
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(StoreError::from)
+            .collect()
     }
 }

@@ -164,7 +164,7 @@ pub(crate) async fn migrate_new_users(
     let users: Vec<User> = items
         .iter()
         .map(|item| new_user_object(project_id.environment(), &item.new_user, micros))
-        .collect();
+        .collect::<Result<_, _>>()?;
     insert_users(&mut tx, project, &users, micros).await?;
     let rows: Vec<_> = users
         .iter()
@@ -203,8 +203,8 @@ pub(super) async fn email_id_of(
     .await?;
     Ok(match row {
         Some(row) => Some((
-            EmailId::from_trusted(row.try_get("email_id")?),
-            UserId::from_trusted(row.try_get("user_id")?),
+            stored_id(&row, "user_emails", "email_id", EmailId::parse)?,
+            stored_id(&row, "user_emails", "user_id", UserId::parse)?,
         )),
         None => None,
     })
@@ -306,23 +306,30 @@ impl PasswordStore for Engine {
         };
         let password = match row.try_get::<Option<String>, _>("password_id")? {
             Some(password_id) => {
+                // The join found a password row, so its columns are not null.
                 let hash_text: String = row
                     .try_get::<Option<String>, _>("hash")?
-                    .unwrap_or_default();
+                    .ok_or_else(|| corrupt("passwords", "hash", "null"))?;
                 Some(StoredPassword {
-                    password_id: PasswordId::from_trusted(password_id),
-                    hash: StoredHash::from_json(&hash_text),
+                    password_id: parse_stored(
+                        "passwords",
+                        "password_id",
+                        &password_id,
+                        PasswordId::parse,
+                    )?,
+                    hash: StoredHash::from_json(&hash_text)
+                        .ok_or_else(|| corrupt("passwords", "hash", "not a stored hash"))?,
                     hash_text,
                     requires_reset: row
                         .try_get::<Option<bool>, _>("requires_reset")?
-                        .unwrap_or(false),
+                        .ok_or_else(|| corrupt("passwords", "requires_reset", "null"))?,
                 })
             }
             None => None,
         };
         Ok(Some(PasswordLogin {
-            user_id: UserId::from_trusted(row.try_get("user_id")?),
-            email_id: EmailId::from_trusted(row.try_get("email_id")?),
+            user_id: stored_id(&row, "user_emails", "user_id", UserId::parse)?,
+            email_id: stored_id(&row, "user_emails", "email_id", EmailId::parse)?,
             email: row.try_get("email")?,
             password,
         }))

@@ -8,16 +8,17 @@ pub(super) const PROJECT_COLUMNS: &str =
      lock_threshold, lock_ttl_seconds, strength_policy, luds_min_length, luds_complexity, \
      stack_publishable_client_key, stack_secret_server_key_digest";
 
-pub(super) fn project_row(row: &<Db as sqlx::Database>::Row) -> Result<ProjectRecord, sqlx::Error> {
+pub(super) fn project_row(row: &<Db as sqlx::Database>::Row) -> Result<ProjectRecord, StoreError> {
     let environment: String = row.try_get("environment")?;
     let digest: Vec<u8> = row.try_get("secret_digest")?;
     Ok(ProjectRecord {
-        project_id: ProjectId::from_trusted(row.try_get("project_id")?),
+        project_id: stored_id(row, "projects", "project_id", ProjectId::parse)?,
         name: row.try_get("name")?,
-        environment: Environment::parse(&environment).unwrap_or(Environment::Test),
+        environment: Environment::parse(&environment)
+            .ok_or_else(|| corrupt("projects", "environment", "not test or live"))?,
         secret_digest: SecretDigest::from_bytes(&digest)
-            .ok_or_else(|| sqlx::Error::Decode("secret_digest is not 32 bytes".into()))?,
-        created_at: from_micros(row.try_get("created_at")?),
+            .ok_or_else(|| corrupt("projects", "secret_digest", "not 32 bytes"))?,
+        created_at: instant(row, "projects", "created_at")?,
         settings: settings_row(row)?,
         stack_keys: stack_keys_row(row)?,
     })
@@ -45,41 +46,50 @@ pub(super) async fn write_stack_keys(
 
 pub(super) fn stack_keys_row(
     row: &<Db as sqlx::Database>::Row,
-) -> Result<Option<crate::StackKeys>, sqlx::Error> {
+) -> Result<Option<crate::StackKeys>, StoreError> {
     let key: Option<String> = row.try_get("stack_publishable_client_key")?;
     let digest: Option<Vec<u8>> = row.try_get("stack_secret_server_key_digest")?;
-    Ok(
-        match (key, digest.as_deref().and_then(SecretDigest::from_bytes)) {
-            (Some(publishable_client_key), Some(secret_server_key_digest)) => {
-                Some(crate::StackKeys {
-                    publishable_client_key,
-                    secret_server_key_digest,
-                })
-            }
-            _ => None,
-        },
-    )
+    // Both are written together (`write_stack_keys`), or neither.
+    match (key, digest) {
+        (None, None) => Ok(None),
+        (Some(publishable_client_key), Some(digest)) => Ok(Some(crate::StackKeys {
+            publishable_client_key,
+            secret_server_key_digest: SecretDigest::from_bytes(&digest).ok_or_else(|| {
+                corrupt("projects", "stack_secret_server_key_digest", "not 32 bytes")
+            })?,
+        })),
+        _ => Err(corrupt(
+            "projects",
+            "stack_publishable_client_key",
+            "set without its secret server key digest, or the other way round",
+        )),
+    }
 }
 
 pub(super) fn settings_row(
     row: &<Db as sqlx::Database>::Row,
-) -> Result<ProjectSettings, sqlx::Error> {
+) -> Result<ProjectSettings, StoreError> {
     let policy: String = row.try_get("strength_policy")?;
     let min_length: i64 = row.try_get("luds_min_length")?;
     let complexity: i64 = row.try_get("luds_complexity")?;
     let threshold: i64 = row.try_get("lock_threshold")?;
     Ok(ProjectSettings {
-        lock_threshold: u32::try_from(threshold).unwrap_or(10),
+        lock_threshold: stored_count("lock_threshold", threshold)?,
         lock_ttl_seconds: row.try_get("lock_ttl_seconds")?,
-        strength_policy: if policy == "luds" {
-            Policy::Luds {
-                min_length: u32::try_from(min_length).unwrap_or(8),
-                min_complexity: u32::try_from(complexity).unwrap_or(3),
-            }
-        } else {
-            Policy::Zxcvbn
+        strength_policy: match policy.as_str() {
+            "luds" => Policy::Luds {
+                min_length: stored_count("luds_min_length", min_length)?,
+                min_complexity: stored_count("luds_complexity", complexity)?,
+            },
+            "zxcvbn" => Policy::Zxcvbn,
+            _ => return Err(corrupt("projects", "strength_policy", "not zxcvbn or luds")),
         },
     })
+}
+
+/// A count stored in `projects.column`, which must fit a `u32`.
+fn stored_count(column: &str, value: i64) -> Result<u32, StoreError> {
+    u32::try_from(value).map_err(|_| corrupt("projects", column, "out of range"))
 }
 
 pub(super) async fn write_project_settings(
@@ -211,11 +221,11 @@ impl ProjectStore for Engine {
         let mut keys = Vec::with_capacity(rows.len());
         for row in &rows {
             keys.push(SigningKey::from_parts(
-                SigningKeyId::from_trusted(row.try_get("kid")?),
+                stored_id(row, "signing_keys", "kid", SigningKeyId::parse)?,
                 row.try_get("private_der")?,
                 row.try_get("n")?,
                 row.try_get("e")?,
-                from_micros(row.try_get("created_at")?),
+                instant(row, "signing_keys", "created_at")?,
             ));
         }
         // An unknown project has no keys; only found ones are kept.

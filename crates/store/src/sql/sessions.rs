@@ -5,22 +5,35 @@ use super::*;
 pub(super) const SESSION_COLUMNS: &str =
     "session_id, user_id, started_at, last_accessed_at, expires_at, factors, custom_claims";
 
-pub(super) fn session_row(row: &<Db as sqlx::Database>::Row) -> Result<Session, sqlx::Error> {
+pub(super) fn session_row(row: &<Db as sqlx::Database>::Row) -> Result<Session, StoreError> {
     let factors: String = row.try_get("factors")?;
-    let claims: String = row.try_get("custom_claims")?;
-    let factors: Vec<Value> = serde_json::from_str(&factors).unwrap_or_default();
+    let factors = factors_from_text("sessions", &factors)?;
     Ok(Session {
-        session_id: SessionId::from_trusted(row.try_get("session_id")?),
-        user_id: UserId::from_trusted(row.try_get("user_id")?),
-        started_at: from_micros(row.try_get("started_at")?),
-        last_accessed_at: from_micros(row.try_get("last_accessed_at")?),
-        expires_at: from_micros(row.try_get("expires_at")?),
-        authentication_factors: factors
-            .iter()
-            .filter_map(AuthenticationFactor::from_json)
-            .collect(),
-        custom_claims: metadata_from_text(&claims),
+        session_id: stored_id(row, "sessions", "session_id", SessionId::parse)?,
+        user_id: stored_id(row, "sessions", "user_id", UserId::parse)?,
+        started_at: instant(row, "sessions", "started_at")?,
+        last_accessed_at: instant(row, "sessions", "last_accessed_at")?,
+        expires_at: instant(row, "sessions", "expires_at")?,
+        authentication_factors: factors,
+        custom_claims: metadata(row, "sessions", "custom_claims")?,
     })
+}
+
+/// The factors stored as a JSON array in `table.factors`; a factor that does not read back is
+/// corrupt, not dropped.
+pub(super) fn factors_from_text(
+    table: &str,
+    text: &str,
+) -> Result<Vec<AuthenticationFactor>, StoreError> {
+    let values: Vec<Value> = serde_json::from_str(text)
+        .map_err(|error| corrupt(table, "factors", json_problem(&error)))?;
+    values
+        .iter()
+        .map(|value| {
+            AuthenticationFactor::from_json(value)
+                .ok_or_else(|| corrupt(table, "factors", "a factor that does not read back"))
+        })
+        .collect()
 }
 
 pub(super) fn factors_text(session: &Session) -> String {
@@ -53,7 +66,7 @@ pub(super) async fn insert_session(
     .bind(to_micros(session.last_accessed_at))
     .bind(to_micros(session.expires_at))
     .bind(factors_text(session))
-    .bind(metadata_to_text(&session.custom_claims))
+    .bind(metadata_to_text("custom_claims", &session.custom_claims)?)
     .bind(by_password(session))
     .execute(&mut *conn)
     .await?;
@@ -72,7 +85,7 @@ pub(super) async fn update_session(
     .bind(to_micros(session.last_accessed_at))
     .bind(to_micros(session.expires_at))
     .bind(factors_text(session))
-    .bind(metadata_to_text(&session.custom_claims))
+    .bind(metadata_to_text("custom_claims", &session.custom_claims)?)
     .bind(by_password(session))
     .bind(project)
     .bind(session.session_id.as_str())

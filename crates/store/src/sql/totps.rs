@@ -15,28 +15,42 @@ pub(super) fn digests_to_text(digests: &[CodeDigest]) -> String {
     .to_string()
 }
 
-pub(super) fn digests_from_text(text: &str) -> Vec<CodeDigest> {
-    let values: Vec<String> = serde_json::from_str(text).unwrap_or_default();
+/// The recovery-code digests stored as a JSON array of hex strings in `table.column`; one that
+/// does not decode is corrupt, not dropped.
+pub(super) fn digests_from_text(
+    table: &str,
+    column: &str,
+    text: &str,
+) -> Result<Vec<CodeDigest>, StoreError> {
+    let values: Vec<String> =
+        serde_json::from_str(text).map_err(|error| corrupt(table, column, json_problem(&error)))?;
     values
         .iter()
-        .filter_map(|value| hex::decode(value).ok()?.try_into().ok())
+        .map(|value| {
+            hex::decode(value)
+                .ok()
+                .and_then(|bytes| bytes.try_into().ok())
+                .ok_or_else(|| corrupt(table, column, "a digest that is not 32 bytes of hex"))
+        })
         .collect()
 }
 
-pub(super) fn totp_row(row: &<Db as sqlx::Database>::Row) -> Result<StoredTotp, sqlx::Error> {
+/// A TOTP registration of a user (`totps`) or of a member (`member_totps`).
+pub(super) fn totp_row(
+    row: &<Db as sqlx::Database>::Row,
+    table: &str,
+) -> Result<StoredTotp, StoreError> {
     let recovery: String = row.try_get("recovery_codes")?;
     Ok(StoredTotp {
         totp_id: row.try_get("totp_id")?,
         verified: row.try_get("verified")?,
         secret_sealed: row
             .try_get::<Option<Vec<u8>>, _>("secret_sealed")?
-            .unwrap_or_default(),
+            .ok_or_else(|| corrupt(table, "secret_sealed", "null"))?,
         last_step: row.try_get("last_step")?,
-        expires_at: row
-            .try_get::<Option<i64>, _>("expires_at")?
-            .map(from_micros),
-        recovery_codes: digests_from_text(&recovery),
-        created_at: from_micros(row.try_get("created_at")?),
+        expires_at: optional_instant(row, table, "expires_at")?,
+        recovery_codes: digests_from_text(table, "recovery_codes", &recovery)?,
+        created_at: instant(row, table, "created_at")?,
     })
 }
 
@@ -77,7 +91,8 @@ pub(super) async fn consume(
             .bind(owner)
             .fetch_optional(&mut *conn)
             .await?;
-            let mut codes = digests_from_text(&current.ok_or(StoreError::NotFound(Missing::Totp))?);
+            let current = current.ok_or(StoreError::NotFound(Missing::Totp))?;
+            let mut codes = digests_from_text(table, "recovery_codes", &current)?;
             let before = codes.len();
             codes.retain(|code| code != digest);
             if codes.len() == before {
@@ -158,7 +173,10 @@ impl TotpStore for Engine {
         .bind(user_id.as_str())
         .fetch_all(self.reader())
         .await?;
-        Ok(rows.iter().map(totp_row).collect::<Result<_, _>>()?)
+        Ok(rows
+            .iter()
+            .map(|row| totp_row(row, "totps"))
+            .collect::<Result<_, _>>()?)
     }
 
     async fn member_totps(
@@ -175,7 +193,10 @@ impl TotpStore for Engine {
         .bind(member_id.as_str())
         .fetch_all(self.reader())
         .await?;
-        Ok(rows.iter().map(totp_row).collect::<Result<_, _>>()?)
+        Ok(rows
+            .iter()
+            .map(|row| totp_row(row, "member_totps"))
+            .collect::<Result<_, _>>()?)
     }
 
     async fn create_member_totp(

@@ -22,7 +22,7 @@ pub(super) async fn find_user_row(
         .bind(value)
         .fetch_optional(&mut *conn)
         .await?;
-    Ok(row.as_ref().map(user_row).transpose()?)
+    row.as_ref().map(user_row).transpose()
 }
 
 pub(super) async fn load_user(
@@ -97,8 +97,14 @@ impl UserStore for Engine {
         .bind(&current.name.first_name)
         .bind(&current.name.middle_name)
         .bind(&current.name.last_name)
-        .bind(metadata_to_text(&current.trusted_metadata))
-        .bind(metadata_to_text(&current.untrusted_metadata))
+        .bind(metadata_to_text(
+            "trusted_metadata",
+            &current.trusted_metadata,
+        )?)
+        .bind(metadata_to_text(
+            "untrusted_metadata",
+            &current.untrusted_metadata,
+        )?)
         .bind(&current.external_id)
         .bind(project)
         .bind(current.user_id.as_str())
@@ -135,9 +141,8 @@ impl UserStore for Engine {
             .bind(value)
             .fetch_optional(self.writer())
             .await?;
-        deleted
-            .map(UserId::from_trusted)
-            .ok_or(StoreError::NotFound(Missing::User))
+        let deleted = deleted.ok_or(StoreError::NotFound(Missing::User))?;
+        parse_stored("users", "user_id", &deleted, UserId::parse)
     }
 
     async fn delete_external_id(
@@ -256,9 +261,8 @@ impl UserStore for Engine {
             .bind(id)
             .fetch_optional(&mut *tx)
             .await?;
-        let owner = owner
-            .map(UserId::from_trusted)
-            .ok_or(StoreError::NotFound(missing))?;
+        let owner = owner.ok_or(StoreError::NotFound(missing))?;
+        let owner = parse_stored(table, "user_id", &owner, UserId::parse)?;
         if matches!(factor, FactorRef::Password(_)) {
             // A password's sessions end with it.
             sqlx::query(

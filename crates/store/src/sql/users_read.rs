@@ -14,7 +14,7 @@ pub(super) struct UserRow {
     pub(super) user: User,
 }
 
-pub(super) fn user_row(row: &<Db as sqlx::Database>::Row) -> Result<UserRow, sqlx::Error> {
+pub(super) fn user_row(row: &<Db as sqlx::Database>::Row) -> Result<UserRow, StoreError> {
     Ok(UserRow {
         seq: row.try_get("seq")?,
         user: bare_user(row)?,
@@ -22,13 +22,12 @@ pub(super) fn user_row(row: &<Db as sqlx::Database>::Row) -> Result<UserRow, sql
 }
 
 /// A user from a row of its table's columns (by name), without factors or roles yet.
-pub(super) fn bare_user(row: &<Db as sqlx::Database>::Row) -> Result<User, sqlx::Error> {
+pub(super) fn bare_user(row: &<Db as sqlx::Database>::Row) -> Result<User, StoreError> {
     let status: String = row.try_get("status")?;
-    let trusted: String = row.try_get("trusted_metadata")?;
-    let untrusted: String = row.try_get("untrusted_metadata")?;
     Ok(User {
-        user_id: UserId::from_trusted(row.try_get("user_id")?),
-        status: UserStatus::parse(&status).unwrap_or(UserStatus::Active),
+        user_id: stored_id(row, "users", "user_id", UserId::parse)?,
+        status: UserStatus::parse(&status)
+            .ok_or_else(|| corrupt("users", "status", "not a user status"))?,
         name: Name {
             first_name: row.try_get("first_name")?,
             middle_name: row.try_get("middle_name")?,
@@ -42,17 +41,13 @@ pub(super) fn bare_user(row: &<Db as sqlx::Database>::Row) -> Result<User, sqlx:
         crypto_wallets: Vec::new(),
         providers: Vec::new(),
         password: None,
-        trusted_metadata: metadata_from_text(&trusted),
-        untrusted_metadata: metadata_from_text(&untrusted),
+        trusted_metadata: metadata(row, "users", "trusted_metadata")?,
+        untrusted_metadata: metadata(row, "users", "untrusted_metadata")?,
         external_id: row.try_get("external_id")?,
         roles: Vec::new(),
-        created_at: from_micros(row.try_get("created_at")?),
-        lock_created_at: row
-            .try_get::<Option<i64>, _>("lock_created_at")?
-            .map(from_micros),
-        lock_expires_at: row
-            .try_get::<Option<i64>, _>("lock_expires_at")?
-            .map(from_micros),
+        created_at: instant(row, "users", "created_at")?,
+        lock_created_at: optional_instant(row, "users", "lock_created_at")?,
+        lock_expires_at: optional_instant(row, "users", "lock_expires_at")?,
     })
 }
 
@@ -205,9 +200,10 @@ pub(super) async fn complete_users(
     let rows = query.build().fetch_all(&mut *conn).await?;
     for row in &rows {
         let owner: String = row.try_get(OWNER)?;
-        let Some(&position) = index.get(&owner) else {
-            continue;
-        };
+        // The statement asked for these users' rows only.
+        let &position = index
+            .get(&owner)
+            .ok_or_else(|| corrupt("users", "user_id", "a child row of a user not asked for"))?;
         attach_child(&mut users[position], row)?;
     }
     Ok(users)
@@ -219,7 +215,7 @@ pub(super) async fn complete_users(
 pub(super) fn attach_child(
     user: &mut User,
     row: &<Db as sqlx::Database>::Row,
-) -> Result<(), sqlx::Error> {
+) -> Result<(), StoreError> {
     let kind: String = row.try_get(KIND)?;
     let id = || row.try_get::<String, _>(ID);
     // The text column `a` (0), `b` (1), `c` (2) or `d` (3).
@@ -227,17 +223,22 @@ pub(super) fn attach_child(
     let flag = || row.try_get::<bool, _>(FLAG);
     match kind.as_str() {
         "email" => user.emails.push(UserEmail {
-            email_id: EmailId::from_trusted(id()?),
+            email_id: parse_stored("user_emails", "email_id", &id()?, EmailId::parse)?,
             email: text(0)?,
             verified: flag()?,
         }),
         "phone" => user.phone_numbers.push(UserPhoneNumber {
-            phone_id: PhoneId::from_trusted(id()?),
+            phone_id: parse_stored("user_phone_numbers", "phone_id", &id()?, PhoneId::parse)?,
             phone_number: text(0)?,
             verified: flag()?,
         }),
         "webauthn" => user.webauthn_registrations.push(WebAuthnRegistration {
-            webauthn_registration_id: WebAuthnRegistrationId::from_trusted(id()?),
+            webauthn_registration_id: parse_stored(
+                "webauthn_registrations",
+                "webauthn_registration_id",
+                &id()?,
+                WebAuthnRegistrationId::parse,
+            )?,
             domain: text(0)?,
             user_agent: text(1)?,
             authenticator_type: text(2)?,
@@ -245,21 +246,36 @@ pub(super) fn attach_child(
             verified: flag()?,
         }),
         "biometric" => user.biometric_registrations.push(BiometricRegistration {
-            biometric_registration_id: BiometricRegistrationId::from_trusted(id()?),
+            biometric_registration_id: parse_stored(
+                "biometric_registrations",
+                "biometric_registration_id",
+                &id()?,
+                BiometricRegistrationId::parse,
+            )?,
             verified: flag()?,
         }),
         "totp" => user.totps.push(Totp {
-            totp_id: TotpId::from_trusted(id()?),
+            totp_id: parse_stored("totps", "totp_id", &id()?, TotpId::parse)?,
             verified: flag()?,
         }),
         "wallet" => user.crypto_wallets.push(CryptoWallet {
-            crypto_wallet_id: CryptoWalletId::from_trusted(id()?),
+            crypto_wallet_id: parse_stored(
+                "crypto_wallets",
+                "crypto_wallet_id",
+                &id()?,
+                CryptoWalletId::parse,
+            )?,
             crypto_wallet_address: text(0)?,
             crypto_wallet_type: text(1)?,
             verified: flag()?,
         }),
         "oauth" => user.providers.push(OAuthProvider {
-            oauth_user_registration_id: OAuthUserRegistrationId::from_trusted(id()?),
+            oauth_user_registration_id: parse_stored(
+                "oauth_registrations",
+                "oauth_user_registration_id",
+                &id()?,
+                OAuthUserRegistrationId::parse,
+            )?,
             provider_type: text(0)?,
             provider_subject: text(1)?,
             profile_picture_url: text(2)?,
@@ -267,17 +283,12 @@ pub(super) fn attach_child(
         }),
         "password" => {
             user.password = Some(PasswordSummary {
-                password_id: PasswordId::from_trusted(id()?),
+                password_id: parse_stored("passwords", "password_id", &id()?, PasswordId::parse)?,
                 requires_reset: flag()?,
             })
         }
         "role" => user.roles.push(text(0)?),
-        other => {
-            return Err(sqlx::Error::ColumnDecode {
-                index: "kind".to_owned(),
-                source: format!("unknown child kind {other}").into(),
-            })
-        }
+        _ => return Err(corrupt("users", "kind", "an unknown kind of child row")),
     }
     Ok(())
 }

@@ -178,14 +178,18 @@ pub(super) async fn insert_user(
     new_user: &NewUser,
     now: i64,
 ) -> Result<User, StoreError> {
-    let user = new_user_object(project_id.environment(), new_user, now);
+    let user = new_user_object(project_id.environment(), new_user, now)?;
     insert_users(conn, project_id.as_str(), std::slice::from_ref(&user), now).await?;
     Ok(user)
 }
 
 /// The user `new_user` describes, with fresh ids, as it will read once written.
-pub(super) fn new_user_object(env: Environment, new_user: &NewUser, now: i64) -> User {
-    User {
+pub(super) fn new_user_object(
+    env: Environment,
+    new_user: &NewUser,
+    now: i64,
+) -> Result<User, StoreError> {
+    Ok(User {
         user_id: UserId::generate(env),
         status: if new_user.pending {
             UserStatus::Pending
@@ -224,10 +228,10 @@ pub(super) fn new_user_object(env: Environment, new_user: &NewUser, now: i64) ->
             .as_ref()
             .map(|id| id.as_str().to_owned()),
         roles: new_user.roles.clone(),
-        created_at: from_micros(now),
+        created_at: from_micros("users", "created_at", now)?,
         lock_created_at: None,
         lock_expires_at: None,
-    }
+    })
 }
 
 /// Writes new users (from [`new_user_object`], all created at `now`) with their emails, phone
@@ -245,18 +249,30 @@ pub(super) async fn insert_users(
         "INSERT INTO users (user_id, project_id, status, first_name, middle_name, last_name, \
          trusted_metadata, untrusted_metadata, external_id, created_at) ",
     );
-    query.push_values(users, |mut row, user| {
-        row.push_bind(user.user_id.as_str().to_owned())
-            .push_bind(project.to_owned())
-            .push_bind(user.status.as_str())
-            .push_bind(user.name.first_name.clone())
-            .push_bind(user.name.middle_name.clone())
-            .push_bind(user.name.last_name.clone())
-            .push_bind(metadata_to_text(&user.trusted_metadata))
-            .push_bind(metadata_to_text(&user.untrusted_metadata))
-            .push_bind(user.external_id.clone())
-            .push_bind(now);
-    });
+    let metadata = users
+        .iter()
+        .map(|user| {
+            Ok((
+                metadata_to_text("trusted_metadata", &user.trusted_metadata)?,
+                metadata_to_text("untrusted_metadata", &user.untrusted_metadata)?,
+            ))
+        })
+        .collect::<Result<Vec<_>, StoreError>>()?;
+    query.push_values(
+        users.iter().zip(metadata),
+        |mut row, (user, (trusted, untrusted))| {
+            row.push_bind(user.user_id.as_str().to_owned())
+                .push_bind(project.to_owned())
+                .push_bind(user.status.as_str())
+                .push_bind(user.name.first_name.clone())
+                .push_bind(user.name.middle_name.clone())
+                .push_bind(user.name.last_name.clone())
+                .push_bind(trusted)
+                .push_bind(untrusted)
+                .push_bind(user.external_id.clone())
+                .push_bind(now);
+        },
+    );
     query
         .build()
         .execute(&mut *conn)

@@ -29,7 +29,7 @@ use super::{
     encode_cursor, filter_bool, filter_strings, filter_text, search_operands, search_page,
     unknown_filter,
 };
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorType};
 use crate::extract::{Authenticated, JsonBody, Segment, Segments};
 use crate::stytch::users::given;
 use crate::stytch::{reply, timestamp, Envelope};
@@ -215,9 +215,8 @@ fn metadata(field: &str, value: Option<Value>) -> Result<Option<Map<String, Valu
 fn roles(roles: Vec<String>) -> Result<Vec<String>, ApiError> {
     let roles = parse_roles(roles)?;
     if roles.iter().any(|role| role == MEMBER_ROLE) {
-        return Err(ApiError::named(
-            "cannot_assign_default_rbac_role_id",
-            StatusCode::BAD_REQUEST,
+        return Err(ApiError::new(
+            ErrorType::CannotAssignDefaultRbacRoleId,
             "stytch_member is held by every member and cannot be assigned.",
         ));
     }

@@ -25,7 +25,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::members::{find_member, organization_and_member, MemberResponse};
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorType};
 use crate::extract::{Authenticated, JsonBody};
 use crate::request_id::CurrentRequestId;
 use crate::stytch::sessions::{
@@ -70,9 +70,8 @@ impl MemberSessionOptions {
     /// bad duration, bad custom claims.
     pub fn parse(&self) -> Result<SessionRequest, ApiError> {
         if given(self.intermediate_session_token.clone()).is_some() {
-            return Err(ApiError::named(
-                "intermediate_session_not_found",
-                StatusCode::NOT_FOUND,
+            return Err(ApiError::new(
+                ErrorType::IntermediateSessionNotFound,
                 "The intermediate session could not be found.",
             ));
         }
