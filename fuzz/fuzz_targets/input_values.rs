@@ -3,9 +3,9 @@
 //! back as a value that parses to itself.
 #![no_main]
 
-use latchkey_core::b2b::OrganizationSlug;
+use latchkey_core::organizations::OrganizationSlug;
 use latchkey_core::ids::{MemberId, OrganizationId, ProjectId, SessionId, UserId};
-use latchkey_core::totp::{parse_recovery_codes, TotpSecret};
+use latchkey_core::totps::{parse_recovery_codes, TotpSecret};
 use latchkey_core::values::{Email, ExternalId, PhoneNumber};
 use libfuzzer_sys::fuzz_target;
 

@@ -2,8 +2,8 @@
 //! give a hash whose stored form reads back the same.
 #![no_main]
 
-use latchkey_core::password::migrate::{parse, MigrateHash};
-use latchkey_core::password::StoredHash;
+use latchkey_core::passwords::migrate::{parse, MigrateHash};
+use latchkey_core::passwords::StoredHash;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {

@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use latchkey_core::ids::{Environment, ProjectId};
 use latchkey_core::jwt::SigningKey;
 use latchkey_core::lock;
-use latchkey_core::password::Argon2Settings;
+use latchkey_core::passwords::Argon2Settings;
 use latchkey_core::secret::Secret;
 use latchkey_core::vault::Vault;
 use latchkey_store::{ProjectRecord, ProjectSettings, StackKeys, Store};

@@ -20,7 +20,7 @@ use rsa::traits::PublicKeyParts;
 use serde_json::{json, Value};
 
 use crate::ids::{Environment, ProjectId, SigningKeyId};
-use crate::session::issuer;
+use crate::sessions::issuer;
 
 const KEY_BITS: usize = 2048;
 

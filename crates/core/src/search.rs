@@ -14,7 +14,7 @@ use crate::ids::{
     BiometricRegistrationId, CryptoWalletId, EmailId, PhoneId, TotpId, UserId,
     WebAuthnRegistrationId,
 };
-use crate::user::UserStatus;
+use crate::users::UserStatus;
 use crate::InputError;
 
 pub const DEFAULT_LIMIT: u32 = 100;

@@ -3,8 +3,8 @@
 //! verify its password, refuse a wrong one, and survive the JSON round trip of storage.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use latchkey_core::password::migrate::{self, MigrateHash};
-use latchkey_core::password::StoredHash;
+use latchkey_core::passwords::migrate::{self, MigrateHash};
+use latchkey_core::passwords::StoredHash;
 use serde_json::Value;
 
 fn request(case: &Value) -> MigrateHash {

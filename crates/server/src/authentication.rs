@@ -12,10 +12,10 @@
 //! - the answer carries the principal, its session and a fresh JWT.
 
 use chrono::{DateTime, Utc};
-use latchkey_core::b2b::Organization;
-use latchkey_core::member::Member;
+use latchkey_core::members::Member;
+use latchkey_core::organizations::Organization;
 use latchkey_core::principal::PrincipalId;
-use latchkey_core::session::{AuthenticationFactor, SessionRequest};
+use latchkey_core::sessions::{AuthenticationFactor, SessionRequest};
 use latchkey_store::{
     Completed, Completion, Consume, MemberCompletion, PasswordWrite, Revocation, SessionWrite,
     UserCompletion,

@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use latchkey_core::ids::{EmailId, ProjectId};
-use latchkey_core::user::User;
+use latchkey_core::users::User;
 use latchkey_store::{MigratePassword, Store, StoreError};
 use tokio::sync::{mpsc, oneshot, Mutex};
 

@@ -92,7 +92,7 @@ fn worker(queue: &Receiver<Job>, idle_release: Duration) {
             match queue.recv_timeout(idle_release) {
                 Ok(job) => job,
                 Err(RecvTimeoutError::Timeout) => {
-                    latchkey_core::password::release_hash_memory();
+                    latchkey_core::passwords::release_hash_memory();
                     holding = false;
                     continue;
                 }

@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use latchkey_core::password::Argon2Settings;
+use latchkey_core::passwords::Argon2Settings;
 use latchkey_core::vault::Vault;
 use latchkey_store::Store;
 

@@ -6,9 +6,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use latchkey_core::ids::{MemberId, ProjectId, SessionId, UserId};
-use latchkey_core::member::Member;
-use latchkey_core::session::{MemberSession, Session};
-use latchkey_core::user::User;
+use latchkey_core::members::Member;
+use latchkey_core::sessions::{MemberSession, Session};
+use latchkey_core::users::User;
 
 use crate::*;
 

@@ -11,7 +11,7 @@ use latchkey_core::secret::SecretDigest;
 
 use crate::*;
 
-pub use latchkey_core::contact_channel::{ContactChannel, ContactChannelPatch, NewContactChannel};
+pub use latchkey_core::contact_channels::{ContactChannel, ContactChannelPatch, NewContactChannel};
 
 /// A verification code about to be sent: its digest, what it proves, and the message that
 /// carries it.

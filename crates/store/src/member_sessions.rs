@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use latchkey_core::ids::{MemberId, MemberSessionId, ProjectId};
 use latchkey_core::secret::SecretDigest;
-use latchkey_core::session::{AuthenticationFactor, MemberSession};
+use latchkey_core::sessions::{AuthenticationFactor, MemberSession};
 use serde_json::{Map, Value};
 
 use crate::*;

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use latchkey_core::ids::{MemberId, OrganizationId, ProjectId};
-use latchkey_core::member::Member;
+use latchkey_core::members::Member;
 use serde_json::{Map, Value};
 
 use crate::*;

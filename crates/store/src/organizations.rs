@@ -2,8 +2,8 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use latchkey_core::b2b::{Organization, OrganizationSlug};
 use latchkey_core::ids::{OrganizationId, ProjectId};
+use latchkey_core::organizations::{Organization, OrganizationSlug};
 use serde_json::{Map, Value};
 
 use crate::*;

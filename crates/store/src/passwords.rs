@@ -4,9 +4,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use latchkey_core::ids::{EmailId, PasswordId, ProjectId, UserId};
-use latchkey_core::password::StoredHash;
-use latchkey_core::session::Session;
-use latchkey_core::user::{NewUser, User};
+use latchkey_core::passwords::StoredHash;
+use latchkey_core::sessions::Session;
+use latchkey_core::users::{NewUser, User};
 use latchkey_core::values::Email;
 
 use crate::*;

@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use latchkey_core::ids::{Environment, ProjectId};
 use latchkey_core::jwt::SigningKey;
-use latchkey_core::password::strength::Policy;
+use latchkey_core::passwords::strength::Policy;
 use latchkey_core::secret::{Secret, SecretDigest};
 
 use crate::*;

@@ -5,8 +5,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use latchkey_core::ids::{ProjectId, SessionId};
 use latchkey_core::secret::SecretDigest;
-use latchkey_core::session::{AuthenticationFactor, Session};
-use latchkey_core::user::UserRef;
+use latchkey_core::sessions::{AuthenticationFactor, Session};
+use latchkey_core::users::UserRef;
 use serde_json::{Map, Value};
 
 use crate::*;

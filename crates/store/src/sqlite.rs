@@ -104,11 +104,11 @@ mod tests {
     use latchkey_core::ids::Environment;
     use latchkey_core::ids::ProjectId;
     use latchkey_core::jwt::SigningKey;
-    use latchkey_core::password::hash_password;
-    use latchkey_core::password::Argon2Settings;
+    use latchkey_core::passwords::hash_password;
+    use latchkey_core::passwords::Argon2Settings;
     use latchkey_core::search::{Filter, Operator, SearchQuery};
     use latchkey_core::secret::Secret;
-    use latchkey_core::user::{NewUser, UserRef};
+    use latchkey_core::users::{NewUser, UserRef};
     use latchkey_core::values::Email;
     use sqlx::{QueryBuilder, Row};
 

@@ -5,8 +5,8 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use latchkey_core::ids::{MemberId, ProjectId, UserId};
-use latchkey_core::member::Member;
-use latchkey_core::user::User;
+use latchkey_core::members::Member;
+use latchkey_core::users::User;
 
 use crate::*;
 

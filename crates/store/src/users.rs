@@ -9,7 +9,7 @@ use latchkey_core::ids::{
     ProjectId, TotpId, UserId, WebAuthnRegistrationId,
 };
 use latchkey_core::search::{SearchCursor, SearchQuery};
-use latchkey_core::user::{NewUser, User, UserRef};
+use latchkey_core::users::{NewUser, User, UserRef};
 use latchkey_core::values::{Email, ExternalId, NamePatch, PhoneNumber};
 use serde_json::{Map, Value};
 

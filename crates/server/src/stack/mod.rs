@@ -18,7 +18,7 @@ use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use latchkey_core::ids::{EmailId, Environment, ProjectId, SessionId, UserId};
 use latchkey_core::jwt;
-use latchkey_core::session::SESSION_CLAIM;
+use latchkey_core::sessions::SESSION_CLAIM;
 use latchkey_store::{Conflict, Missing, ProjectRecord, Refusal, StoreError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;

@@ -5,7 +5,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, SecondsFormat, Utc};
 use latchkey_core::ids::RequestId;
-use latchkey_core::user::User;
+use latchkey_core::users::User;
 use serde::Serialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;

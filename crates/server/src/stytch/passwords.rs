@@ -5,12 +5,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
-use latchkey_core::password::migrate::{self, MigrateHash};
-use latchkey_core::password::strength::{self, Strength, MAX_PASSWORD_BYTES};
-use latchkey_core::password::{hash_password, StoredHash};
+use latchkey_core::passwords::migrate::{self, MigrateHash};
+use latchkey_core::passwords::strength::{self, Strength, MAX_PASSWORD_BYTES};
+use latchkey_core::passwords::{hash_password, StoredHash};
 use latchkey_core::principal::PrincipalId;
-use latchkey_core::session::{AuthenticationFactor, SessionRequest};
-use latchkey_core::user::NewUser;
+use latchkey_core::sessions::{AuthenticationFactor, SessionRequest};
+use latchkey_core::users::NewUser;
 use latchkey_core::values::{parse_roles, Email, ExternalId, PhoneNumber};
 use latchkey_store::{
     Completion, MigratePassword, Missing, PasswordWrite, ProjectRecord, Revocation, StoreError,

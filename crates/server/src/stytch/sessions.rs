@@ -8,11 +8,11 @@ use chrono::{DateTime, Utc};
 use latchkey_core::ids::{ProjectId, SessionId, UserId};
 use latchkey_core::jwt::{self, JwtProblem};
 use latchkey_core::secret::{Secret, SecretDigest};
-use latchkey_core::session::{
+use latchkey_core::sessions::{
     AuthenticationFactor, Session, SessionObject, SessionPlan, SessionProblem, SessionRef,
     SessionRequest, SESSION_CLAIM,
 };
-use latchkey_core::user::{User, UserRef};
+use latchkey_core::users::{User, UserRef};
 use latchkey_store::{Missing, NewSession, SessionWrite, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

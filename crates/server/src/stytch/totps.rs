@@ -10,9 +10,9 @@ use axum::response::Response;
 use chrono::{DateTime, Duration, Utc};
 use latchkey_core::ids::{ProjectId, TotpId, UserId};
 use latchkey_core::principal::PrincipalId;
-use latchkey_core::session::{AuthenticationFactor, SessionRequest};
-use latchkey_core::totp::{self, TotpSecret};
-use latchkey_core::user::UserRef;
+use latchkey_core::sessions::{AuthenticationFactor, SessionRequest};
+use latchkey_core::totps::{self, TotpSecret};
+use latchkey_core::users::UserRef;
 use latchkey_core::vault::Vault;
 use latchkey_store::{
     CodeDigest, Consume, Missing, NewTotp, PasswordWrite, Refusal, StoreError, StoredTotp,
@@ -77,7 +77,7 @@ fn holds_code(stored: &[CodeDigest], digest: &CodeDigest) -> bool {
 
 /// The stored form of a recovery code of registration `totp_id`.
 pub fn code_digest(vault: &Vault, totp_id: &str, code: &str) -> CodeDigest {
-    vault.code_digest(totp_id, &totp::normalize_recovery_code(code))
+    vault.code_digest(totp_id, &totps::normalize_recovery_code(code))
 }
 
 /// The secret, and the QR code of its `otpauth://` URI labelled with `issuer` and `account`.
@@ -86,7 +86,7 @@ pub fn secret_and_qr_code(
     issuer: &str,
     account: &str,
 ) -> Result<(String, String), ApiError> {
-    let qr_code = totp::qr_code_data_url(&secret.otpauth_uri(issuer, account)).map_err(|_| {
+    let qr_code = totps::qr_code_data_url(&secret.otpauth_uri(issuer, account)).map_err(|_| {
         tracing::error!("drawing a TOTP QR code failed");
         ApiError::internal()
     })?;
@@ -107,7 +107,7 @@ pub fn expiration_minutes(minutes: Option<i64>) -> Result<i64, ApiError> {
 
 /// A `totp_code` that cannot be a code at all.
 pub fn check_code_shape(code: &str) -> Result<(), ApiError> {
-    if totp::is_code_shaped(code) {
+    if totps::is_code_shaped(code) {
         return Ok(());
     }
     Err(ApiError::new(
@@ -158,7 +158,7 @@ async fn create(
     let user = find_user(&state, project_id, &user_ref).await?;
     let totp_id = TotpId::generate(project_id.environment()).into_string();
     let secret = TotpSecret::generate();
-    let codes = totp::generate_recovery_codes();
+    let codes = totps::generate_recovery_codes();
     let account = user
         .emails
         .first()

@@ -58,8 +58,8 @@ pub fn postgres_url() -> String {
 }
 
 /// The argon2id cost the test servers write new hashes with.
-pub const TEST_ARGON2: latchkey_core::password::Argon2Settings =
-    latchkey_core::password::Argon2Settings {
+pub const TEST_ARGON2: latchkey_core::passwords::Argon2Settings =
+    latchkey_core::passwords::Argon2Settings {
         memory_kib: 1024,
         iterations: 1,
         parallelism: 1,

@@ -135,7 +135,7 @@ async fn a_timed_out_request_writes_nothing(engine: Engine) {
         .store
         .list_sessions(
             &app.project_id,
-            &latchkey_core::user::UserRef::Id(login.user_id.clone()),
+            &latchkey_core::users::UserRef::Id(login.user_id.clone()),
             chrono::Utc::now(),
         )
         .await

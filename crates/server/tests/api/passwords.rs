@@ -2,7 +2,7 @@
 //! log in, upgrade to argon2id, refuse what cannot be right, lock, create, strength, resets.
 
 use chrono::{Duration, Utc};
-use latchkey_core::password::StoredHash;
+use latchkey_core::passwords::StoredHash;
 use latchkey_core::values::Email;
 use latchkey_store::{ProjectSettings, StoreError};
 use serde_json::{json, Value};
@@ -223,8 +223,8 @@ async fn migrate_attaches_to_an_existing_user_once(engine: Engine) {
 /// existing email, a repeated email or a taken external id falls back to one item at a time,
 /// and every item gets exactly the answer it would have had alone, with nothing half written.
 async fn batched_migrations_answer_each_item_as_alone(engine: Engine) {
-    use latchkey_core::password::migrate::{parse, MigrateHash};
-    use latchkey_core::user::NewUser;
+    use latchkey_core::passwords::migrate::{parse, MigrateHash};
+    use latchkey_core::users::NewUser;
     use latchkey_core::values::{ExternalId, PhoneNumber};
     use latchkey_store::{Conflict, MigratePassword};
 
@@ -296,7 +296,11 @@ async fn batched_migrations_answer_each_item_as_alone(engine: Engine) {
         .store
         .migrate_passwords(&app.project_id, items, Utc::now())
         .await;
-    type Migrated = (latchkey_core::user::User, latchkey_core::ids::EmailId, bool);
+    type Migrated = (
+        latchkey_core::users::User,
+        latchkey_core::ids::EmailId,
+        bool,
+    );
     let conflict = |result: &Result<Migrated, StoreError>, expected: Conflict| {
         assert!(
             matches!(result, Err(StoreError::Conflict(found)) if *found == expected),

@@ -237,7 +237,7 @@ pub(super) fn push_member_filter(
     if let Some(roles) = &filter.roles {
         if !roles
             .iter()
-            .any(|role| role == latchkey_core::member::MEMBER_ROLE)
+            .any(|role| role == latchkey_core::members::MEMBER_ROLE)
         {
             // Roles are a JSON array of strings: a role is held when its JSON string is in it.
             query.push(" AND (1 = 0");

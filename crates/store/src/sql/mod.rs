@@ -17,8 +17,7 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use latchkey_core::b2b::{Organization, OrganizationSlug};
-use latchkey_core::contact_channel::OtherSignInMethods;
+use latchkey_core::contact_channels::OtherSignInMethods;
 use latchkey_core::ids::{
     BiometricRegistrationId, CryptoWalletId, EmailId, Environment, MemberId, MemberSessionId,
     OAuthUserRegistrationId, OrganizationId, PasswordId, PhoneId, ProjectId, SessionId,
@@ -26,13 +25,14 @@ use latchkey_core::ids::{
 };
 use latchkey_core::jwt::SigningKey;
 use latchkey_core::lock::{Lock, LockPolicy, LockState};
-use latchkey_core::member::{Member, MemberStatus};
-use latchkey_core::password::strength::Policy;
-use latchkey_core::password::StoredHash;
+use latchkey_core::members::{Member, MemberStatus};
+use latchkey_core::organizations::{Organization, OrganizationSlug};
+use latchkey_core::passwords::strength::Policy;
+use latchkey_core::passwords::StoredHash;
 use latchkey_core::search::{Filter, Operator, SearchCursor, SearchQuery};
 use latchkey_core::secret::SecretDigest;
-use latchkey_core::session::{AuthenticationFactor, MemberSession, Session};
-use latchkey_core::user::{
+use latchkey_core::sessions::{AuthenticationFactor, MemberSession, Session};
+use latchkey_core::users::{
     BiometricRegistration, CryptoWallet, NewUser, OAuthProvider, PasswordSummary, Totp, User,
     UserEmail, UserPhoneNumber, UserRef, UserStatus, WebAuthnRegistration,
 };

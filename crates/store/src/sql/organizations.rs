@@ -170,7 +170,7 @@ impl OrganizationStore for Engine {
         if let Some(metadata) = patch.trusted_metadata {
             merge_metadata("trusted_metadata", &mut current.trusted_metadata, metadata)?;
         }
-        latchkey_core::b2b::apply_settings(&mut current.settings, &patch.settings)?;
+        latchkey_core::organizations::apply_settings(&mut current.settings, &patch.settings)?;
         current.updated_at = now;
         sqlx::query(
             "UPDATE organizations SET name = $1, slug = $2, logo_url = $3, external_id = $4, \

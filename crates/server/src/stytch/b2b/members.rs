@@ -10,11 +10,11 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
-use latchkey_core::b2b::Organization;
 use latchkey_core::ids::{MemberId, OrganizationId, ProjectId};
-use latchkey_core::member::{
+use latchkey_core::members::{
     parse_default_mfa_method, parse_member_name, Member, MemberStatus, MEMBER_ROLE,
 };
+use latchkey_core::organizations::Organization;
 use latchkey_core::values::{parse_metadata, parse_roles, Email, ExternalId, PhoneNumber};
 use latchkey_core::InputError;
 use latchkey_store::{MemberFilter, MemberPatch, MemberRef, Missing, StoreError};

@@ -4,11 +4,11 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
-use latchkey_core::b2b::{
+use latchkey_core::ids::{OrganizationId, ProjectId};
+use latchkey_core::organizations::{
     apply_settings, parse_logo_url, parse_organization_name, settings, settings_json, Organization,
     OrganizationSlug, Setting,
 };
-use latchkey_core::ids::{OrganizationId, ProjectId};
 use latchkey_core::values::{parse_metadata, ExternalId};
 use latchkey_core::InputError;
 use latchkey_store::{Missing, OrganizationFilter, OrganizationPatch, OrganizationRef, StoreError};

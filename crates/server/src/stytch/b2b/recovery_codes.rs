@@ -6,8 +6,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
 use latchkey_core::ids::ProjectId;
-use latchkey_core::member::Member;
-use latchkey_core::totp;
+use latchkey_core::members::Member;
+use latchkey_core::totps;
 use latchkey_store::{Missing, StoreError, StoredTotp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -183,7 +183,7 @@ async fn rotate(
     )
     .await?;
     let registration = verified_totp(&state, project_id, &member).await?;
-    let codes = totp::generate_recovery_codes();
+    let codes = totps::generate_recovery_codes();
     let digests = codes
         .iter()
         .map(|code| code_digest(&state.vault, &registration.totp_id, code))

@@ -7,11 +7,11 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Duration, Utc};
-use latchkey_core::b2b::Organization;
 use latchkey_core::ids::{MemberId, MemberSessionId, ProjectId};
-use latchkey_core::member::Member;
+use latchkey_core::members::Member;
+use latchkey_core::organizations::Organization;
 use latchkey_core::secret::{Secret, SecretDigest};
-use latchkey_core::session::{
+use latchkey_core::sessions::{
     AuthenticationFactor, MemberSession, MemberSessionObject, SessionPlan, SessionRef,
     SessionRequest,
 };

@@ -9,12 +9,12 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Duration, Utc};
-use latchkey_core::b2b::Organization;
 use latchkey_core::ids::MemberTotpId;
-use latchkey_core::member::Member;
+use latchkey_core::members::Member;
+use latchkey_core::organizations::Organization;
 use latchkey_core::principal::PrincipalId;
-use latchkey_core::session::{AuthenticationFactor, SessionRequest};
-use latchkey_core::totp::{self, TotpSecret};
+use latchkey_core::sessions::{AuthenticationFactor, SessionRequest};
+use latchkey_core::totps::{self, TotpSecret};
 use latchkey_store::{Consume, NewTotp};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -153,7 +153,7 @@ async fn create(
         }
     }
     let secret = TotpSecret::generate();
-    let codes = totp::generate_recovery_codes();
+    let codes = totps::generate_recovery_codes();
     let (secret_text, qr_code) = secret_and_qr_code(&secret, &organization.name, &member.email)?;
     let new = new_registration(
         &state,
@@ -299,8 +299,8 @@ async fn migrate(
         given(request.secret).ok_or_else(|| ApiError::bad_request("secret is required."))?;
     let secret = TotpSecret::from_base32(&secret)?;
     let codes = match request.recovery_codes {
-        Some(codes) if !codes.is_empty() => totp::parse_recovery_codes(&codes)?,
-        _ => totp::generate_recovery_codes(),
+        Some(codes) if !codes.is_empty() => totps::parse_recovery_codes(&codes)?,
+        _ => totps::generate_recovery_codes(),
     };
     let now = Utc::now();
     let (organization, member) = organization_and_member(

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
-use latchkey_core::user::NewUser;
+use latchkey_core::users::NewUser;
 use latchkey_core::values::{parse_roles, Email, ExternalId, PhoneNumber};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -9,7 +9,7 @@ use latchkey_core::ids::{
     BiometricRegistrationId, CryptoWalletId, EmailId, OAuthUserRegistrationId, PasswordId, PhoneId,
     TotpId, WebAuthnRegistrationId,
 };
-use latchkey_core::user::UserRef;
+use latchkey_core::users::UserRef;
 use latchkey_core::InputError;
 use latchkey_store::FactorRef;
 use serde::Serialize;

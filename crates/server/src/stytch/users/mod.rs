@@ -2,7 +2,7 @@
 //! the primary factor.
 
 use latchkey_core::ids::ProjectId;
-use latchkey_core::user::{User, UserRef};
+use latchkey_core::users::{User, UserRef};
 use latchkey_core::values::{parse_metadata, Name, NamePatch};
 use latchkey_store::{Missing, StoreError};
 use serde::Deserialize;

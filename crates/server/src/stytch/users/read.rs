@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
 use latchkey_core::search::{parse_limit, SearchCursor, SearchQuery};
-use latchkey_core::user::UserRef;
+use latchkey_core::users::UserRef;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
-use latchkey_core::user::UserRef;
+use latchkey_core::users::UserRef;
 use latchkey_core::values::{parse_metadata, parse_roles, Email, ExternalId, PhoneNumber};
 use latchkey_store::{PrimaryFactor, UserPatch};
 use serde::{Deserialize, Serialize};
@@ -171,7 +171,7 @@ pub async fn delete_external_id(
 /// `{user_id, user}`: the shape of every response that returns the affected user.
 pub(crate) fn user_reply(
     auth: &Authenticated,
-    user: &latchkey_core::user::User,
+    user: &latchkey_core::users::User,
     now: chrono::DateTime<Utc>,
 ) -> Response {
     reply(
