@@ -1,0 +1,105 @@
+//! Passwords: migrate, authenticate (upgrading legacy hashes to argon2id), create, strength
+//! check, and reset by existing password or by session.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::{DateTime, Utc};
+use latchkey_core::passwords::migrate::MigrateHash;
+use latchkey_core::passwords::strength::{self, Strength, MAX_PASSWORD_BYTES};
+use latchkey_core::passwords::{hash_password, StoredHash};
+use latchkey_core::principal::PrincipalId;
+use latchkey_core::sessions::{AuthenticationFactor, SessionRequest};
+use latchkey_core::users::NewUser;
+use latchkey_core::values::{parse_roles, Email, ExternalId, PhoneNumber};
+use latchkey_store::{
+    Completion, MigratePassword, Missing, PasswordWrite, ProjectRecord, Revocation, StoreError,
+    UserCompletion,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::sessions::{
+    authenticated_body, new_session, required_session, AuthenticatedResponse, SessionOptions,
+};
+use super::users::{given, new_metadata, new_name, NameRequest};
+use crate::authentication::{self, Principal, Proof};
+use crate::error::{ApiError, ErrorType};
+use crate::extract::{Authenticated, JsonBody};
+use crate::stytch::{reply, Envelope, UserObject};
+use crate::AppState;
+
+mod authenticate;
+mod create;
+mod migrate;
+mod reset;
+mod strength_check;
+
+use authenticate::verify_login;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create::create))
+        .routes(routes!(authenticate::authenticate))
+        .routes(routes!(migrate::migrate_password))
+        .routes(routes!(strength_check::strength_check))
+        .routes(routes!(reset::reset_by_existing_password))
+        .routes(routes!(reset::reset_by_session))
+}
+
+fn unauthorized() -> ApiError {
+    ApiError::new(
+        ErrorType::UnauthorizedCredentials,
+        "Unauthorized credentials.",
+    )
+}
+
+fn required_password(field: &str, password: Option<String>) -> Result<String, ApiError> {
+    match password {
+        Some(password) if !password.is_empty() && password.len() <= MAX_PASSWORD_BYTES => {
+            Ok(password)
+        }
+        Some(password) if password.len() > MAX_PASSWORD_BYTES => Err(ApiError::bad_request(
+            format!("{field} must be at most {MAX_PASSWORD_BYTES} bytes."),
+        )),
+        _ => Err(ApiError::bad_request(format!("{field} is required."))),
+    }
+}
+
+fn required_email(email: Option<String>) -> Result<Email, ApiError> {
+    let email = given(email).ok_or_else(|| ApiError::bad_request("email is required."))?;
+    Ok(Email::parse(&email)?)
+}
+
+/// Rates a new password under the project's policy, refusing it with `weak_password`.
+fn require_strong(
+    project: &ProjectRecord,
+    password: &str,
+    email: Option<&str>,
+) -> Result<(), ApiError> {
+    let inputs: Vec<&str> = email.into_iter().collect();
+    let rated = strength::check(password, &inputs, project.settings.strength_policy);
+    if rated.valid_password {
+        return Ok(());
+    }
+    let mut message = "The password is too weak.".to_owned();
+    if !rated.warning.is_empty() {
+        message = format!("{message} {}", rated.warning);
+    }
+    Err(ApiError::new(ErrorType::WeakPassword, message))
+}
+
+async fn new_hash(state: &AppState, password: String) -> Result<StoredHash, ApiError> {
+    let settings = state.argon2;
+    state
+        .hashing
+        .run(move || hash_password(&password, &settings))
+        .await?
+        .map_err(|error| {
+            tracing::error!(%error, "hashing a new password failed");
+            ApiError::internal()
+        })
+}

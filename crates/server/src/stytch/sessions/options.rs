@@ -1,0 +1,229 @@
+//! The session part of every authenticate: parse the options, find the presented session, plan, sign and answer.
+
+use super::*;
+
+/// The session fields of every authenticate request.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+pub struct SessionOptions {
+    /// A session to continue, by its token…
+    pub session_token: Option<String>,
+    /// …or by a JWT of it.
+    pub session_jwt: Option<String>,
+    /// Start (or extend) a session lasting this long: 5 to 527040 minutes.
+    pub session_duration_minutes: Option<i64>,
+    /// Claims to merge into the session's JWTs; `null` values remove a claim.
+    #[schema(value_type = Option<Object>)]
+    pub session_custom_claims: Option<Value>,
+}
+
+impl SessionOptions {
+    /// The options, checked before any factor is verified or any session looked up.
+    pub fn parse(&self) -> Result<SessionRequest, ApiError> {
+        Ok(SessionRequest::parse(
+            self.session_token.clone(),
+            self.session_jwt.clone(),
+            self.session_duration_minutes,
+            self.session_custom_claims.clone(),
+        )?)
+    }
+}
+
+/// An existing session named by a request, and the token it was named by (empty when it was
+/// named by a JWT: tokens are stored only as digests, so they cannot be given back).
+pub struct Presented {
+    pub session: Session,
+    pub token: String,
+}
+
+/// The answer to a plan that cannot be made.
+pub fn session_problem(problem: SessionProblem) -> ApiError {
+    match problem {
+        SessionProblem::NotFound => session_not_found(),
+        SessionProblem::Input(error) => error.into(),
+    }
+}
+
+/// Finds the active session a token or a JWT names; `None` when neither is given.
+pub async fn presented_session(
+    state: &AppState,
+    project_id: &ProjectId,
+    named: Option<&SessionRef>,
+    now: DateTime<Utc>,
+) -> Result<Option<Presented>, ApiError> {
+    let (session, token) = match named {
+        None => return Ok(None),
+        Some(SessionRef::Token(token)) => {
+            let session = state
+                .store
+                .session_by_token(project_id, &SecretDigest::of(token))
+                .await?;
+            (session, token.clone())
+        }
+        Some(SessionRef::Jwt(jwt)) => {
+            let session_id = jwt_session_id(state, project_id, jwt)
+                .await?
+                .and_then(|id| SessionId::parse(&id).ok())
+                .ok_or_else(session_not_found)?;
+            (
+                state.store.session_by_id(project_id, &session_id).await?,
+                String::new(),
+            )
+        }
+    };
+    match session {
+        Some(session) if session.is_active(now) => Ok(Some(Presented { session, token })),
+        _ => Err(session_not_found()),
+    }
+}
+
+/// The active session a request must name by `session_token` or `session_jwt`.
+pub async fn required_session(
+    state: &AppState,
+    project_id: &ProjectId,
+    request: &SessionRequest,
+    now: DateTime<Utc>,
+) -> Result<Presented, ApiError> {
+    presented_session(state, project_id, request.presented(), now)
+        .await?
+        .ok_or_else(no_session_arguments)
+}
+
+/// Decides the session part of an authentication of `user_id` by `factor`, given the session
+/// the request presented: that session with the factor attached, a new one when
+/// `session_duration_minutes` asks, or none. Without a factor no session is started. Returns
+/// the write and the token to answer with.
+pub fn plan_with(
+    project_id: &ProjectId,
+    user_id: &UserId,
+    presented: Option<Presented>,
+    request: &SessionRequest,
+    factor: Option<AuthenticationFactor>,
+    now: DateTime<Utc>,
+) -> Result<(Option<SessionWrite>, String), ApiError> {
+    let (presented, token) = match presented {
+        Some(Presented { session, token }) => (Some(session), token),
+        None => (None, String::new()),
+    };
+    let plan = request
+        .plan(presented, user_id.as_str(), factor, None, now)
+        .map_err(session_problem)?;
+    Ok(match plan {
+        SessionPlan::None => (None, String::new()),
+        SessionPlan::Start {
+            factor,
+            expires_at,
+            custom_claims,
+        } => {
+            let (new, token) = new_session(project_id, expires_at, custom_claims);
+            (Some(SessionWrite::Start(new, factor)), token)
+        }
+        SessionPlan::Extend(session) | SessionPlan::Attach(session) => {
+            (Some(SessionWrite::Continue(session)), token)
+        }
+    })
+}
+
+/// A session to start, and its token (shown once; only its digest is stored).
+pub fn new_session(
+    project_id: &ProjectId,
+    expires_at: DateTime<Utc>,
+    custom_claims: Map<String, Value>,
+) -> (NewSession, String) {
+    let token = Secret::generate_token();
+    let new = NewSession {
+        session_id: SessionId::generate(project_id.environment()),
+        token_digest: token.digest(),
+        expires_at,
+        custom_claims,
+    };
+    (new, token.expose().to_owned())
+}
+
+/// `session_token`, `session_jwt` and `session` for a response; empty strings and `null` when
+/// there is no session.
+pub async fn session_fields(
+    state: &AppState,
+    project_id: &ProjectId,
+    session: Option<&Session>,
+    token: &str,
+    roles: &[String],
+    now: DateTime<Utc>,
+) -> Result<(String, String, Option<SessionObject>), ApiError> {
+    let Some(session) = session else {
+        return Ok((String::new(), String::new(), None));
+    };
+    let jwt = sign(
+        state,
+        project_id,
+        &session.jwt_claims(project_id, roles, now),
+    )
+    .await?;
+    Ok((token.to_owned(), jwt, Some(session.to_object(roles))))
+}
+
+/// Signs `claims` with the project's current key.
+pub async fn sign(
+    state: &AppState,
+    project_id: &ProjectId,
+    claims: &Value,
+) -> Result<String, ApiError> {
+    let keys = state.store.signing_keys(project_id).await?;
+    let key = keys.first().ok_or_else(|| {
+        tracing::error!(project_id = %project_id, "project has no signing key");
+        ApiError::internal()
+    })?;
+    key.sign(claims).map_err(|error| {
+        tracing::error!(%error, "signing a session JWT failed");
+        ApiError::internal()
+    })
+}
+
+/// The session id a JWT signed by the project carries. An expired JWT still names its session,
+/// whose own state then decides (as with Stytch).
+pub async fn jwt_session_id(
+    state: &AppState,
+    project_id: &ProjectId,
+    jwt: &str,
+) -> Result<Option<String>, ApiError> {
+    let keys = state.store.signing_keys(project_id).await?;
+    let (claims, _expired) =
+        jwt::verify(jwt, &keys, project_id).map_err(|JwtProblem::Invalid| {
+            ApiError::new(
+                ErrorType::UnableToParseSessionJwt,
+                "The session JWT is malformed or was not signed by this project.",
+            )
+        })?;
+    Ok(claims[SESSION_CLAIM]["id"].as_str().map(str::to_owned))
+}
+
+/// The fields every authenticate-style response shares.
+#[derive(Serialize, ToSchema)]
+pub struct AuthenticatedResponse {
+    pub user_id: String,
+    /// `""` when no session was started.
+    pub session_token: String,
+    /// `""` when no session was started.
+    pub session_jwt: String,
+    pub session: Option<SessionObject>,
+    pub user: UserObject,
+}
+
+/// [`AuthenticatedResponse`] of `user` and its session.
+pub async fn authenticated_body(
+    state: &AppState,
+    project_id: &ProjectId,
+    user: &User,
+    session: Option<&Session>,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<AuthenticatedResponse, ApiError> {
+    let (session_token, session_jwt, session) =
+        session_fields(state, project_id, session, token, &user.roles, now).await?;
+    Ok(AuthenticatedResponse {
+        user_id: user.user_id.as_str().to_owned(),
+        session_token,
+        session_jwt,
+        session,
+        user: UserObject::new(user, now),
+    })
+}

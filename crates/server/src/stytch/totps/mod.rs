@@ -1,0 +1,133 @@
+//! Consumer TOTP: create (secret, QR code, recovery codes), authenticate, list recovery codes,
+//! recover. Deletion goes through `DELETE /v1/users/totps/{totp_id}`.
+//!
+//! Secrets are sealed by the vault before they reach the store and opened only to check a code;
+//! recovery codes are shown once, at creation, and kept as keyed digests.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::{DateTime, Duration, Utc};
+use latchkey_core::ids::{ProjectId, TotpId, UserId};
+use latchkey_core::principal::PrincipalId;
+use latchkey_core::sessions::{AuthenticationFactor, SessionRequest};
+use latchkey_core::totps::{self, TotpSecret};
+use latchkey_core::users::UserRef;
+use latchkey_core::vault::Vault;
+use latchkey_store::{
+    CodeDigest, Consume, Missing, NewTotp, PasswordWrite, Refusal, StoreError, StoredTotp,
+};
+use serde::{Deserialize, Serialize};
+use subtle::ConstantTimeEq;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use super::sessions::{AuthenticatedResponse, SessionOptions};
+use super::users::{find_user, given};
+use crate::authentication::{self, Principal, Proof};
+use crate::error::{ApiError, ErrorType};
+use crate::extract::{Authenticated, JsonBody};
+use crate::stytch::{reply, Envelope, UserObject};
+use crate::AppState;
+
+mod authenticate;
+mod create;
+mod recover;
+mod recovery_codes;
+
+use authenticate::use_up;
+pub use authenticate::{
+    accept_code, accept_recovery_code, current_totp, unable_to_authenticate,
+    TotpAuthenticatedResponse,
+};
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create::create))
+        .routes(routes!(authenticate::authenticate))
+        .routes(routes!(recovery_codes::recovery_codes))
+        .routes(routes!(recover::recover))
+}
+
+/// `expiration_minutes` of an unverified registration: 5 to 1440, default 1440 (Stytch's).
+const DEFAULT_EXPIRATION_MINUTES: i64 = 1440;
+const MIN_EXPIRATION_MINUTES: i64 = 5;
+
+/// Where a TOTP secret is sealed: its registration in its project. Sealed values do not open
+/// anywhere else.
+pub fn seal_context(project_id: &ProjectId, totp_id: &str) -> String {
+    format!("totp-secret:{project_id}:{totp_id}")
+}
+
+/// Opens a stored secret. Failing to open means the database and the key disagree: an
+/// operator's problem, logged, and a 500 to the caller.
+pub fn open_secret(
+    vault: &Vault,
+    project_id: &ProjectId,
+    totp: &StoredTotp,
+) -> Result<TotpSecret, ApiError> {
+    vault
+        .open(
+            &seal_context(project_id, &totp.totp_id),
+            &totp.secret_sealed,
+        )
+        .map(TotpSecret::from_bytes)
+        .map_err(|error| {
+            tracing::error!(totp_id = %totp.totp_id, %error, "a TOTP secret did not open");
+            ApiError::internal()
+        })
+}
+
+/// Whether `digest` is among `stored`, comparing each in constant time.
+fn holds_code(stored: &[CodeDigest], digest: &CodeDigest) -> bool {
+    stored
+        .iter()
+        .fold(false, |found, code| found | bool::from(code.ct_eq(digest)))
+}
+
+/// The stored form of a recovery code of registration `totp_id`.
+pub fn code_digest(vault: &Vault, totp_id: &str, code: &str) -> CodeDigest {
+    vault.code_digest(totp_id, &totps::normalize_recovery_code(code))
+}
+
+/// The secret, and the QR code of its `otpauth://` URI labelled with `issuer` and `account`.
+pub fn secret_and_qr_code(
+    secret: &TotpSecret,
+    issuer: &str,
+    account: &str,
+) -> Result<(String, String), ApiError> {
+    let qr_code = totps::qr_code_data_url(&secret.otpauth_uri(issuer, account)).map_err(|_| {
+        tracing::error!("drawing a TOTP QR code failed");
+        ApiError::internal()
+    })?;
+    Ok((secret.to_base32(), qr_code))
+}
+
+/// How long an unverified registration may wait for its first code.
+pub fn expiration_minutes(minutes: Option<i64>) -> Result<i64, ApiError> {
+    let minutes = minutes.unwrap_or(DEFAULT_EXPIRATION_MINUTES);
+    if !(MIN_EXPIRATION_MINUTES..=DEFAULT_EXPIRATION_MINUTES).contains(&minutes) {
+        return Err(ApiError::new(
+            ErrorType::InvalidExpiration,
+            "expiration_minutes must be between 5 and 1440.",
+        ));
+    }
+    Ok(minutes)
+}
+
+/// A `totp_code` that cannot be a code at all.
+pub fn check_code_shape(code: &str) -> Result<(), ApiError> {
+    if totps::is_code_shaped(code) {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ErrorType::InvalidTotpCode,
+        "totp_code must be 6 digits.",
+    ))
+}
+
+fn required_user(user_id: Option<String>) -> Result<UserRef, ApiError> {
+    let user_id = given(user_id).ok_or_else(|| ApiError::bad_request("user_id is required."))?;
+    Ok(UserRef::parse(&user_id)?)
+}
