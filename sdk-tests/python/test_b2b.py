@@ -4,6 +4,7 @@ against our JWKS, recovery codes, and the member lifecycle."""
 
 import uuid
 
+import jwt
 import pyotp
 import pytest
 from stytch.core.response_base import StytchError
@@ -16,7 +17,7 @@ SEED_CODES = [
 ]
 
 
-def test_organization_members_and_totp_login(b2b_client):
+def test_organization_members_and_totp_login(client, b2b_client):
     slug = f"sdk-{uuid.uuid4().hex[:12]}"
     organization = b2b_client.organizations.create(
         organization_name="SDK Org", organization_slug=slug, mfa_policy="REQUIRED_FOR_ALL"
@@ -61,6 +62,10 @@ def test_organization_members_and_totp_login(b2b_client):
     assert local.member_id == member.member_id
     assert local.organization_id == org_id
     assert local.member_session_id == login.member_session.member_session_id
+    # Each SDK accepts only its own kind of JWT: the consumer client, which fetches the consumer
+    # key set, does not take a member session's JWT for a session of its own.
+    with pytest.raises(jwt.PyJWKClientError):
+        client.sessions.authenticate_jwt_local(session_jwt=login.session_jwt)
     remote = b2b_client.sessions.authenticate(session_token=login.session_token)
     assert remote.member_session.member_session_id == login.member_session.member_session_id
 
@@ -106,3 +111,15 @@ def test_organization_members_and_totp_login(b2b_client):
         organization_id=org_id, member_id=member.member_id
     )
     assert deleted_totp.member.totp_registration_id == ""
+
+
+def test_a_consumer_jwt_is_no_member_jwt(client, b2b_client):
+    """The B2B client, which fetches the B2B key set, refuses a consumer session's JWT with the
+    error of an unknown key, instead of crashing on its claims."""
+    email = f"sdk-consumer.{uuid.uuid4().hex}@example.com"
+    created = client.passwords.create(
+        email=email, password="vRIQomL!faE2S44s-lantern", session_duration_minutes=60
+    )
+    assert client.sessions.authenticate_jwt_local(session_jwt=created.session_jwt) is not None
+    with pytest.raises(jwt.PyJWKClientError):
+        b2b_client.sessions.authenticate_jwt_local(session_jwt=created.session_jwt)

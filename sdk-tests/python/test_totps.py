@@ -39,3 +39,5 @@ def test_totp_enrolment_login_and_recovery(client):
     listed = client.totps.recovery_codes(user_id=user.user_id)
     assert [t.totp_id for t in listed.totps] == [created.totp_id]
     assert listed.totps[0].verified is True
+    # The unused codes, shown again as Stytch shows them.
+    assert listed.totps[0].recovery_codes == created.recovery_codes[1:]

@@ -26,8 +26,12 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let threads = latchkey_bench::threads_or_cores(args.threads);
     let now = chrono::Utc::now();
-    let key = SigningKey::generate(Environment::Test, now)
-        .map_err(|error| anyhow::anyhow!("generating a key: {error}"))?;
+    let key = SigningKey::generate(
+        Environment::Test,
+        latchkey_core::jwt::KeyKind::Consumer,
+        now,
+    )
+    .map_err(|error| anyhow::anyhow!("generating a key: {error}"))?;
     // A session JWT's claims, as the server writes them (about 700 bytes).
     let claims = json!({
         "sub": "user-test-16b17ee1-8aa3-11ef-a5a8-4eb1c8bbc1cd",

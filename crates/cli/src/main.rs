@@ -10,7 +10,7 @@ use anyhow::Context;
 use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
 use latchkey_core::ids::{Environment, ProjectId};
-use latchkey_core::jwt::SigningKey;
+use latchkey_core::jwt::{KeyKind, SigningKey};
 use latchkey_core::lock;
 use latchkey_core::passwords::Argon2Settings;
 use latchkey_core::secret::Secret;
@@ -316,11 +316,17 @@ async fn main() -> anyhow::Result<()> {
         } => {
             let store = open_store(&database_url).await?;
             let project = find_project(store.as_ref(), &project_id).await?;
-            let key = SigningKey::generate(project.environment, Utc::now())?;
-            store.add_signing_key(&project.project_id, &key).await?;
+            // Both kinds: consumer sessions' keys and B2B member sessions' keys.
+            let now = Utc::now();
+            let mut kids = serde_json::Map::new();
+            for kind in KeyKind::ALL {
+                let key = SigningKey::generate(project.environment, kind, now)?;
+                store.add_signing_key(&project.project_id, &key).await?;
+                kids.insert(kind.as_str().to_owned(), json!(key.kid));
+            }
             println!(
                 "{}",
-                json!({"project_id": project.project_id, "kid": key.kid})
+                json!({"project_id": project.project_id, "kid": kids["consumer"], "kids": kids})
             );
             Ok(())
         }
@@ -460,7 +466,7 @@ async fn create_project(
         settings: ProjectSettings::default(),
         stack_keys: Some(stack_keys),
     };
-    let key = SigningKey::generate(env, project.created_at)?;
+    let key = SigningKey::generate(env, KeyKind::Consumer, project.created_at)?;
     store
         .create_project(&project, &key)
         .await

@@ -24,10 +24,37 @@ use crate::sessions::issuer;
 
 const KEY_BITS: usize = 2048;
 
+/// Which sessions a key signs: consumer sessions or B2B member sessions. Each kind has its own
+/// keys, published at its own JWKS URL (`/v1/sessions/jwks/…`, `/v1/b2b/sessions/jwks/…`), so
+/// each official SDK, which fetches only its own kind's keys, accepts only its own kind's JWTs,
+/// as with Stytch, where the two live in different projects.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KeyKind {
+    Consumer,
+    B2b,
+}
+
+impl KeyKind {
+    pub const ALL: [KeyKind; 2] = [KeyKind::Consumer, KeyKind::B2b];
+
+    /// The name it is stored under.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyKind::Consumer => "consumer",
+            KeyKind::B2b => "b2b",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<KeyKind> {
+        KeyKind::ALL.into_iter().find(|kind| kind.as_str() == name)
+    }
+}
+
 /// One signing key of a project. `Debug` does not show the private key.
 #[derive(Clone)]
 pub struct SigningKey {
     pub kid: SigningKeyId,
+    pub kind: KeyKind,
     /// PKCS#1 DER.
     pub private_der: Vec<u8>,
     /// Modulus and exponent, base64url without padding, as a JWK carries them.
@@ -65,6 +92,7 @@ impl SigningKey {
     /// A key as stored: PKCS#1 DER private key, base64url modulus and exponent.
     pub fn from_parts(
         kid: SigningKeyId,
+        kind: KeyKind,
         private_der: Vec<u8>,
         n: String,
         e: String,
@@ -72,6 +100,7 @@ impl SigningKey {
     ) -> SigningKey {
         SigningKey {
             kid,
+            kind,
             private_der,
             n,
             e,
@@ -80,7 +109,11 @@ impl SigningKey {
         }
     }
 
-    pub fn generate(env: Environment, now: DateTime<Utc>) -> Result<SigningKey, JwtError> {
+    pub fn generate(
+        env: Environment,
+        kind: KeyKind,
+        now: DateTime<Utc>,
+    ) -> Result<SigningKey, JwtError> {
         let private = rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, KEY_BITS)
             .map_err(|error| JwtError::KeyGeneration(error.to_string()))?;
         let der = private
@@ -88,6 +121,7 @@ impl SigningKey {
             .map_err(|error| JwtError::KeyGeneration(error.to_string()))?;
         Ok(SigningKey::from_parts(
             SigningKeyId::generate(env),
+            kind,
             der.as_bytes().to_vec(),
             URL_SAFE_NO_PAD.encode(private.n().to_bytes_be()),
             URL_SAFE_NO_PAD.encode(private.e().to_bytes_be()),
@@ -185,7 +219,7 @@ mod tests {
         let project = ProjectId::generate(Environment::Test);
         let other = ProjectId::generate(Environment::Test);
         let now = Utc::now();
-        let key = SigningKey::generate(Environment::Test, now).unwrap();
+        let key = SigningKey::generate(Environment::Test, KeyKind::Consumer, now).unwrap();
         let claims = json!({
             "sub": "user-test-x", "iss": issuer(&project), "aud": [project.as_str()],
             "iat": now.timestamp(), "nbf": now.timestamp(), "exp": now.timestamp() + 300,
@@ -199,7 +233,7 @@ mod tests {
             verify(&token, std::slice::from_ref(&key), &other),
             Err(JwtProblem::Invalid)
         );
-        let stranger = SigningKey::generate(Environment::Test, now).unwrap();
+        let stranger = SigningKey::generate(Environment::Test, KeyKind::Consumer, now).unwrap();
         assert_eq!(
             verify(&token, &[stranger], &project),
             Err(JwtProblem::Invalid)

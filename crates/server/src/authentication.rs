@@ -3,8 +3,10 @@
 //! prove the factor, then [`complete`]. Proving is the product's business (a password hash, a
 //! TOTP code, a recovery code, later a magic link or an OAuth callback); what follows a proven
 //! factor is the same for a user and a member, and happens here:
-//! - the attempt is counted before the factor is checked ([`reserve_attempt`], by the core's
-//!   `LockPolicy`);
+//! - the attempt is reserved before the factor is checked ([`reserve_attempt`], by the core's
+//!   `LockPolicy`, each factor counted on its own); only a wrong secret ends it as a failure
+//!   ([`Attempt::judge`]), a success resets its count in the completing transaction, and a
+//!   request that fails otherwise releases it;
 //! - the session is planned by the core's `SessionPlan` (start, extend, attach the factor to the
 //!   presented session);
 //! - one store transaction clears the lock, uses up what is single-use, applies the principal's
@@ -12,13 +14,14 @@
 //! - the answer carries the principal, its session and a fresh JWT.
 
 use chrono::{DateTime, Utc};
+use latchkey_core::lock::Factor;
 use latchkey_core::members::Member;
 use latchkey_core::organizations::Organization;
 use latchkey_core::principal::PrincipalId;
 use latchkey_core::sessions::{AuthenticationFactor, SessionRequest};
 use latchkey_store::{
-    Completed, Completion, Consume, MemberCompletion, PasswordWrite, Revocation, SessionWrite,
-    UserCompletion,
+    AttemptOutcome, Completed, Completion, Consume, MemberCompletion, PasswordWrite, ProjectRecord,
+    Revocation, SessionWrite, UserCompletion,
 };
 
 use crate::error::ApiError;
@@ -52,6 +55,81 @@ pub struct Proof {
     pub factor: Option<AuthenticationFactor>,
     /// The TOTP step or recovery code the authentication uses up.
     pub consume: Option<Consume>,
+    /// The attempt that proved it, whose count the completion resets.
+    pub attempt: Option<Attempt>,
+}
+
+/// An attempt reserved against a principal's factor before its secret is checked. It ends as
+/// a failure when the secret is wrong ([`Attempt::judge`]), as a success in [`complete`], or
+/// released when the request fails for another reason; one that is simply dropped (its
+/// request timed out) lapses with its lease and counts nothing.
+#[must_use = "an attempt ends as a failure, a success or a release"]
+pub struct Attempt {
+    principal: PrincipalId,
+    factor: Factor,
+}
+
+impl Attempt {
+    /// Ends the attempt by what proving the factor found: `Some` is a right secret, carried on
+    /// with the attempt to [`complete`]; `None` a wrong one, counted as a failure and answered
+    /// with `wrong`.
+    pub async fn judge<T>(
+        self,
+        state: &AppState,
+        project: &ProjectRecord,
+        proven: Option<T>,
+        wrong: impl Into<ApiError>,
+    ) -> Result<(T, Attempt), ApiError> {
+        match proven {
+            Some(proven) => Ok((proven, self)),
+            None => Err(self.failed(state, project, wrong).await),
+        }
+    }
+
+    /// Ends the attempt as a failure (its secret was wrong), answered with `wrong`.
+    pub async fn failed(
+        self,
+        state: &AppState,
+        project: &ProjectRecord,
+        wrong: impl Into<ApiError>,
+    ) -> ApiError {
+        match self.end(state, project, AttemptOutcome::Failed).await {
+            Ok(()) => wrong.into(),
+            Err(error) => error,
+        }
+    }
+
+    /// Ends the attempt with no verdict on its secret.
+    pub async fn release(self, state: &AppState, project: &ProjectRecord) {
+        if let Err(error) = self.end(state, project, AttemptOutcome::Released).await {
+            // The reservation then lapses with its lease; nothing is counted either way.
+            tracing::warn!(?error, "releasing an authentication attempt failed");
+        }
+    }
+
+    async fn end(
+        self,
+        state: &AppState,
+        project: &ProjectRecord,
+        outcome: AttemptOutcome,
+    ) -> Result<(), ApiError> {
+        state
+            .store
+            .end_attempt(
+                &project.project_id,
+                &self.principal,
+                self.factor,
+                outcome,
+                &project.settings,
+                Utc::now(),
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub fn factor(&self) -> Factor {
+        self.factor
+    }
 }
 
 /// The answer to a completed authentication.
@@ -81,33 +159,54 @@ fn mismatch() -> ApiError {
     ApiError::internal()
 }
 
-/// Counts one attempt of `principal` before its factor is checked.
+/// Reserves one attempt of `principal`'s `factor` before its secret is checked.
 pub async fn reserve_attempt(
     state: &AppState,
-    auth: &Authenticated,
-    principal: &PrincipalId,
+    project: &ProjectRecord,
+    principal: PrincipalId,
+    factor: Factor,
     now: DateTime<Utc>,
-) -> Result<(), ApiError> {
+) -> Result<Attempt, ApiError> {
     state
         .store
         .reserve_attempt(
-            &auth.project.project_id,
-            principal,
-            &auth.project.settings,
+            &project.project_id,
+            &principal,
+            factor,
+            &project.settings,
             now,
         )
         .await?;
-    Ok(())
+    Ok(Attempt { principal, factor })
 }
 
 /// Makes a proven factor take effect for `principal`, and answers with the principal and its
-/// session.
+/// session. When it cannot (a presented session that is gone, a replayed code), the proving
+/// attempt is released: a right secret is never counted as a failure.
 pub async fn complete(
     state: &AppState,
     auth: &Authenticated,
     principal: Principal<'_>,
     request: &SessionRequest,
+    mut proof: Proof,
+    now: DateTime<Utc>,
+) -> Result<Answer, ApiError> {
+    let attempt = proof.attempt.take();
+    let factor = attempt.as_ref().map(Attempt::factor);
+    let answer = complete_with(state, auth, principal, request, proof, factor, now).await;
+    if let (Err(_), Some(attempt)) = (&answer, attempt) {
+        attempt.release(state, &auth.project).await;
+    }
+    answer
+}
+
+async fn complete_with(
+    state: &AppState,
+    auth: &Authenticated,
+    principal: Principal<'_>,
+    request: &SessionRequest,
     proof: Proof,
+    attempt: Option<Factor>,
     now: DateTime<Utc>,
 ) -> Result<Answer, ApiError> {
     let project_id = &auth.project.project_id;
@@ -135,6 +234,7 @@ pub async fn complete(
                 revoke,
                 session,
                 consume: proof.consume,
+                attempt,
             });
             let Completed::User(user, session) =
                 state.store.complete(project_id, completion, now).await?
@@ -160,6 +260,7 @@ pub async fn complete(
                 plan_member_session(state, project_id, member, request, factor, now).await?;
             let completion = Completion::Member(MemberCompletion {
                 member_id: member.member_id.clone(),
+                attempt,
                 consume: proof.consume,
                 set_mfa_enrolled,
                 set_default_mfa_method,

@@ -1,7 +1,8 @@
 //! The authentication kernel's storage: the [`AuthenticationStore`] trait, implemented in
-//! `sql/authentication.rs`. An attempt is counted before its factor is verified
-//! (`reserve_attempt`), and a verified factor takes effect in one transaction (`complete`):
-//! the lock cleared, what is single-use consumed, the password, revocation and session written.
+//! `sql/authentication.rs`. An attempt is reserved before its factor is verified
+//! (`reserve_attempt`); a wrong secret ends it as a failure (`end_attempt`), and a verified
+//! factor takes effect in one transaction (`complete`): its count reset, what is single-use
+//! consumed, the password, revocation and session written.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -20,7 +21,18 @@ pub enum Revocation {
     AllExcept(Option<SessionId>),
 }
 
+pub use latchkey_core::lock::Factor;
 pub use latchkey_core::principal::PrincipalId;
+
+/// How a reserved attempt ended, other than in success (which `complete` records).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttemptOutcome {
+    /// The secret was wrong: a failure.
+    Failed,
+    /// The request failed before or after its secret was judged, for another reason: no
+    /// failure and no success.
+    Released,
+}
 
 /// The writes that make a user's authentication (or reset) take effect, all in one
 /// transaction.
@@ -32,6 +44,8 @@ pub struct UserCompletion {
     pub session: Option<SessionWrite>,
     /// The TOTP step or recovery code the authentication uses up.
     pub consume: Option<Consume>,
+    /// The factor whose reserved attempt succeeded; its count starts afresh.
+    pub attempt: Option<Factor>,
 }
 
 /// A successful member authentication, written in one transaction: the lock cleared, the
@@ -40,6 +54,8 @@ pub struct UserCompletion {
 #[derive(Clone, Debug)]
 pub struct MemberCompletion {
     pub member_id: MemberId,
+    /// The factor whose reserved attempt succeeded; its count starts afresh.
+    pub attempt: Option<Factor>,
     pub consume: Option<Consume>,
     pub set_mfa_enrolled: Option<bool>,
     pub set_default_mfa_method: Option<String>,
@@ -62,21 +78,36 @@ pub enum Completed {
 
 #[async_trait]
 pub trait AuthenticationStore: Send + Sync {
-    /// Counts one authentication attempt against the user or member before it is verified, by
-    /// the project's lock policy: refuses with `Refusal::UserLocked` while a lock is active, and
-    /// locks when the count reaches the threshold. Counting before verifying means concurrent
-    /// guesses can never verify more than `lock_threshold` secrets between two successes.
+    /// Reserves one attempt of `factor` against the user or member before its secret is
+    /// checked, by the project's lock policy: refuses with `Refusal::UserLocked` while the
+    /// account is locked, or while the factor's failures and attempts in flight make up the
+    /// threshold, so concurrent guesses can never have more than `lock_threshold` secrets
+    /// checked between a success and the lock.
     async fn reserve_attempt(
         &self,
         project_id: &ProjectId,
         principal: &PrincipalId,
+        factor: Factor,
         settings: &ProjectSettings,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError>;
 
-    /// A successful authentication, in one transaction: clears the failure count and any lock,
-    /// uses up what is single-use, then applies the principal's writes (users: password,
-    /// revocation; members: activation, MFA preferences) and the session.
+    /// Ends a reserved attempt that did not succeed: a wrong secret counts as a failure (and
+    /// the one that reaches the threshold locks the account); a release counts nothing.
+    async fn end_attempt(
+        &self,
+        project_id: &ProjectId,
+        principal: &PrincipalId,
+        factor: Factor,
+        outcome: AttemptOutcome,
+        settings: &ProjectSettings,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// A successful authentication, in one transaction: resets the succeeding factor's count
+    /// (and clears a lock that has run out), uses up what is single-use, then applies the
+    /// principal's writes (users: password, revocation; members: activation, MFA preferences)
+    /// and the session.
     async fn complete(
         &self,
         project_id: &ProjectId,

@@ -85,7 +85,8 @@ pub trait ProjectStore: Send + Sync {
 
     async fn list_projects(&self) -> Result<Vec<ProjectRecord>, StoreError>;
 
-    /// Every signing key of the project, newest first (the newest signs).
+    /// Every signing key of the project, of both kinds, newest first (the newest of a kind
+    /// signs for it).
     async fn signing_keys(&self, project_id: &ProjectId) -> Result<Vec<SigningKey>, StoreError>;
 
     async fn add_signing_key(

@@ -44,6 +44,7 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
+        create_private(options.get_filename())?;
         // A SQLite connection is a file handle in this process: it cannot go stale the way a
         // network connection can, so pinging it before every use would only add a round trip.
         let write = SqlitePoolOptions::new()
@@ -69,6 +70,7 @@ impl SqliteStore {
         })
     }
 
+    /// The connection pools and their use.
     fn pools(&self) -> Vec<crate::PoolStats> {
         [("write", &self.write), ("read", &self.read)]
             .into_iter()
@@ -87,6 +89,25 @@ impl SqliteStore {
 
     fn writer(&self) -> &SqlitePool {
         &self.write
+    }
+}
+
+/// Creates a missing database file readable and writable by its owner only (0600): it holds
+/// every user's data and the projects' signing keys. SQLite gives the `-wal` and `-shm` files it
+/// makes beside it the same mode. An existing file keeps the mode its operator gave it.
+fn create_private(path: &std::path::Path) -> Result<(), crate::StoreError> {
+    if path.as_os_str().is_empty() || path.to_str() == Some(":memory:") || path.exists() {
+        return Ok(());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        // Made meanwhile by another process: its mode stands.
+        Err(error) if error.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(error) => Err(crate::StoreError::Database(sqlx::Error::Io(error))),
     }
 }
 
@@ -129,6 +150,22 @@ mod tests {
         }
     }
 
+    /// A new database, and the write-ahead log SQLite makes beside it, are the owner's alone.
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_new_database_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let path = std::env::temp_dir().join(format!("latchkey-store-{}.db", uuid::Uuid::new_v4()));
+        let store = SqliteStore::connect(&format!("sqlite://{}", path.display()))
+            .await
+            .unwrap();
+        store.ping().await.unwrap();
+        for file in [path.clone(), path.with_extension("db-wal")] {
+            let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{}", file.display());
+        }
+    }
+
     /// The batch path really is taken for a clean batch (the HTTP suite checks the answers, which
     /// the one-at-a-time path would give too), and declines a batch naming an existing email.
     #[tokio::test]
@@ -147,7 +184,12 @@ mod tests {
             settings: ProjectSettings::default(),
             stack_keys: None,
         };
-        let key = SigningKey::generate(Environment::Test, now).unwrap();
+        let key = SigningKey::generate(
+            Environment::Test,
+            latchkey_core::jwt::KeyKind::Consumer,
+            now,
+        )
+        .unwrap();
         store.create_project(&project, &key).await.unwrap();
         let id = &project.project_id;
 

@@ -25,6 +25,9 @@ pub struct StoredTotp {
     pub expires_at: Option<DateTime<Utc>>,
     /// Digests of the recovery codes not yet used.
     pub recovery_codes: Vec<CodeDigest>,
+    /// Every code the registration was given, sealed, so they can be shown again; `None` for a
+    /// registration written before codes were sealed.
+    pub recovery_codes_sealed: Option<Vec<u8>>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -41,6 +44,7 @@ pub struct NewTotp {
     pub totp_id: String,
     pub secret_sealed: Vec<u8>,
     pub recovery_codes: Vec<CodeDigest>,
+    pub recovery_codes_sealed: Vec<u8>,
     pub verified: bool,
     pub expires_at: Option<DateTime<Utc>>,
 }
@@ -101,12 +105,14 @@ pub trait TotpStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Member, StoreError>;
 
-    /// Replaces the recovery codes of the member's verified registration `totp_id`.
+    /// Replaces the recovery codes of the member's verified registration `totp_id`: their
+    /// digests and their sealed list.
     async fn rotate_member_recovery_codes(
         &self,
         project_id: &ProjectId,
         member_id: &MemberId,
         totp_id: &str,
         codes: Vec<CodeDigest>,
+        sealed: Vec<u8>,
     ) -> Result<(), StoreError>;
 }

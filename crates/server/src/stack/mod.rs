@@ -17,7 +17,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use latchkey_core::ids::{EmailId, Environment, ProjectId, SessionId, UserId};
-use latchkey_core::jwt;
+use latchkey_core::jwt::{self, KeyKind};
 use latchkey_core::sessions::SESSION_CLAIM;
 use latchkey_store::{Conflict, Missing, ProjectRecord, Refusal, StoreError};
 use serde::de::DeserializeOwned;
@@ -408,7 +408,13 @@ async fn access_token_user(
             "Access token is not parsable.",
         )
     };
-    let keys = state.store.signing_keys(project_id).await?;
+    let keys: Vec<_> = state
+        .store
+        .signing_keys(project_id)
+        .await?
+        .into_iter()
+        .filter(|key| key.kind == KeyKind::Consumer)
+        .collect();
     let (claims, expired) = jwt::verify(token, &keys, project_id).map_err(|_| unparsable())?;
     let user_id = claims["sub"]
         .as_str()

@@ -3,6 +3,8 @@
 //! concurrency, recovery codes (single use, get, rotate), the member lock, secrets unreadable
 //! at rest, and isolation between organizations and projects.
 
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
 use latchkey_core::ids::MemberId;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -316,6 +318,15 @@ async fn member_sessions_authenticate_list_and_revoke(engine: Engine) {
             organization.as_str()
         );
     }
+    // Stytch's organization-scoped RBAC check is refused, never skipped (issue 20).
+    app.post(
+        "/v1/b2b/sessions/authenticate",
+        json!({"session_token": token, "session_duration_minutes": 600,
+               "authorization_check": {"organization_id": organization,
+                                       "resource_id": "documents", "action": "delete"}}),
+    )
+    .await
+    .assert_error(400, "bad_request");
     let extended = app
         .post(
             "/v1/b2b/sessions/authenticate",
@@ -362,12 +373,13 @@ async fn member_sessions_authenticate_list_and_revoke(engine: Engine) {
     )
     .await
     .assert_error(404, "session_not_found");
+    // A consumer JWT is signed by a consumer key, which the B2B API does not take (issue 20).
     app.post(
         "/v1/b2b/sessions/authenticate",
         json!({"session_jwt": user_jwt}),
     )
     .await
-    .assert_error(404, "session_not_found");
+    .assert_error(401, "unable_to_parse_session_jwt");
     app.post("/v1/sessions/authenticate", json!({"session_token": token}))
         .await
         .assert_error(404, "session_not_found");
@@ -456,7 +468,8 @@ async fn recovery_codes_get_and_rotate(engine: Engine) {
     migrate(&app, &organization, &member).await.assert_ok();
     let listed = app.get(&path).await;
     assert_eq!(listed.assert_ok()["remaining_recovery_codes"], 10);
-    assert_eq!(listed.body["recovery_codes"], json!([]));
+    // Shown again as Stytch shows them (kept sealed beside their digests).
+    assert_eq!(listed.body["recovery_codes"], json!(SEED_CODES));
     let rotated = app
         .post(
             "/v1/b2b/recovery_codes/rotate",
@@ -483,6 +496,70 @@ async fn recovery_codes_get_and_rotate(engine: Engine) {
         recover(&fresh[0]).await.assert_ok()["recovery_codes_remaining"],
         9
     );
+    // The rotated codes, less the one used.
+    let listed = app.get(&path).await;
+    assert_eq!(listed.assert_ok()["recovery_codes"], json!(fresh[1..]));
+}
+
+/// Consumer and member sessions are signed by keys of their own kind, each published at its own
+/// JWKS URL, so a JWT of one kind is no JWT of the other (issue 20).
+async fn consumer_and_member_jwts_do_not_cross(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let (organization, member) = organization_with_member(&app, false).await;
+    migrate(&app, &organization, &member).await.assert_ok();
+    let started = authenticate(&app, &organization, &member, json!({})).await;
+    let member_jwt = started.assert_ok()["session_jwt"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let email = unique_email("kinds");
+    let consumer = app
+        .post(
+            "/v1/passwords",
+            json!({"email": email, "password": "vRIQomL!faE2S44s-lantern",
+                   "session_duration_minutes": 60}),
+        )
+        .await;
+    let consumer_jwt = consumer.assert_ok()["session_jwt"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let kids = |path: String| {
+        let app = &app;
+        async move {
+            let jwks = app.request_as(None, Method::GET, &path, None).await;
+            jwks.assert_ok()["keys"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|key| key["kid"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    let consumer_kids = kids(format!("/v1/sessions/jwks/{}", app.project_id)).await;
+    let member_kids = kids(format!("/v1/b2b/sessions/jwks/{}", app.project_id)).await;
+    assert!(!consumer_kids.is_empty() && !member_kids.is_empty());
+    assert!(consumer_kids.iter().all(|kid| !member_kids.contains(kid)));
+    let kid_of = |jwt: &str| {
+        let header = jwt.split('.').next().unwrap();
+        let header: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(header).unwrap()).unwrap();
+        header["kid"].as_str().unwrap().to_owned()
+    };
+    assert!(member_kids.contains(&kid_of(&member_jwt)));
+    assert!(consumer_kids.contains(&kid_of(&consumer_jwt)));
+    app.post(
+        "/v1/sessions/authenticate",
+        json!({"session_jwt": member_jwt}),
+    )
+    .await
+    .assert_error(401, "unable_to_parse_session_jwt");
+    app.post(
+        "/v1/b2b/sessions/authenticate",
+        json!({"session_jwt": consumer_jwt}),
+    )
+    .await
+    .assert_error(401, "unable_to_parse_session_jwt");
 }
 
 async fn wrong_codes_lock_the_member(engine: Engine) {
@@ -608,5 +685,6 @@ both_engines!(
     member_sessions_authenticate_list_and_revoke,
     recovery_codes_get_and_rotate,
     wrong_codes_lock_the_member,
+    consumer_and_member_jwts_do_not_cross,
     secrets_are_unreadable_at_rest_and_flows_are_isolated,
 );

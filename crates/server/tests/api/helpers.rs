@@ -197,7 +197,12 @@ pub async fn create_project_with_stack_keys(store: &dyn Store) -> IssuedProject 
         settings: ProjectSettings::default(),
         stack_keys: Some(stack_keys),
     };
-    let key = SigningKey::generate(Environment::Test, project.created_at).unwrap();
+    let key = SigningKey::generate(
+        Environment::Test,
+        latchkey_core::jwt::KeyKind::Consumer,
+        project.created_at,
+    )
+    .unwrap();
     store.create_project(&project, &key).await.unwrap();
     IssuedProject {
         project_id: project.project_id,

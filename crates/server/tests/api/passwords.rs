@@ -2,6 +2,7 @@
 //! log in, upgrade to argon2id, refuse what cannot be right, lock, create, strength, resets.
 
 use chrono::{Duration, Utc};
+use latchkey_core::lock::Factor;
 use latchkey_core::passwords::StoredHash;
 use latchkey_core::values::Email;
 use latchkey_store::{ProjectSettings, StoreError};
@@ -433,12 +434,24 @@ async fn repeated_failures_lock_the_user_even_concurrently(engine: Engine) {
     let later = Utc::now() + Duration::seconds(settings.lock_ttl_seconds + 1);
     assert!(matches!(
         app.store
-            .reserve_attempt(&app.project_id, &user_id, &settings, Utc::now())
+            .reserve_attempt(
+                &app.project_id,
+                &user_id,
+                Factor::Password,
+                &settings,
+                Utc::now()
+            )
             .await,
         Err(StoreError::Refused(_))
     ));
     app.store
-        .reserve_attempt(&app.project_id, &user_id, &settings, later)
+        .reserve_attempt(
+            &app.project_id,
+            &user_id,
+            Factor::Password,
+            &settings,
+            later,
+        )
         .await
         .unwrap();
 }

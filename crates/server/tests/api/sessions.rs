@@ -353,6 +353,7 @@ async fn rotated_keys_keep_old_jwts_valid(engine: Engine) {
     let old_jwt = body["session_jwt"].as_str().unwrap().to_owned();
     let key = latchkey_core::jwt::SigningKey::generate(
         app.project_id.environment(),
+        latchkey_core::jwt::KeyKind::Consumer,
         Utc::now() + Duration::seconds(1),
     )
     .unwrap();
@@ -379,7 +380,31 @@ async fn rotated_keys_keep_old_jwts_valid(engine: Engine) {
     assert_eq!(jwks.assert_ok()["keys"].as_array().unwrap().len(), 2);
 }
 
+/// Stytch's RBAC check is never silently skipped (issue 20): with no policy to check it
+/// against, the request is refused as a whole, and the session is left as it was.
+async fn an_authorization_check_is_refused_not_ignored(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let (_, _, login) = logged_in(&app, 60).await;
+    let token = login["session_token"].as_str().unwrap();
+    let before = login["session"]["expires_at"].clone();
+    app.post(
+        "/v1/sessions/authenticate",
+        json!({"session_token": token, "session_duration_minutes": 600,
+               "authorization_check": {"resource_id": "documents", "action": "delete"}}),
+    )
+    .await
+    .assert_error(400, "bad_request");
+    let reply = app
+        .post(
+            "/v1/sessions/authenticate",
+            json!({"session_token": token, "authorization_check": null}),
+        )
+        .await;
+    assert_eq!(reply.assert_ok()["session"]["expires_at"], before);
+}
+
 both_engines!(
+    an_authorization_check_is_refused_not_ignored,
     login_issues_token_and_jwt_with_stytch_claims,
     authenticate_by_token_and_jwt_extends_and_merges_claims,
     revoke_list_expire_and_what_deletes_end,

@@ -1,5 +1,6 @@
-//! `AuthenticationStore`: the attempt count and lock (`reserve_attempt_in`, for users and members
-//! alike) and the one transaction that makes a verified factor take effect.
+//! `AuthenticationStore`: each factor's attempts and the account's lock (for users and members
+//! alike, by the core's `LockPolicy`) and the one transaction that makes a verified factor take
+//! effect.
 
 use super::*;
 
@@ -32,52 +33,22 @@ fn lock_policy(settings: &ProjectSettings) -> Result<LockPolicy, StoreError> {
     )?)
 }
 
-/// Writes an account's count and lock; `false` when there is no such account.
-pub(super) async fn write_lock_state(
+/// Locks the account's row for the attempt's transaction and reads its lock; `NotFound` when
+/// there is no such account.
+async fn account_lock(
     conn: &mut Conn,
     account: Account,
     project: &str,
     id: &str,
-    state: &LockState,
-) -> Result<bool, StoreError> {
+) -> Result<Option<Lock>, StoreError> {
     let Account {
         table,
         id_column,
         live,
     } = account;
-    let written = sqlx::query(&format!(
-        "UPDATE {table} SET failed_attempts = $1, lock_created_at = $2, lock_expires_at = $3 \
-         WHERE project_id = $4 AND {id_column} = $5{live}"
-    ))
-    .bind(i64::from(state.failed_attempts))
-    .bind(state.lock.map(|lock| to_micros(lock.created_at)))
-    .bind(state.lock.map(|lock| to_micros(lock.expires_at)))
-    .bind(project)
-    .bind(id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(written.rows_affected() > 0)
-}
-
-/// Counts one authentication attempt of the account `id` before it is checked, by the
-/// project's [`LockPolicy`]: refuses a locked account (`Refusal::UserLocked`) and locks it when
-/// this attempt reaches the threshold. The row is locked, so concurrent guesses cannot exceed
-/// it.
-pub(super) async fn reserve_attempt_in(
-    conn: &mut Conn,
-    account: Account,
-    project: &str,
-    id: &str,
-    settings: &ProjectSettings,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    let policy = lock_policy(settings)?;
-    let Account {
-        table, id_column, ..
-    } = account;
     let sql = format!(
-        "SELECT failed_attempts, lock_created_at, lock_expires_at FROM {table} \
-         WHERE project_id = $1 AND {id_column} = $2{FOR_UPDATE}"
+        "SELECT lock_created_at, lock_expires_at FROM {table} \
+         WHERE project_id = $1 AND {id_column} = $2{live}{FOR_UPDATE}"
     );
     let row = sqlx::query(&sql)
         .bind(project)
@@ -85,27 +56,182 @@ pub(super) async fn reserve_attempt_in(
         .fetch_optional(&mut *conn)
         .await?
         .ok_or(StoreError::NotFound(Missing::User))?;
-    let failed: i64 = row.try_get("failed_attempts")?;
     let created: Option<i64> = row.try_get("lock_created_at")?;
     let expires: Option<i64> = row.try_get("lock_expires_at")?;
-    let corrupt = |why: &str| StoreError::Corrupt(format!("{table}: {why}"));
-    let lock = match (created, expires) {
-        (Some(created), Some(expires)) => Some(Lock {
+    match (created, expires) {
+        (Some(created), Some(expires)) => Ok(Some(Lock {
             created_at: from_micros(table, "lock_created_at", created)?,
             expires_at: from_micros(table, "lock_expires_at", expires)?,
-        }),
-        (None, None) => None,
-        _ => return Err(corrupt("a lock with only one of its two instants")),
+        })),
+        (None, None) => Ok(None),
+        _ => Err(StoreError::Corrupt(format!(
+            "{table}: a lock with only one of its two instants"
+        ))),
+    }
+}
+
+/// Sets (or clears) the account's lock.
+async fn write_lock(
+    conn: &mut Conn,
+    account: Account,
+    project: &str,
+    id: &str,
+    lock: Option<Lock>,
+) -> Result<(), StoreError> {
+    let Account {
+        table, id_column, ..
+    } = account;
+    sqlx::query(&format!(
+        "UPDATE {table} SET lock_created_at = $1, lock_expires_at = $2 \
+         WHERE project_id = $3 AND {id_column} = $4"
+    ))
+    .bind(lock.map(|lock| to_micros(lock.created_at)))
+    .bind(lock.map(|lock| to_micros(lock.expires_at)))
+    .bind(project)
+    .bind(id)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// One factor's attempts on the account `id`; none stored is none made.
+async fn read_attempts(
+    conn: &mut Conn,
+    project: &str,
+    id: &str,
+    factor: Factor,
+) -> Result<FactorAttempts, StoreError> {
+    let row = sqlx::query(
+        "SELECT failed_attempts, pending_attempts, pending_until FROM authentication_attempts \
+         WHERE project_id = $1 AND principal_id = $2 AND factor = $3",
+    )
+    .bind(project)
+    .bind(id)
+    .bind(factor.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let Some(row) = row else {
+        return Ok(FactorAttempts::default());
     };
-    let state = LockState {
-        failed_attempts: u32::try_from(failed)
-            .map_err(|_| corrupt("failed_attempts out of range"))?,
-        lock,
+    let count = |column: &str| -> Result<u32, StoreError> {
+        let value: i64 = row.try_get(column)?;
+        u32::try_from(value).map_err(|_| {
+            StoreError::Corrupt(format!("authentication_attempts.{column}: out of range"))
+        })
     };
-    let state = policy
-        .reserve(state, now)
+    let pending_until: Option<i64> = row.try_get("pending_until")?;
+    Ok(FactorAttempts {
+        failed: count("failed_attempts")?,
+        pending: count("pending_attempts")?,
+        pending_until: pending_until
+            .map(|micros| from_micros("authentication_attempts", "pending_until", micros))
+            .transpose()?,
+    })
+}
+
+async fn write_attempts(
+    conn: &mut Conn,
+    project: &str,
+    id: &str,
+    factor: Factor,
+    attempts: &FactorAttempts,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO authentication_attempts \
+         (project_id, principal_id, factor, failed_attempts, pending_attempts, pending_until) \
+         VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (project_id, principal_id, factor) DO UPDATE SET \
+         failed_attempts = excluded.failed_attempts, \
+         pending_attempts = excluded.pending_attempts, pending_until = excluded.pending_until",
+    )
+    .bind(project)
+    .bind(id)
+    .bind(factor.as_str())
+    .bind(i64::from(attempts.failed))
+    .bind(i64::from(attempts.pending))
+    .bind(attempts.pending_until.map(to_micros))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Reserves one attempt of `factor` on the account `id` before its secret is checked, by the
+/// project's [`LockPolicy`]: refused (`Refusal::UserLocked`) while the account is locked or the
+/// factor's failures and attempts in flight make up the threshold. The account's row is locked
+/// for the transaction, so concurrent reservations are counted one after the other.
+async fn reserve_attempt_in(
+    conn: &mut Conn,
+    account: Account,
+    (project, id): (&str, &str),
+    factor: Factor,
+    policy: &LockPolicy,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let lock = account_lock(conn, account, project, id).await?;
+    let attempts = read_attempts(conn, project, id, factor).await?;
+    let reserved = policy
+        .reserve(lock, attempts, now)
         .map_err(|_| StoreError::Refused(Refusal::UserLocked))?;
-    write_lock_state(conn, account, project, id, &state).await?;
+    write_attempts(conn, project, id, factor, &reserved).await
+}
+
+/// Ends a reservation that was no success: a wrong secret counts (and the failure that reaches
+/// the threshold locks the account, after which every factor's count starts afresh); a release
+/// does not.
+async fn end_attempt_in(
+    conn: &mut Conn,
+    account: Account,
+    (project, id): (&str, &str),
+    factor: Factor,
+    outcome: AttemptOutcome,
+    policy: &LockPolicy,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    account_lock(conn, account, project, id).await?;
+    let attempts = read_attempts(conn, project, id, factor).await?;
+    match outcome {
+        AttemptOutcome::Released => {
+            let released = LockPolicy::released(attempts, now);
+            write_attempts(conn, project, id, factor, &released).await
+        }
+        AttemptOutcome::Failed => {
+            let failure = policy.failed(attempts, now);
+            write_attempts(conn, project, id, factor, &failure.attempts).await?;
+            if let Some(lock) = failure.lock {
+                write_lock(conn, account, project, id, Some(lock)).await?;
+                sqlx::query(
+                    "UPDATE authentication_attempts SET failed_attempts = 0 \
+                     WHERE project_id = $1 AND principal_id = $2",
+                )
+                .bind(project)
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            }
+            Ok(())
+        }
+    }
+}
+
+/// A success, inside the completing transaction: the account exists, the succeeding factor's
+/// count starts afresh, and a lock that has run out is cleared. A lock still in force stays:
+/// it was set by another factor's failures, which this success does not forgive.
+async fn succeed_attempt_in(
+    conn: &mut Conn,
+    account: Account,
+    (project, id): (&str, &str),
+    factor: Option<Factor>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let lock = account_lock(conn, account, project, id).await?;
+    if lock.is_some_and(|lock| lock.expires_at <= now) {
+        write_lock(conn, account, project, id, None).await?;
+    }
+    if let Some(factor) = factor {
+        let attempts = read_attempts(conn, project, id, factor).await?;
+        let succeeded = LockPolicy::succeeded(attempts, now);
+        write_attempts(conn, project, id, factor, &succeeded).await?;
+    }
     Ok(())
 }
 
@@ -119,17 +245,14 @@ async fn complete_user(
     let project = project_id.as_str();
     let micros = to_micros(now);
     let user_id = completion.user_id;
-    let cleared = write_lock_state(
+    succeed_attempt_in(
         &mut *conn,
         USERS,
-        project,
-        user_id.as_str(),
-        &LockPolicy::succeeded(),
+        (project, user_id.as_str()),
+        completion.attempt,
+        now,
     )
     .await?;
-    if !cleared {
-        return Err(StoreError::NotFound(Missing::User));
-    }
     if let Some(used) = &completion.consume {
         consume(
             &mut *conn,
@@ -198,17 +321,18 @@ async fn complete_member(
 ) -> Result<(Member, MemberSession), StoreError> {
     let project = project_id.as_str();
     let member_id = &completion.member_id;
-    let cleared = write_lock_state(
+    succeed_attempt_in(
         &mut *conn,
         MEMBERS,
-        project,
-        member_id.as_str(),
-        &LockPolicy::succeeded(),
+        (project, member_id.as_str()),
+        completion.attempt,
+        now,
     )
-    .await?;
-    if !cleared {
-        return Err(StoreError::NotFound(Missing::Member));
-    }
+    .await
+    .map_err(|error| match error {
+        StoreError::NotFound(_) => StoreError::NotFound(Missing::Member),
+        other => other,
+    })?;
     if let Some(used) = &completion.consume {
         consume(
             &mut *conn,
@@ -243,26 +367,63 @@ async fn complete_member(
     Ok((member, session))
 }
 
+/// The account table and the `NotFound` of a principal.
+fn account_of(principal: &PrincipalId) -> (Account, Missing) {
+    match principal {
+        PrincipalId::User(_) => (USERS, Missing::User),
+        PrincipalId::Member(_) => (MEMBERS, Missing::Member),
+    }
+}
+
 #[async_trait]
 impl AuthenticationStore for Engine {
     async fn reserve_attempt(
         &self,
         project_id: &ProjectId,
         principal: &PrincipalId,
+        factor: Factor,
         settings: &ProjectSettings,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let (account, missing) = match principal {
-            PrincipalId::User(_) => (USERS, Missing::User),
-            PrincipalId::Member(_) => (MEMBERS, Missing::Member),
-        };
+        let policy = lock_policy(settings)?;
+        let (account, missing) = account_of(principal);
         let mut tx = self.writer().begin().await?;
         reserve_attempt_in(
             &mut tx,
             account,
-            project_id.as_str(),
-            principal.as_str(),
-            settings,
+            (project_id.as_str(), principal.as_str()),
+            factor,
+            &policy,
+            now,
+        )
+        .await
+        .map_err(|error| match error {
+            StoreError::NotFound(_) => StoreError::NotFound(missing),
+            other => other,
+        })?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn end_attempt(
+        &self,
+        project_id: &ProjectId,
+        principal: &PrincipalId,
+        factor: Factor,
+        outcome: AttemptOutcome,
+        settings: &ProjectSettings,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let policy = lock_policy(settings)?;
+        let (account, missing) = account_of(principal);
+        let mut tx = self.writer().begin().await?;
+        end_attempt_in(
+            &mut tx,
+            account,
+            (project_id.as_str(), principal.as_str()),
+            factor,
+            outcome,
+            &policy,
             now,
         )
         .await

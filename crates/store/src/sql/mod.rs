@@ -23,8 +23,8 @@ use latchkey_core::ids::{
     OAuthUserRegistrationId, OrganizationId, PasswordId, PhoneId, ProjectId, SessionId,
     SigningKeyId, TotpId, UserId, WebAuthnRegistrationId,
 };
-use latchkey_core::jwt::SigningKey;
-use latchkey_core::lock::{Lock, LockPolicy, LockState};
+use latchkey_core::jwt::{KeyKind, SigningKey};
+use latchkey_core::lock::{Factor, FactorAttempts, Lock, LockPolicy};
 use latchkey_core::members::{Member, MemberStatus};
 use latchkey_core::organizations::{Organization, OrganizationSlug};
 use latchkey_core::passwords::strength::Policy;

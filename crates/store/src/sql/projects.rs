@@ -125,11 +125,12 @@ pub(super) async fn insert_signing_key(
     key: &SigningKey,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO signing_keys (kid, project_id, private_der, n, e, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO signing_keys (kid, project_id, kind, private_der, n, e, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(key.kid.as_str())
     .bind(project_id.as_str())
+    .bind(key.kind.as_str())
     .bind(key.private_der.clone())
     .bind(&key.n)
     .bind(&key.e)
@@ -212,16 +213,19 @@ impl ProjectStore for Engine {
         }
         let read_at = std::time::Instant::now();
         let rows = sqlx::query(
-            "SELECT kid, private_der, n, e, created_at FROM signing_keys WHERE project_id = $1 \
-             ORDER BY created_at DESC, kid DESC",
+            "SELECT kid, kind, private_der, n, e, created_at FROM signing_keys \
+             WHERE project_id = $1 ORDER BY created_at DESC, kid DESC",
         )
         .bind(project_id.as_str())
         .fetch_all(self.reader())
         .await?;
         let mut keys = Vec::with_capacity(rows.len());
         for row in &rows {
+            let kind: String = row.try_get("kind")?;
             keys.push(SigningKey::from_parts(
                 stored_id(row, "signing_keys", "kid", SigningKeyId::parse)?,
+                KeyKind::parse(&kind)
+                    .ok_or_else(|| corrupt("signing_keys", "kind", "not a key kind"))?,
                 row.try_get("private_der")?,
                 row.try_get("n")?,
                 row.try_get("e")?,

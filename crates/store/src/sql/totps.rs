@@ -3,7 +3,8 @@
 use super::*;
 
 pub(super) const TOTP_COLUMNS: &str =
-    "totp_id, verified, secret_sealed, last_step, expires_at, recovery_codes, created_at";
+    "totp_id, verified, secret_sealed, last_step, expires_at, recovery_codes, \
+     recovery_codes_sealed, created_at";
 
 pub(super) fn digests_to_text(digests: &[CodeDigest]) -> String {
     Value::Array(
@@ -50,6 +51,7 @@ pub(super) fn totp_row(
         last_step: row.try_get("last_step")?,
         expires_at: optional_instant(row, table, "expires_at")?,
         recovery_codes: digests_from_text(table, "recovery_codes", &recovery)?,
+        recovery_codes_sealed: row.try_get("recovery_codes_sealed")?,
         created_at: instant(row, table, "created_at")?,
     })
 }
@@ -143,7 +145,8 @@ impl TotpStore for Engine {
             .await?;
         sqlx::query(
             "INSERT INTO totps (totp_id, project_id, user_id, verified, created_at, secret_sealed, \
-             expires_at, recovery_codes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+             expires_at, recovery_codes, recovery_codes_sealed) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&totp.totp_id)
         .bind(project)
@@ -153,6 +156,7 @@ impl TotpStore for Engine {
         .bind(totp.secret_sealed)
         .bind(totp.expires_at.map(to_micros))
         .bind(digests_to_text(&totp.recovery_codes))
+        .bind(totp.recovery_codes_sealed)
         .execute(&mut *tx)
         .await?;
         let user = load_user(&mut tx, project, user_id).await?;
@@ -186,7 +190,7 @@ impl TotpStore for Engine {
     ) -> Result<Vec<StoredTotp>, StoreError> {
         let rows = sqlx::query(
             "SELECT totp_registration_id AS totp_id, verified, secret_sealed, last_step, expires_at, \
-             recovery_codes, created_at FROM member_totps WHERE project_id = $1 AND member_id = $2 \
+             recovery_codes, recovery_codes_sealed, created_at FROM member_totps WHERE project_id = $1 AND member_id = $2 \
              ORDER BY verified DESC, created_at DESC, totp_registration_id",
         )
         .bind(project_id.as_str())
@@ -226,8 +230,9 @@ impl TotpStore for Engine {
             .execute(&mut *tx)
             .await?;
         sqlx::query(
-            "INSERT INTO member_totps (totp_registration_id, project_id, member_id, verified, secret_sealed, \
-             expires_at, recovery_codes, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "INSERT INTO member_totps (totp_registration_id, project_id, member_id, verified, \
+             secret_sealed, expires_at, recovery_codes, recovery_codes_sealed, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(&totp.totp_id)
         .bind(project)
@@ -236,6 +241,7 @@ impl TotpStore for Engine {
         .bind(totp.secret_sealed)
         .bind(totp.expires_at.map(to_micros))
         .bind(digests_to_text(&totp.recovery_codes))
+        .bind(totp.recovery_codes_sealed)
         .bind(to_micros(now))
         .execute(&mut *tx)
         .await?;
@@ -283,12 +289,15 @@ impl TotpStore for Engine {
         member_id: &MemberId,
         totp_id: &str,
         codes: Vec<CodeDigest>,
+        sealed: Vec<u8>,
     ) -> Result<(), StoreError> {
         let updated = sqlx::query(
-            "UPDATE member_totps SET recovery_codes = $1 WHERE project_id = $2 AND member_id = $3 \
-             AND totp_registration_id = $4 AND verified = TRUE",
+            "UPDATE member_totps SET recovery_codes = $1, recovery_codes_sealed = $2 \
+             WHERE project_id = $3 AND member_id = $4 AND totp_registration_id = $5 \
+             AND verified = TRUE",
         )
         .bind(digests_to_text(&codes))
+        .bind(sealed)
         .bind(project_id.as_str())
         .bind(member_id.as_str())
         .bind(totp_id)

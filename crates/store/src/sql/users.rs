@@ -136,12 +136,22 @@ impl UserStore for Engine {
         };
         let sql =
             format!("DELETE FROM users WHERE project_id = $1 AND {column} = $2 RETURNING user_id");
+        let mut tx = self.writer().begin().await?;
         let deleted: Option<String> = sqlx::query_scalar(&sql)
             .bind(project_id.as_str())
             .bind(value)
-            .fetch_optional(self.writer())
+            .fetch_optional(&mut *tx)
             .await?;
         let deleted = deleted.ok_or(StoreError::NotFound(Missing::User))?;
+        // Attempts name their principal without a foreign key (it may be a user or a member).
+        sqlx::query(
+            "DELETE FROM authentication_attempts WHERE project_id = $1 AND principal_id = $2",
+        )
+        .bind(project_id.as_str())
+        .bind(&deleted)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         parse_stored("users", "user_id", &deleted, UserId::parse)
     }
 

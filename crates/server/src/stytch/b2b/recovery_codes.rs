@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::Utc;
 use latchkey_core::ids::ProjectId;
+use latchkey_core::lock::Factor;
 use latchkey_core::members::Member;
 use latchkey_core::totps;
 use latchkey_store::{Missing, StoreError, StoredTotp};
@@ -17,9 +18,10 @@ use utoipa_axum::routes;
 use super::members::{organization_and_member, MemberResponse};
 use super::sessions::{MemberSessionOptions, MemberSessionResponse};
 use super::totps::use_up;
+use crate::authentication::{self, Proof};
 use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody, Segments};
-use crate::stytch::totps::{accept_recovery_code, code_digest};
+use crate::stytch::totps::{accept_recovery_code, stored_codes, unused_codes, TotpError};
 use crate::stytch::users::given;
 use crate::stytch::{reply, Envelope};
 use crate::AppState;
@@ -90,25 +92,37 @@ async fn recover(
     )
     .await?;
     let registration = verified_totp(&state, project_id, &member).await?;
-    state
-        .store
-        .reserve_attempt(
-            project_id,
-            &PrincipalId::Member(member.member_id.clone()),
-            &auth.project.settings,
-            now,
+    let attempt = authentication::reserve_attempt(
+        &state,
+        &auth.project,
+        PrincipalId::Member(member.member_id.clone()),
+        Factor::RecoveryCode,
+        now,
+    )
+    .await?;
+    let remaining = registration.recovery_codes.len().saturating_sub(1);
+    let accepted = accept_recovery_code(&state.vault, registration, &code, now);
+    let ((factor, consume), attempt) = attempt
+        .judge(
+            &state,
+            &auth.project,
+            accepted,
+            TotpError::RecoveryCodeRejected,
         )
         .await?;
-    let remaining = registration.recovery_codes.len().saturating_sub(1);
-    let (factor, consume) = accept_recovery_code(&state.vault, registration, &code, now)?;
+    let proof = Proof {
+        factor: Some(factor),
+        consume: Some(consume),
+        attempt: Some(attempt),
+    };
     let session = use_up(
         &state,
         &auth,
         &organization,
         &member,
         &session_request,
-        factor,
-        (consume, None, None),
+        proof,
+        (None, None),
         now,
     )
     .await?;
@@ -123,16 +137,16 @@ async fn recover(
 pub struct MemberRecoveryCodesResponse {
     #[serde(flatten)]
     member: MemberResponse,
-    /// Empty from `get` (codes are kept only as digests); the new codes from `rotate`.
+    /// The unused codes from `get`; the new codes from `rotate`.
     recovery_codes: Vec<String>,
     /// Latchkey extension, from `get`: how many codes are unused.
     #[serde(skip_serializing_if = "Option::is_none")]
     remaining_recovery_codes: Option<usize>,
 }
 
-/// A member's recovery codes. They are stored only as digests, so they cannot be shown again:
-/// `recovery_codes` is empty and `remaining_recovery_codes` (a Latchkey extension) tells how
-/// many are unused.
+/// A member's unused recovery codes, opened from their sealed copy (retrievable only with the
+/// project's secret); `remaining_recovery_codes` (a Latchkey extension) tells how many there
+/// are.
 #[utoipa::path(get, path = "/v1/b2b/recovery_codes/{organization_id}/{member_id}",
     tag = "b2b.recovery_codes", operation_id = "b2b.recovery_codes.get",
     params(("organization_id" = String, Path, description = "The organization's id, slug or external id."),
@@ -150,7 +164,7 @@ async fn list(
     let registration = verified_totp(&state, project_id, &member).await?;
     let body = MemberRecoveryCodesResponse {
         member: MemberResponse::new(&member, &organization, Utc::now()),
-        recovery_codes: Vec::new(),
+        recovery_codes: unused_codes(&state.vault, project_id, &registration)?,
         remaining_recovery_codes: Some(registration.recovery_codes.len()),
     };
     Ok(reply(&auth.request_id, StatusCode::OK, body))
@@ -184,10 +198,7 @@ async fn rotate(
     .await?;
     let registration = verified_totp(&state, project_id, &member).await?;
     let codes = totps::generate_recovery_codes();
-    let digests = codes
-        .iter()
-        .map(|code| code_digest(&state.vault, &registration.totp_id, code))
-        .collect();
+    let (digests, sealed) = stored_codes(&state.vault, project_id, &registration.totp_id, &codes);
     state
         .store
         .rotate_member_recovery_codes(
@@ -195,6 +206,7 @@ async fn rotate(
             &member.member_id,
             &registration.totp_id,
             digests,
+            sealed,
         )
         .await?;
     let body = MemberRecoveryCodesResponse {

@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Duration, Utc};
 use latchkey_core::ids::{MemberId, MemberSessionId, ProjectId};
+use latchkey_core::jwt::KeyKind;
 use latchkey_core::members::Member;
 use latchkey_core::organizations::Organization;
 use latchkey_core::secret::{Secret, SecretDigest};
@@ -25,12 +26,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::members::{find_member, organization_and_member, MemberResponse};
-use crate::error::{ApiError, ErrorType};
+use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody};
 use crate::request_id::CurrentRequestId;
 use crate::stytch::sessions::{
-    jwks_reply, jwt_session_id, no_session_arguments, session_not_found, session_problem, sign,
-    EmptyResponse, JwksResponse,
+    jwks_reply, jwt_session_id, sign, EmptyResponse, JwksResponse, SessionError,
 };
 use crate::stytch::users::given;
 use crate::stytch::{reply, Envelope};
@@ -70,10 +70,7 @@ impl MemberSessionOptions {
     /// bad duration, bad custom claims.
     pub fn parse(&self) -> Result<SessionRequest, ApiError> {
         if given(self.intermediate_session_token.clone()).is_some() {
-            return Err(ApiError::new(
-                ErrorType::IntermediateSessionNotFound,
-                "The intermediate session could not be found.",
-            ));
+            return Err(SessionError::IntermediateNotFound.into());
         }
         Ok(SessionRequest::parse(
             self.session_token.clone(),
@@ -108,10 +105,10 @@ pub async fn presented_member_session(
         }
         Some(SessionRef::Jwt(jwt)) => {
             // A consumer session's id has another prefix: it names no member session.
-            let id = jwt_session_id(state, project_id, jwt)
+            let id = jwt_session_id(state, project_id, KeyKind::B2b, jwt)
                 .await?
                 .and_then(|id| MemberSessionId::parse(&id).ok())
-                .ok_or_else(session_not_found)?;
+                .ok_or(SessionError::NotFound)?;
             (
                 state.store.member_session_by_id(project_id, &id).await?,
                 String::new(),
@@ -120,7 +117,7 @@ pub async fn presented_member_session(
     };
     match session {
         Some(session) if session.is_active(now) => Ok(Some(PresentedMember { session, token })),
-        _ => Err(session_not_found()),
+        _ => Err(SessionError::NotFound.into()),
     }
 }
 
@@ -147,7 +144,7 @@ pub async fn plan_member_session(
             Some(Duration::minutes(DEFAULT_DURATION_MINUTES)),
             now,
         )
-        .map_err(session_problem)?;
+        .map_err(SessionError::from)?;
     match plan {
         SessionPlan::Start {
             factor,
@@ -204,6 +201,7 @@ impl MemberSessionResponse {
         let session_jwt = sign(
             state,
             project_id,
+            KeyKind::B2b,
             &session.jwt_claims(project_id, &roles, slug, now),
         )
         .await?;
@@ -267,6 +265,10 @@ pub struct MemberSessionAuthenticateRequest {
     /// Claims to merge into the session's JWTs; `null` values remove a claim.
     #[schema(value_type = Option<Object>)]
     session_custom_claims: Option<Value>,
+    /// Stytch's organization-scoped RBAC check. Refused with a 400: there is no RBAC policy to
+    /// check it against, and a check that is not made must not look passed.
+    #[schema(value_type = Option<Object>)]
+    authorization_check: Option<Value>,
 }
 
 /// Check a member session by its token or a JWT of it, optionally extending it or changing its
@@ -281,6 +283,12 @@ async fn authenticate(
     JsonBody(request): JsonBody<MemberSessionAuthenticateRequest>,
 ) -> Result<Response, ApiError> {
     let project_id = &auth.project.project_id;
+    if request
+        .authorization_check
+        .is_some_and(|check| !check.is_null())
+    {
+        return Err(SessionError::AuthorizationCheckUnsupported.into());
+    }
     let session_request = SessionRequest::parse(
         request.session_token,
         request.session_jwt,
@@ -291,7 +299,7 @@ async fn authenticate(
     let PresentedMember { session, token } =
         presented_member_session(&state, project_id, session_request.presented(), now)
             .await?
-            .ok_or_else(no_session_arguments)?;
+            .ok_or(SessionError::NoArguments)?;
     let organization = state
         .store
         .get_organization(
@@ -299,7 +307,7 @@ async fn authenticate(
             &OrganizationRef::Id(session.organization_id.clone()),
         )
         .await?
-        .ok_or_else(session_not_found)?;
+        .ok_or(SessionError::NotFound)?;
     let member = find_member(
         &state,
         project_id,
@@ -307,11 +315,11 @@ async fn authenticate(
         &MemberRef::Id(session.member_id.clone()),
     )
     .await
-    .map_err(|_| session_not_found())?;
+    .map_err(|_| SessionError::NotFound)?;
     let member_id = session.member_id.clone();
     let session = match session_request
         .plan(Some(session), member_id.as_str(), None, None, now)
-        .map_err(session_problem)?
+        .map_err(SessionError::from)?
     {
         SessionPlan::Extend(session) => session,
         _ => {
@@ -379,13 +387,13 @@ async fn revoke(
             .await?;
     } else {
         let session_id = match given(request.member_session_id) {
-            Some(id) => MemberSessionId::parse(&id).map_err(|_| session_not_found())?,
+            Some(id) => MemberSessionId::parse(&id).map_err(|_| SessionError::NotFound)?,
             None => {
                 let named =
                     SessionRequest::parse(request.session_token, request.session_jwt, None, None)?;
                 presented_member_session(&state, project_id, named.presented(), Utc::now())
                     .await?
-                    .ok_or_else(no_session_arguments)?
+                    .ok_or(SessionError::NoArguments)?
                     .session
                     .member_session_id
             }
@@ -395,7 +403,7 @@ async fn revoke(
             .revoke_member_session(project_id, &session_id)
             .await
             .map_err(|error| match error {
-                StoreError::NotFound(Missing::Session) => session_not_found(),
+                StoreError::NotFound(Missing::Session) => ApiError::from(SessionError::NotFound),
                 other => other.into(),
             })?;
     }
@@ -414,5 +422,5 @@ async fn jwks(
     request_id: CurrentRequestId,
     Path(project_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    jwks_reply(&state, &request_id, &project_id).await
+    jwks_reply(&state, &request_id, &project_id, KeyKind::B2b).await
 }

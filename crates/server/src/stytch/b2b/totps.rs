@@ -10,12 +10,13 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Duration, Utc};
 use latchkey_core::ids::MemberTotpId;
+use latchkey_core::lock::Factor;
 use latchkey_core::members::Member;
 use latchkey_core::organizations::Organization;
 use latchkey_core::principal::PrincipalId;
-use latchkey_core::sessions::{AuthenticationFactor, SessionRequest};
+use latchkey_core::sessions::SessionRequest;
 use latchkey_core::totps::{self, TotpSecret};
-use latchkey_store::{Consume, NewTotp};
+use latchkey_store::NewTotp;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
@@ -26,10 +27,10 @@ use super::sessions::{presented_member_session, MemberSessionOptions, MemberSess
 use crate::authentication::{self, Principal, Proof};
 use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody};
-use crate::stytch::sessions::session_not_found;
+use crate::stytch::sessions::SessionError;
 use crate::stytch::totps::{
-    accept_code, check_code_shape, code_digest, current_totp, expiration_minutes, seal_context,
-    secret_and_qr_code,
+    accept_code, check_code_shape, current_totp, expiration_minutes, seal_context,
+    secret_and_qr_code, stored_codes, TotpError,
 };
 use crate::stytch::users::given;
 use crate::stytch::{reply, Envelope};
@@ -54,14 +55,14 @@ pub fn new_registration(
 ) -> NewTotp {
     let project_id = &auth.project.project_id;
     let totp_id = MemberTotpId::generate(project_id.environment()).into_string();
+    let (recovery_codes, recovery_codes_sealed) =
+        stored_codes(&state.vault, project_id, &totp_id, codes);
     NewTotp {
         secret_sealed: state
             .vault
             .seal(&seal_context(project_id, &totp_id), secret.as_bytes()),
-        recovery_codes: codes
-            .iter()
-            .map(|code| code_digest(&state.vault, &totp_id, code))
-            .collect(),
+        recovery_codes,
+        recovery_codes_sealed,
         totp_id,
         verified,
         expires_at,
@@ -78,20 +79,16 @@ pub async fn use_up(
     organization: &Organization,
     member: &Member,
     options: &SessionRequest,
-    factor: AuthenticationFactor,
-    completion: (Consume, Option<bool>, Option<String>),
+    proof: Proof,
+    mfa: (Option<bool>, Option<String>),
     now: DateTime<Utc>,
 ) -> Result<MemberSessionResponse, ApiError> {
-    let (consume, set_mfa_enrolled, set_default_mfa_method) = completion;
+    let (set_mfa_enrolled, set_default_mfa_method) = mfa;
     let principal = Principal::Member {
         organization,
         member,
         set_mfa_enrolled,
         set_default_mfa_method,
-    };
-    let proof = Proof {
-        factor: Some(factor),
-        consume: Some(consume),
     };
     authentication::complete(state, auth, principal, options, proof, now)
         .await?
@@ -149,7 +146,7 @@ async fn create(
         presented_member_session(&state, project_id, session_request.presented(), now).await?
     {
         if presented.session.member_id != member.member_id {
-            return Err(session_not_found());
+            return Err(SessionError::NotFound.into());
         }
     }
     let secret = TotpSecret::generate();
@@ -237,25 +234,32 @@ async fn authenticate(
             .await?,
         now,
     )?;
-    // Counted before it is checked: concurrent guesses cannot pass the lock.
-    state
-        .store
-        .reserve_attempt(
-            project_id,
-            &PrincipalId::Member(member.member_id.clone()),
-            &auth.project.settings,
-            now,
-        )
+    // Reserved before it is checked: concurrent guesses cannot pass the lock.
+    let attempt = authentication::reserve_attempt(
+        &state,
+        &auth.project,
+        PrincipalId::Member(member.member_id.clone()),
+        Factor::Totp,
+        now,
+    )
+    .await?;
+    let accepted = accept_code(&state.vault, project_id, registration, &code, now)?;
+    let ((factor, consume), attempt) = attempt
+        .judge(&state, &auth.project, accepted, TotpError::Unauthenticated)
         .await?;
-    let (factor, consume) = accept_code(&state.vault, project_id, registration, &code, now)?;
+    let proof = Proof {
+        factor: Some(factor),
+        consume: Some(consume),
+        attempt: Some(attempt),
+    };
     let body = use_up(
         &state,
         &auth,
         &organization,
         &member,
         &session_request,
-        factor,
-        (consume, set_mfa_enrolled, set_default),
+        proof,
+        (set_mfa_enrolled, set_default),
         now,
     )
     .await?;

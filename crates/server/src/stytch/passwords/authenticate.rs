@@ -8,6 +8,8 @@ pub(super) struct Verified {
     pub(super) user_id: latchkey_core::ids::UserId,
     pub(super) factor: AuthenticationFactor,
     pub(super) upgrade: PasswordWrite,
+    /// The attempt it proved, for the completion to reset.
+    pub(super) attempt: Attempt,
 }
 
 /// Checks `password` for the user of `email`, counting the attempt toward the user's lock.
@@ -25,21 +27,23 @@ pub(super) async fn verify_login(
         .password_login(project_id, email)
         .await?
         .ok_or(StoreError::NotFound(Missing::Email))?;
-    state
-        .store
-        .reserve_attempt(
-            project_id,
-            &PrincipalId::User(login.user_id.clone()),
-            &project.settings,
-            now,
-        )
-        .await?;
+    let attempt = authentication::reserve_attempt(
+        state,
+        project,
+        PrincipalId::User(login.user_id.clone()),
+        Factor::Password,
+        now,
+    )
+    .await?;
     let Some(stored) = login.password else {
-        return Err(unauthorized());
+        // No password to be right: as wrong as a wrong one.
+        return Err(attempt
+            .failed(state, project, PasswordError::Unauthorized)
+            .await);
     };
     let settings = state.argon2;
     let hash = stored.hash.clone();
-    let (matched, replacement) = state
+    let verified = state
         .hashing
         .run(move || match hash {
             hash if hash.verify(&password) => {
@@ -51,10 +55,23 @@ pub(super) async fn verify_login(
             }
             _ => (false, None),
         })
+        .await;
+    let (matched, replacement) = match verified {
+        Ok(verified) => verified,
+        // The hash was never judged (the pool is full or gone): no failure.
+        Err(error) => {
+            attempt.release(state, project).await;
+            return Err(error);
+        }
+    };
+    let ((), attempt) = attempt
+        .judge(
+            state,
+            project,
+            matched.then_some(()),
+            PasswordError::Unauthorized,
+        )
         .await?;
-    if !matched {
-        return Err(unauthorized());
-    }
     if stored.requires_reset {
         // The right password, but it must be reset first: the attempt still counts as a success.
         state
@@ -67,14 +84,12 @@ pub(super) async fn verify_login(
                     revoke: Revocation::None,
                     session: None,
                     consume: None,
+                    attempt: Some(attempt.factor()),
                 }),
                 now,
             )
             .await?;
-        return Err(ApiError::new(
-            ErrorType::ResetPassword,
-            "This password must be reset before it can be used to log in.",
-        ));
+        return Err(PasswordError::MustReset.into());
     }
     let upgrade = match replacement {
         Some(to) => PasswordWrite::Upgrade {
@@ -87,6 +102,7 @@ pub(super) async fn verify_login(
         user_id: login.user_id,
         factor: AuthenticationFactor::password(login.email_id, login.email, now),
         upgrade,
+        attempt,
     })
 }
 
@@ -122,6 +138,7 @@ pub(super) async fn authenticate(
     let proof = Proof {
         factor: Some(verified.factor),
         consume: None,
+        attempt: Some(verified.attempt),
     };
     let body = authentication::complete(&state, &auth, principal, &session_request, proof, now)
         .await?

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
+use latchkey_core::lock::Factor;
 use latchkey_core::passwords::migrate::MigrateHash;
 use latchkey_core::passwords::strength::{self, Strength, MAX_PASSWORD_BYTES};
 use latchkey_core::passwords::{hash_password, StoredHash};
@@ -26,19 +27,21 @@ use super::sessions::{
     authenticated_body, new_session, required_session, AuthenticatedResponse, SessionOptions,
 };
 use super::users::{given, new_metadata, new_name, NameRequest};
-use crate::authentication::{self, Principal, Proof};
-use crate::error::{ApiError, ErrorType};
+use crate::authentication::{self, Attempt, Principal, Proof};
+use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody};
 use crate::stytch::{reply, Envelope, UserObject};
 use crate::AppState;
 
 mod authenticate;
 mod create;
+mod error;
 mod migrate;
 mod reset;
 mod strength_check;
 
 use authenticate::verify_login;
+pub use error::PasswordError;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -50,22 +53,14 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(reset::reset_by_session))
 }
 
-fn unauthorized() -> ApiError {
-    ApiError::new(
-        ErrorType::UnauthorizedCredentials,
-        "Unauthorized credentials.",
-    )
-}
-
-fn required_password(field: &str, password: Option<String>) -> Result<String, ApiError> {
+fn required_password(
+    field: &'static str,
+    password: Option<String>,
+) -> Result<String, PasswordError> {
     match password {
-        Some(password) if !password.is_empty() && password.len() <= MAX_PASSWORD_BYTES => {
-            Ok(password)
-        }
-        Some(password) if password.len() > MAX_PASSWORD_BYTES => Err(ApiError::bad_request(
-            format!("{field} must be at most {MAX_PASSWORD_BYTES} bytes."),
-        )),
-        _ => Err(ApiError::bad_request(format!("{field} is required."))),
+        Some(password) if password.len() > MAX_PASSWORD_BYTES => Err(PasswordError::TooLong(field)),
+        Some(password) if !password.is_empty() => Ok(password),
+        _ => Err(PasswordError::Required(field)),
     }
 }
 
@@ -85,11 +80,10 @@ fn require_strong(
     if rated.valid_password {
         return Ok(());
     }
-    let mut message = "The password is too weak.".to_owned();
-    if !rated.warning.is_empty() {
-        message = format!("{message} {}", rated.warning);
+    Err(PasswordError::Weak {
+        warning: rated.warning,
     }
-    Err(ApiError::new(ErrorType::WeakPassword, message))
+    .into())
 }
 
 async fn new_hash(state: &AppState, password: String) -> Result<StoredHash, ApiError> {

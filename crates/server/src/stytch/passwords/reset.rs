@@ -37,6 +37,7 @@ pub(super) async fn reset_by_existing_password(
     let proof = Proof {
         factor: Some(verified.factor),
         consume: None,
+        attempt: Some(verified.attempt),
     };
     let body = authentication::complete(&state, &auth, principal, &session_request, proof, now)
         .await?
@@ -84,6 +85,7 @@ pub(super) async fn reset_by_session(
     let proof = Proof {
         factor: None,
         consume: None,
+        attempt: None,
     };
     let body = authentication::complete(&state, &auth, principal, &options, proof, now)
         .await?

@@ -6,6 +6,10 @@ use super::*;
 pub struct SessionAuthenticateRequest {
     #[serde(flatten)]
     session: SessionOptions,
+    /// Stytch's RBAC check of the session. Refused with a 400: there is no RBAC policy to
+    /// check it against, and a check that is not made must not look passed.
+    #[schema(value_type = Option<Object>)]
+    authorization_check: Option<Value>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -29,6 +33,12 @@ pub(super) async fn authenticate(
 ) -> Result<Response, ApiError> {
     let project_id = &auth.project.project_id;
     let now = Utc::now();
+    if request
+        .authorization_check
+        .is_some_and(|check| !check.is_null())
+    {
+        return Err(SessionError::AuthorizationCheckUnsupported.into());
+    }
     let options = request.session.parse()?;
     let presented = required_session(&state, project_id, &options, now).await?;
     let user_id = presented.session.user_id.clone();
@@ -42,7 +52,7 @@ pub(super) async fn authenticate(
         .store
         .get_user(project_id, &UserRef::Id(session.user_id.clone()))
         .await?
-        .ok_or_else(session_not_found)?;
+        .ok_or(SessionError::NotFound)?;
     let (session_token, session_jwt, session) =
         session_fields(&state, project_id, Some(&session), &token, &user.roles, now).await?;
     let body = SessionAuthenticateResponse {

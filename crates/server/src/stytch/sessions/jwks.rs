@@ -22,18 +22,20 @@ pub(super) async fn jwks(
     request_id: crate::request_id::CurrentRequestId,
     Path(project_id): Path<String>,
 ) -> Result<Response, ApiError> {
-    jwks_reply(&state, &request_id, &project_id).await
+    jwks_reply(&state, &request_id, &project_id, KeyKind::Consumer).await
 }
 
-/// The JWKS of the project `project_id` names (consumer and B2B routes serve the same keys).
+/// The JWKS of `kind` of the project `project_id` names: the consumer route publishes the
+/// consumer keys, the B2B route the B2B keys.
 pub async fn jwks_reply(
     state: &AppState,
     request_id: &crate::request_id::CurrentRequestId,
     project_id: &str,
+    kind: KeyKind,
 ) -> Result<Response, ApiError> {
     let project_id =
         ProjectId::parse(project_id).map_err(|_| StoreError::NotFound(Missing::Project))?;
-    let keys = state.store.signing_keys(&project_id).await?;
+    let keys = keys_of(state, &project_id, kind).await?;
     if keys.is_empty() {
         return Err(StoreError::NotFound(Missing::Project).into());
     }

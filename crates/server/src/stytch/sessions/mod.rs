@@ -6,11 +6,11 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
 use latchkey_core::ids::{ProjectId, SessionId, UserId};
-use latchkey_core::jwt::{self, JwtProblem};
+use latchkey_core::jwt::{self, JwtProblem, KeyKind, SigningKey};
 use latchkey_core::secret::{Secret, SecretDigest};
 use latchkey_core::sessions::{
-    AuthenticationFactor, Session, SessionObject, SessionPlan, SessionProblem, SessionRef,
-    SessionRequest, SESSION_CLAIM,
+    AuthenticationFactor, Session, SessionObject, SessionPlan, SessionRef, SessionRequest,
+    SESSION_CLAIM,
 };
 use latchkey_core::users::{User, UserRef};
 use latchkey_store::{Missing, NewSession, SessionWrite, StoreError};
@@ -20,18 +20,20 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::error::{ApiError, ErrorType};
+use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody};
 use crate::stytch::users::{find_user, given};
 use crate::stytch::{reply, Envelope, UserObject};
 use crate::AppState;
 
 mod authenticate;
+mod error;
 mod jwks;
 mod list;
 mod options;
 mod revoke;
 
+pub use error::SessionError;
 pub use jwks::{jwks_reply, JwksResponse};
 pub use options::*;
 pub use revoke::EmptyResponse;
@@ -42,16 +44,4 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(authenticate::authenticate))
         .routes(routes!(revoke::revoke))
         .routes(routes!(jwks::jwks))
-}
-
-/// Neither `session_token` nor `session_jwt`, where one is required.
-pub fn no_session_arguments() -> ApiError {
-    ApiError::new(
-        ErrorType::NoSessionArguments,
-        "Include one of session_token or session_jwt.",
-    )
-}
-
-pub fn session_not_found() -> ApiError {
-    StoreError::NotFound(Missing::Session).into()
 }

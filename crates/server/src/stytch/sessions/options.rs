@@ -35,14 +35,6 @@ pub struct Presented {
     pub token: String,
 }
 
-/// The answer to a plan that cannot be made.
-pub fn session_problem(problem: SessionProblem) -> ApiError {
-    match problem {
-        SessionProblem::NotFound => session_not_found(),
-        SessionProblem::Input(error) => error.into(),
-    }
-}
-
 /// Finds the active session a token or a JWT names; `None` when neither is given.
 pub async fn presented_session(
     state: &AppState,
@@ -60,10 +52,10 @@ pub async fn presented_session(
             (session, token.clone())
         }
         Some(SessionRef::Jwt(jwt)) => {
-            let session_id = jwt_session_id(state, project_id, jwt)
+            let session_id = jwt_session_id(state, project_id, KeyKind::Consumer, jwt)
                 .await?
                 .and_then(|id| SessionId::parse(&id).ok())
-                .ok_or_else(session_not_found)?;
+                .ok_or(SessionError::NotFound)?;
             (
                 state.store.session_by_id(project_id, &session_id).await?,
                 String::new(),
@@ -72,7 +64,7 @@ pub async fn presented_session(
     };
     match session {
         Some(session) if session.is_active(now) => Ok(Some(Presented { session, token })),
-        _ => Err(session_not_found()),
+        _ => Err(SessionError::NotFound.into()),
     }
 }
 
@@ -85,7 +77,7 @@ pub async fn required_session(
 ) -> Result<Presented, ApiError> {
     presented_session(state, project_id, request.presented(), now)
         .await?
-        .ok_or_else(no_session_arguments)
+        .ok_or_else(|| SessionError::NoArguments.into())
 }
 
 /// Decides the session part of an authentication of `user_id` by `factor`, given the session
@@ -106,7 +98,7 @@ pub fn plan_with(
     };
     let plan = request
         .plan(presented, user_id.as_str(), factor, None, now)
-        .map_err(session_problem)?;
+        .map_err(SessionError::from)?;
     Ok(match plan {
         SessionPlan::None => (None, String::new()),
         SessionPlan::Start {
@@ -155,19 +147,60 @@ pub async fn session_fields(
     let jwt = sign(
         state,
         project_id,
+        KeyKind::Consumer,
         &session.jwt_claims(project_id, roles, now),
     )
     .await?;
     Ok((token.to_owned(), jwt, Some(session.to_object(roles))))
 }
 
-/// Signs `claims` with the project's current key.
+/// The project's signing keys of `kind`, newest first. A project's first B2B key is made when
+/// first needed: projects from before the two kinds had consumer keys only.
+pub async fn keys_of(
+    state: &AppState,
+    project_id: &ProjectId,
+    kind: KeyKind,
+) -> Result<Vec<SigningKey>, ApiError> {
+    let keys: Vec<SigningKey> = state
+        .store
+        .signing_keys(project_id)
+        .await?
+        .into_iter()
+        .filter(|key| key.kind == kind)
+        .collect();
+    if !keys.is_empty() || kind == KeyKind::Consumer {
+        return Ok(keys);
+    }
+    if state.store.get_project(project_id).await?.is_none() {
+        return Ok(keys);
+    }
+    let environment = project_id.environment();
+    let generated =
+        tokio::task::spawn_blocking(move || SigningKey::generate(environment, kind, Utc::now()))
+            .await;
+    let key = match generated {
+        Ok(Ok(key)) => key,
+        Ok(Err(error)) => {
+            tracing::error!(%error, "generating a signing key failed");
+            return Err(ApiError::internal());
+        }
+        Err(error) => {
+            tracing::error!(%error, "the key generation task failed");
+            return Err(ApiError::internal());
+        }
+    };
+    state.store.add_signing_key(project_id, &key).await?;
+    Ok(vec![key])
+}
+
+/// Signs `claims` with the project's current key of `kind`.
 pub async fn sign(
     state: &AppState,
     project_id: &ProjectId,
+    kind: KeyKind,
     claims: &Value,
 ) -> Result<String, ApiError> {
-    let keys = state.store.signing_keys(project_id).await?;
+    let keys = keys_of(state, project_id, kind).await?;
     let key = keys.first().ok_or_else(|| {
         tracing::error!(project_id = %project_id, "project has no signing key");
         ApiError::internal()
@@ -178,21 +211,18 @@ pub async fn sign(
     })
 }
 
-/// The session id a JWT signed by the project carries. An expired JWT still names its session,
-/// whose own state then decides (as with Stytch).
+/// The session id a JWT signed by one of the project's keys of `kind` carries: a JWT of the
+/// other kind does not verify. An expired JWT still names its session, whose own state then
+/// decides (as with Stytch).
 pub async fn jwt_session_id(
     state: &AppState,
     project_id: &ProjectId,
+    kind: KeyKind,
     jwt: &str,
 ) -> Result<Option<String>, ApiError> {
-    let keys = state.store.signing_keys(project_id).await?;
-    let (claims, _expired) =
-        jwt::verify(jwt, &keys, project_id).map_err(|JwtProblem::Invalid| {
-            ApiError::new(
-                ErrorType::UnableToParseSessionJwt,
-                "The session JWT is malformed or was not signed by this project.",
-            )
-        })?;
+    let keys = keys_of(state, project_id, kind).await?;
+    let (claims, _expired) = jwt::verify(jwt, &keys, project_id)
+        .map_err(|JwtProblem::Invalid| SessionError::UnparsableJwt)?;
     Ok(claims[SESSION_CLAIM]["id"].as_str().map(str::to_owned))
 }
 

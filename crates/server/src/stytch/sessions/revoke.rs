@@ -34,27 +34,19 @@ pub(super) async fn revoke(
     .filter(|value| value.as_deref().is_some_and(|text| !text.is_empty()))
     .count();
     if given_count == 0 {
-        return Err(ApiError::new(
-            ErrorType::NoSessionRevokeArguments,
-            "Include one of session_id, session_token or session_jwt.",
-        ));
+        return Err(SessionError::NoRevokeArguments.into());
     }
     if given_count > 1 {
-        return Err(ApiError::new(
-            ErrorType::TooManySessionRevokeArguments,
-            "Include only one of session_id, session_token or session_jwt.",
-        ));
+        return Err(SessionError::TooManyRevokeArguments.into());
     }
     let session_id = match given(request.session_id) {
-        Some(id) => SessionId::parse(&id).map_err(|_| {
-            ApiError::new(ErrorType::InvalidSessionId, "session_id format is invalid.")
-        })?,
+        Some(id) => SessionId::parse(&id).map_err(|_| SessionError::InvalidSessionId)?,
         None => {
             let named =
                 SessionRequest::parse(request.session_token, request.session_jwt, None, None)?;
             presented_session(&state, project_id, named.presented(), now)
                 .await?
-                .ok_or_else(session_not_found)?
+                .ok_or(SessionError::NotFound)?
                 .session
                 .session_id
         }

@@ -8,10 +8,7 @@ pub fn current_totp(totps: Vec<StoredTotp>, now: DateTime<Utc>) -> Result<Stored
     let any = !totps.is_empty();
     match totps.into_iter().find(|totp| totp.is_usable(now)) {
         Some(totp) => Ok(totp),
-        None if any => Err(ApiError::new(
-            ErrorType::ExpiredTotp,
-            "The TOTP registration expired before it was verified. Create a new one.",
-        )),
+        None if any => Err(TotpError::Expired.into()),
         None => Err(StoreError::NotFound(Missing::Totp).into()),
     }
 }
@@ -24,17 +21,17 @@ pub fn accept_code(
     registration: StoredTotp,
     code: &str,
     now: DateTime<Utc>,
-) -> Result<(AuthenticationFactor, Consume), ApiError> {
+) -> Result<Option<(AuthenticationFactor, Consume)>, ApiError> {
     let secret = open_secret(vault, project_id, &registration)?;
-    let step = secret
-        .matching_step(code, now.timestamp())
-        .ok_or_else(unable_to_authenticate)?;
+    let Some(step) = secret.matching_step(code, now.timestamp()) else {
+        return Ok(None);
+    };
     let factor = AuthenticationFactor::totp(registration.totp_id.clone(), now);
     let consume = Consume::TotpStep {
         totp_id: registration.totp_id,
         step,
     };
-    Ok((factor, consume))
+    Ok(Some((factor, consume)))
 }
 
 /// Checks a recovery code against `registration`: the factor it adds and the code to use up, or
@@ -45,17 +42,17 @@ pub fn accept_recovery_code(
     registration: StoredTotp,
     code: &str,
     now: DateTime<Utc>,
-) -> Result<(AuthenticationFactor, Consume), ApiError> {
+) -> Option<(AuthenticationFactor, Consume)> {
     let digest = code_digest(vault, &registration.totp_id, code);
     if !holds_code(&registration.recovery_codes, &digest) {
-        return Err(StoreError::Refused(Refusal::RecoveryCodeRejected).into());
+        return None;
     }
     let factor = AuthenticationFactor::recovery_code(registration.totp_id.clone(), now);
     let consume = Consume::RecoveryCode {
         totp_id: registration.totp_id,
         digest,
     };
-    Ok((factor, consume))
+    Some((factor, consume))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -64,13 +61,6 @@ pub struct TotpAuthenticateRequest {
     totp_code: Option<String>,
     #[serde(flatten)]
     session: SessionOptions,
-}
-
-pub fn unable_to_authenticate() -> ApiError {
-    ApiError::new(
-        ErrorType::UnableToAuthenticateTotp,
-        "The TOTP code could not be authenticated.",
-    )
 }
 
 #[derive(Serialize, ToSchema)]
@@ -103,27 +93,25 @@ pub(super) async fn authenticate(
         state.store.user_totps(project_id, &user.user_id).await?,
         now,
     )?;
-    // Counted before it is checked, like a password: concurrent guesses cannot pass the lock.
-    state
-        .store
-        .reserve_attempt(
-            project_id,
-            &PrincipalId::User(user.user_id.clone()),
-            &auth.project.settings,
-            now,
-        )
-        .await?;
-    let (factor, consume) = accept_code(&state.vault, project_id, registration, &code, now)?;
-    use_up(
+    // Reserved before it is checked, like a password: concurrent guesses cannot pass the lock.
+    let attempt = authentication::reserve_attempt(
         &state,
-        &auth,
-        user.user_id,
-        &session_request,
-        factor,
-        consume,
+        &auth.project,
+        PrincipalId::User(user.user_id.clone()),
+        Factor::Totp,
         now,
     )
-    .await
+    .await?;
+    let accepted = accept_code(&state.vault, project_id, registration, &code, now)?;
+    let ((factor, consume), attempt) = attempt
+        .judge(&state, &auth.project, accepted, TotpError::Unauthenticated)
+        .await?;
+    let proof = Proof {
+        factor: Some(factor),
+        consume: Some(consume),
+        attempt: Some(attempt),
+    };
+    use_up(&state, &auth, user.user_id, &session_request, proof, now).await
 }
 
 /// Completes a TOTP or recovery-code authentication: plans the session, uses up the step or
@@ -133,23 +121,22 @@ pub(super) async fn use_up(
     auth: &Authenticated,
     user_id: UserId,
     options: &SessionRequest,
-    factor: AuthenticationFactor,
-    consume: Consume,
+    proof: Proof,
     now: DateTime<Utc>,
 ) -> Result<Response, ApiError> {
-    let totp_id = match &consume {
-        Consume::TotpStep { totp_id, .. } | Consume::RecoveryCode { totp_id, .. } => {
+    let totp_id = match &proof.consume {
+        Some(Consume::TotpStep { totp_id, .. } | Consume::RecoveryCode { totp_id, .. }) => {
             totp_id.clone()
+        }
+        None => {
+            tracing::error!("a TOTP authentication completed without its step or code");
+            return Err(ApiError::internal());
         }
     };
     let principal = Principal::User {
         user_id,
         password: PasswordWrite::Keep,
         revoke_other_sessions: false,
-    };
-    let proof = Proof {
-        factor: Some(factor),
-        consume: Some(consume),
     };
     let body = TotpAuthenticatedResponse {
         authenticated: authentication::complete(state, auth, principal, options, proof, now)

@@ -47,14 +47,14 @@ pub(super) async fn create(
         .or_else(|| user.phone_numbers.first().map(|p| p.phone_number.clone()))
         .unwrap_or_else(|| user.user_id.to_string());
     let (secret_text, qr_code) = secret_and_qr_code(&secret, &auth.project.name, &account)?;
+    let (recovery_codes, recovery_codes_sealed) =
+        stored_codes(&state.vault, project_id, &totp_id, &codes);
     let new = NewTotp {
         secret_sealed: state
             .vault
             .seal(&seal_context(project_id, &totp_id), secret.as_bytes()),
-        recovery_codes: codes
-            .iter()
-            .map(|code| code_digest(&state.vault, &totp_id, code))
-            .collect(),
+        recovery_codes,
+        recovery_codes_sealed,
         totp_id: totp_id.clone(),
         verified: false,
         expires_at: Some(now + Duration::minutes(minutes)),

@@ -15,7 +15,7 @@ use latchkey_core::totps::{self, TotpSecret};
 use latchkey_core::users::UserRef;
 use latchkey_core::vault::Vault;
 use latchkey_store::{
-    CodeDigest, Consume, Missing, NewTotp, PasswordWrite, Refusal, StoreError, StoredTotp,
+    CodeDigest, Consume, Missing, NewTotp, PasswordWrite, StoreError, StoredTotp,
 };
 use serde::{Deserialize, Serialize};
 use subtle::ConstantTimeEq;
@@ -26,21 +26,23 @@ use utoipa_axum::routes;
 use super::sessions::{AuthenticatedResponse, SessionOptions};
 use super::users::{find_user, given};
 use crate::authentication::{self, Principal, Proof};
-use crate::error::{ApiError, ErrorType};
+use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody};
 use crate::stytch::{reply, Envelope, UserObject};
 use crate::AppState;
 
 mod authenticate;
 mod create;
+mod error;
 mod recover;
 mod recovery_codes;
 
 use authenticate::use_up;
 pub use authenticate::{
-    accept_code, accept_recovery_code, current_totp, unable_to_authenticate,
-    TotpAuthenticatedResponse,
+    accept_code, accept_recovery_code, current_totp, TotpAuthenticatedResponse,
 };
+pub use error::TotpError;
+use latchkey_core::lock::Factor;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -91,6 +93,60 @@ pub fn code_digest(vault: &Vault, totp_id: &str, code: &str) -> CodeDigest {
     vault.code_digest(totp_id, &totps::normalize_recovery_code(code))
 }
 
+/// Where a registration's recovery codes are sealed; they open nowhere else.
+fn codes_context(project_id: &ProjectId, totp_id: &str) -> String {
+    format!("totp-recovery-codes:{project_id}:{totp_id}")
+}
+
+/// The stored forms of `codes` for registration `totp_id`: their digests, which a login checks
+/// and uses up in constant time, and the list sealed, to show them again as Stytch does.
+pub fn stored_codes(
+    vault: &Vault,
+    project_id: &ProjectId,
+    totp_id: &str,
+    codes: &[String],
+) -> (Vec<CodeDigest>, Vec<u8>) {
+    let digests = codes
+        .iter()
+        .map(|code| code_digest(vault, totp_id, code))
+        .collect();
+    let list = serde_json::to_vec(codes).unwrap_or_default();
+    let sealed = vault.seal(&codes_context(project_id, totp_id), &list);
+    (digests, sealed)
+}
+
+/// The recovery codes of `registration` not yet used, opened from their sealed list; none for a
+/// registration written before codes were sealed. A list that does not open means the
+/// database and the key disagree: logged, and a 500.
+pub fn unused_codes(
+    vault: &Vault,
+    project_id: &ProjectId,
+    registration: &StoredTotp,
+) -> Result<Vec<String>, ApiError> {
+    let Some(sealed) = &registration.recovery_codes_sealed else {
+        return Ok(Vec::new());
+    };
+    let opened = vault
+        .open(&codes_context(project_id, &registration.totp_id), sealed)
+        .map_err(|error| error.to_string())
+        .and_then(|list| {
+            serde_json::from_slice::<Vec<String>>(&list).map_err(|error| error.to_string())
+        });
+    let codes = opened.map_err(|error| {
+        tracing::error!(totp_id = %registration.totp_id, %error, "recovery codes did not open");
+        ApiError::internal()
+    })?;
+    Ok(codes
+        .into_iter()
+        .filter(|code| {
+            holds_code(
+                &registration.recovery_codes,
+                &code_digest(vault, &registration.totp_id, code),
+            )
+        })
+        .collect())
+}
+
 /// The secret, and the QR code of its `otpauth://` URI labelled with `issuer` and `account`.
 pub fn secret_and_qr_code(
     secret: &TotpSecret,
@@ -108,10 +164,7 @@ pub fn secret_and_qr_code(
 pub fn expiration_minutes(minutes: Option<i64>) -> Result<i64, ApiError> {
     let minutes = minutes.unwrap_or(DEFAULT_EXPIRATION_MINUTES);
     if !(MIN_EXPIRATION_MINUTES..=DEFAULT_EXPIRATION_MINUTES).contains(&minutes) {
-        return Err(ApiError::new(
-            ErrorType::InvalidExpiration,
-            "expiration_minutes must be between 5 and 1440.",
-        ));
+        return Err(TotpError::InvalidExpiration.into());
     }
     Ok(minutes)
 }
@@ -121,10 +174,7 @@ pub fn check_code_shape(code: &str) -> Result<(), ApiError> {
     if totps::is_code_shaped(code) {
         return Ok(());
     }
-    Err(ApiError::new(
-        ErrorType::InvalidTotpCode,
-        "totp_code must be 6 digits.",
-    ))
+    Err(TotpError::NotACode.into())
 }
 
 fn required_user(user_id: Option<String>) -> Result<UserRef, ApiError> {

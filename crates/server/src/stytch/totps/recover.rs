@@ -34,24 +34,27 @@ pub(super) async fn recover(
         .into_iter()
         .find(|totp| totp.verified)
         .ok_or(StoreError::NotFound(Missing::Totp))?;
-    state
-        .store
-        .reserve_attempt(
-            project_id,
-            &PrincipalId::User(user.user_id.clone()),
-            &auth.project.settings,
-            now,
-        )
-        .await?;
-    let (factor, consume) = accept_recovery_code(&state.vault, registration, &code, now)?;
-    use_up(
+    let attempt = authentication::reserve_attempt(
         &state,
-        &auth,
-        user.user_id,
-        &session_request,
-        factor,
-        consume,
+        &auth.project,
+        PrincipalId::User(user.user_id.clone()),
+        Factor::RecoveryCode,
         now,
     )
-    .await
+    .await?;
+    let accepted = accept_recovery_code(&state.vault, registration, &code, now);
+    let ((factor, consume), attempt) = attempt
+        .judge(
+            &state,
+            &auth.project,
+            accepted,
+            TotpError::RecoveryCodeRejected,
+        )
+        .await?;
+    let proof = Proof {
+        factor: Some(factor),
+        consume: Some(consume),
+        attempt: Some(attempt),
+    };
+    use_up(&state, &auth, user.user_id, &session_request, proof, now).await
 }

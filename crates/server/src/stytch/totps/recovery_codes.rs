@@ -17,15 +17,15 @@ pub struct RecoveryCodesResponse {
 pub struct TotpRecoveryCodes {
     totp_id: String,
     verified: bool,
-    /// Always empty: codes are kept only as digests.
+    /// The codes not yet used.
     recovery_codes: Vec<String>,
     /// Latchkey extension: how many codes are left unused.
     remaining_recovery_codes: usize,
 }
 
-/// Lists the user's registrations. Recovery codes are stored only as digests, so they cannot
-/// be shown again: `recovery_codes` is empty and `remaining_recovery_codes` (a Latchkey
-/// extension) tells how many are left unused.
+/// Lists the user's registrations with their unused recovery codes, opened from their sealed
+/// copy (retrievable only with the project's secret); `remaining_recovery_codes` (a Latchkey
+/// extension) tells how many there are.
 #[utoipa::path(post, path = "/v1/totps/recovery_codes", tag = "totps",
     operation_id = "totps.recovery_codes", request_body = RecoveryCodesRequest,
     responses((status = 200, description = "The user's registrations.",
@@ -43,13 +43,15 @@ pub(super) async fn recovery_codes(
         user_id: user.user_id.as_str().to_owned(),
         totps: totps
             .iter()
-            .map(|totp| TotpRecoveryCodes {
-                totp_id: totp.totp_id.clone(),
-                verified: totp.verified,
-                recovery_codes: Vec::new(),
-                remaining_recovery_codes: totp.recovery_codes.len(),
+            .map(|totp| {
+                Ok(TotpRecoveryCodes {
+                    totp_id: totp.totp_id.clone(),
+                    verified: totp.verified,
+                    recovery_codes: unused_codes(&state.vault, project_id, totp)?,
+                    remaining_recovery_codes: totp.recovery_codes.len(),
+                })
             })
-            .collect(),
+            .collect::<Result<_, ApiError>>()?,
     };
     Ok(reply(&auth.request_id, StatusCode::OK, body))
 }

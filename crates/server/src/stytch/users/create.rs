@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::{given, new_metadata, new_name, NameRequest};
-use crate::error::{ApiError, ErrorType};
+use super::{given, new_metadata, new_name, NameRequest, UserError};
+use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody};
 use crate::stytch::{reply, Envelope, UserObject};
 use crate::AppState;
@@ -43,10 +43,7 @@ impl TryFrom<CreateUserRequest> for NewUser {
             .map(|phone| PhoneNumber::parse(&phone))
             .transpose()?;
         if email.is_none() && phone_number.is_none() {
-            return Err(ApiError::new(
-                ErrorType::EmailOrPhoneNumberRequired,
-                "An email or a phone_number is required to create a user.",
-            ));
+            return Err(UserError::EmailOrPhoneNumberRequired.into());
         }
         Ok(NewUser {
             email,

@@ -16,8 +16,11 @@ use crate::AppState;
 
 mod create;
 mod delete;
+mod error;
 mod read;
 mod update;
+
+pub use error::UserError;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::{given, NameRequest};
+use super::{given, NameRequest, UserError};
 use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody, Segment};
 use crate::stytch::{
@@ -137,11 +137,7 @@ pub async fn exchange_primary_factor(
     let to = match (given(request.email_address), given(request.phone_number)) {
         (Some(email), None) => PrimaryFactor::Email(Email::parse(&email)?),
         (None, Some(phone)) => PrimaryFactor::PhoneNumber(PhoneNumber::parse(&phone)?),
-        _ => {
-            return Err(ApiError::bad_request(
-                "Pass exactly one of email_address and phone_number.",
-            ))
-        }
+        _ => return Err(UserError::NotExactlyOneFactor.into()),
     };
     let now = Utc::now();
     let user = state

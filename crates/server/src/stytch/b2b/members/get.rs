@@ -25,11 +25,7 @@ pub(super) async fn get(
     let member_ref = match (given(query.member_id), given(query.email_address)) {
         (Some(id), _) => MemberRef::parse(&id),
         (None, Some(email)) => MemberRef::Email(Email::parse(&email)?.as_str().to_owned()),
-        (None, None) => {
-            return Err(ApiError::bad_request(
-                "Include one of member_id or email_address.",
-            ))
-        }
+        (None, None) => return Err(MemberError::NoMemberIdentifier.into()),
     };
     let organization = find_organization(&state, project_id, &organization_id).await?;
     let member = find_member(&state, project_id, &organization, &member_ref).await?;

@@ -29,7 +29,7 @@ use super::{
     encode_cursor, filter_bool, filter_strings, filter_text, search_operands, search_page,
     unknown_filter,
 };
-use crate::error::{ApiError, ErrorType};
+use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody, Segment, Segments};
 use crate::stytch::users::given;
 use crate::stytch::{reply, timestamp, Envelope};
@@ -37,9 +37,12 @@ use crate::AppState;
 
 mod create;
 mod delete;
+mod error;
 mod get;
 mod search;
 mod update;
+
+pub use error::MemberError;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -221,10 +224,7 @@ fn metadata(field: &str, value: Option<Value>) -> Result<Option<Map<String, Valu
 fn roles(roles: Vec<String>) -> Result<Vec<String>, ApiError> {
     let roles = parse_roles(roles)?;
     if roles.iter().any(|role| role == MEMBER_ROLE) {
-        return Err(ApiError::new(
-            ErrorType::CannotAssignDefaultRbacRoleId,
-            "stytch_member is held by every member and cannot be assigned.",
-        ));
+        return Err(MemberError::DefaultRoleAssigned.into());
     }
     Ok(roles)
 }

@@ -76,15 +76,11 @@ pub(super) async fn search(
     let body = request.page.into_map();
     let project_id = &auth.project.project_id;
     let organization_refs = match &organization_ids {
-        Some(value) => filter_strings(value).map_err(|_| {
-            ApiError::bad_request("organization_ids must be a list of organization ids.")
-        })?,
+        Some(value) => filter_strings(value).map_err(|_| MemberError::OrganizationIdsNotIds)?,
         None => Vec::new(),
     };
     if organization_refs.is_empty() {
-        return Err(ApiError::bad_request(
-            "organization_ids is required: at least one organization.",
-        ));
+        return Err(MemberError::NoOrganizations.into());
     }
     let filter = search_filter(body.get("query"))?;
     let (limit, after) = search_page(&body, |id| MemberId::parse(id).is_ok())?;
