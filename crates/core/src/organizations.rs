@@ -268,6 +268,15 @@ pub struct Organization {
     pub updated_at: DateTime<Utc>,
 }
 
+impl Organization {
+    /// Whether the organization demands MFA of a member: its `mfa_policy` is
+    /// `REQUIRED_FOR_ALL`, or the member enrolled (`mfa_enrolled`).
+    pub fn requires_mfa(&self, member_enrolled: bool) -> bool {
+        member_enrolled
+            || self.settings.get("mfa_policy").and_then(Value::as_str) == Some("REQUIRED_FOR_ALL")
+    }
+}
+
 /// `organization_name`: 1 to 128 characters, no control characters.
 pub fn parse_organization_name(raw: &str) -> Result<String, InputError> {
     let name = raw.trim();

@@ -256,8 +256,16 @@ async fn complete_with(
                 tracing::error!("a member authentication completed without a factor");
                 ApiError::internal()
             })?;
-            let (session, token) =
-                plan_member_session(state, project_id, member, request, factor, now).await?;
+            let (session, token) = plan_member_session(
+                state,
+                project_id,
+                member,
+                request,
+                factor,
+                organization.requires_mfa(member.mfa_enrolled),
+                now,
+            )
+            .await?;
             let completion = Completion::Member(MemberCompletion {
                 member_id: member.member_id.clone(),
                 attempt,

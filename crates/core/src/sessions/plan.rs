@@ -56,6 +56,34 @@ pub enum SessionPlan<S> {
     Extend(S),
     /// [`SessionPlan::Extend`], and the new factor recorded in the session (step-up).
     Attach(S),
+    /// A member proved `factor`, but the organization still demands MFA: no session; the caller
+    /// issues an intermediate session for the member and this factor, which a second factor
+    /// completes ([`SessionPlan::short_of_mfa`]).
+    Intermediate { factor: AuthenticationFactor },
+}
+
+/// The factor kinds that are a second factor for an organization's MFA.
+const SECOND_FACTOR_KINDS: [&str; 3] = ["totp", "otp", "recovery_codes"];
+
+/// Whether MFA is still owed by a member whose session would hold `factors`, when the
+/// organization requires it of this member (`mfa_policy: REQUIRED_FOR_ALL`, or the member is
+/// enrolled): owed unless one of them is a second factor (TOTP, SMS OTP, a recovery code).
+pub fn mfa_owed(required: bool, factors: &[AuthenticationFactor]) -> bool {
+    required
+        && !factors
+            .iter()
+            .any(|factor| SECOND_FACTOR_KINDS.contains(&factor.kind.as_str()))
+}
+
+impl<S> SessionPlan<S> {
+    /// Stops the plan short of a session while MFA is owed: a session it would start becomes an
+    /// intermediate one. A presented session was a full one, so attaching to it stands.
+    pub fn short_of_mfa(self, owed: bool) -> SessionPlan<S> {
+        match self {
+            SessionPlan::Start { factor, .. } if owed => SessionPlan::Intermediate { factor },
+            plan => plan,
+        }
+    }
 }
 
 /// What the plan needs of a consumer or member session.
@@ -356,5 +384,29 @@ mod tests {
         let options = request(Some("t"), None, None, None).unwrap();
         let plan = options.plan(Some(session(&other)), user.as_str(), None, None, at(5));
         assert_eq!(plan.unwrap_err(), SessionProblem::NotFound);
+    }
+
+    /// A primary factor where the organization requires MFA stops short at an intermediate
+    /// session; a second factor, or an organization that does not require it, gets the session.
+    #[test]
+    fn a_primary_factor_stops_short_while_mfa_is_owed() {
+        let member = "member-test-00000000-0000-0000-0000-000000000001";
+        let totp = AuthenticationFactor::totp("totp-1".to_owned(), at(0));
+        let primary = password(at(0));
+        assert!(mfa_owed(true, std::slice::from_ref(&primary)));
+        assert!(!mfa_owed(true, &[primary.clone(), totp.clone()]));
+        assert!(!mfa_owed(false, std::slice::from_ref(&primary)));
+        let options = request(None, None, Some(60), None).unwrap();
+        let plan = |factor: AuthenticationFactor| {
+            options
+                .plan::<Session>(None, member, Some(factor.clone()), None, at(0))
+                .unwrap()
+                .short_of_mfa(mfa_owed(true, &[factor]))
+        };
+        assert_eq!(
+            plan(primary.clone()),
+            SessionPlan::Intermediate { factor: primary }
+        );
+        assert!(matches!(plan(totp), SessionPlan::Start { .. }));
     }
 }

@@ -13,7 +13,7 @@ use latchkey_core::members::Member;
 use latchkey_core::organizations::Organization;
 use latchkey_core::secret::{Secret, SecretDigest};
 use latchkey_core::sessions::{
-    AuthenticationFactor, MemberSession, MemberSessionObject, SessionPlan, SessionRef,
+    mfa_owed, AuthenticationFactor, MemberSession, MemberSessionObject, SessionPlan, SessionRef,
     SessionRequest,
 };
 use latchkey_store::{
@@ -122,13 +122,15 @@ pub async fn presented_member_session(
 }
 
 /// The session part of an authentication of `member` by `factor`: the presented session of
-/// the member with the factor recorded, or a new one. Returns the write and the token.
+/// the member with the factor recorded, or a new one, unless MFA is still owed
+/// (`mfa_required`, and `factor` is no second factor). Returns the write and the token.
 pub async fn plan_member_session(
     state: &AppState,
     project_id: &ProjectId,
     member: &Member,
     request: &SessionRequest,
     factor: AuthenticationFactor,
+    mfa_required: bool,
     now: DateTime<Utc>,
 ) -> Result<(MemberSessionWrite, String), ApiError> {
     let (presented, token) =
@@ -136,6 +138,7 @@ pub async fn plan_member_session(
             Some(PresentedMember { session, token }) => (Some(session), token),
             None => (None, String::new()),
         };
+    let owed = mfa_owed(mfa_required, std::slice::from_ref(&factor));
     let plan = request
         .plan(
             presented,
@@ -144,7 +147,8 @@ pub async fn plan_member_session(
             Some(Duration::minutes(DEFAULT_DURATION_MINUTES)),
             now,
         )
-        .map_err(SessionError::from)?;
+        .map_err(SessionError::from)?
+        .short_of_mfa(owed);
     match plan {
         SessionPlan::Start {
             factor,
@@ -165,6 +169,12 @@ pub async fn plan_member_session(
         }
         SessionPlan::Attach(session) | SessionPlan::Extend(session) => {
             Ok((MemberSessionWrite::Continue(session), token))
+        }
+        // Every B2B factor Latchkey proves today (TOTP, recovery codes) is a second factor, so
+        // no authentication stops short yet; B2B primary login issues intermediate sessions.
+        SessionPlan::Intermediate { .. } => {
+            tracing::error!("a member authentication owes MFA, and no intermediate session exists");
+            Err(ApiError::internal())
         }
         // A factor and a default duration always make a session.
         SessionPlan::None => {

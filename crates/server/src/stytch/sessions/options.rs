@@ -112,6 +112,11 @@ pub fn plan_with(
         SessionPlan::Extend(session) | SessionPlan::Attach(session) => {
             (Some(SessionWrite::Continue(session)), token)
         }
+        // Only a member's plan is stopped short for MFA.
+        SessionPlan::Intermediate { .. } => {
+            tracing::error!("a consumer authentication planned an intermediate session");
+            return Err(ApiError::internal());
+        }
     })
 }
 
