@@ -18,6 +18,7 @@ mod openapi;
 mod operations;
 mod organizations;
 mod passwords;
+mod search_bounds;
 mod sessions;
 mod totps;
 mod users;
