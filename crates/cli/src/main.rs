@@ -100,6 +100,18 @@ struct LimitsArgs {
     #[arg(long, default_value_t = 4096, env = "LATCHKEY_MAX_CONNECTIONS",
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_connections: u64,
+    /// A connection that has not sent a whole request head (request line and headers) this many
+    /// seconds after it opened, or after its last response, is closed. Slow clients cannot hold
+    /// connections (and their places under --max-connections) open.
+    #[arg(long, default_value_t = 10, env = "LATCHKEY_HEADER_READ_TIMEOUT_SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    header_read_timeout_seconds: u64,
+    /// A request body not wholly received this many seconds after its headers is answered 408
+    /// `request_body_timeout` and its connection closed. The whole request, body included, is
+    /// also bounded by --request-timeout-seconds.
+    #[arg(long, default_value_t = 20, env = "LATCHKEY_BODY_READ_TIMEOUT_SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    body_read_timeout_seconds: u64,
     /// Requests per second each project may make (0: no limit); beyond it, 429
     /// `too_many_requests` with `Retry-After`.
     #[arg(long, default_value_t = 10_000, env = "LATCHKEY_RATE_LIMIT_PER_SECOND")]
@@ -114,6 +126,8 @@ impl LimitsArgs {
         latchkey_server::operations::Limits {
             request_timeout: std::time::Duration::from_secs(self.request_timeout_seconds),
             max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+            header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout_seconds),
+            body_read_timeout: std::time::Duration::from_secs(self.body_read_timeout_seconds),
             rate_per_second: self.rate_limit_per_second,
             rate_burst: self.rate_limit_burst,
         }
@@ -525,12 +539,7 @@ async fn serve(
     let mut state = latchkey_server::AppState::new(store, vault).with_limits(limits);
     state.argon2 = argon2;
     let app = latchkey_server::router(state);
-    let listener =
-        latchkey_server::operations::LimitedListener::new(listener, limits.max_connections);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving")?;
+    latchkey_server::serve::serve(listener, app, limits, shutdown_signal()).await;
     tracing::info!("latchkey stopped");
     Ok(())
 }

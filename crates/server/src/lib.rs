@@ -18,6 +18,7 @@ pub mod hashing;
 pub mod openapi;
 pub mod operations;
 pub mod request_id;
+pub mod serve;
 pub mod stack;
 pub mod stytch;
 pub mod vault;

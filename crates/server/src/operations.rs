@@ -1,5 +1,6 @@
 //! What keeps the server standing and observable: request timeouts, per-project rate limits, a
-//! bound on open connections, and Prometheus metrics (`GET /metrics`).
+//! bound on open connections, and Prometheus metrics (`GET /metrics`). The connection loop that
+//! applies the connection bound and the slow-client deadlines is `serve.rs`.
 
 use std::io;
 use std::num::NonZeroU32;
@@ -32,6 +33,12 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Open connections; further ones wait to be accepted.
     pub max_connections: usize,
+    /// A connection that has not sent a whole request head this long after it opened (or after
+    /// its previous response: an idle keep-alive connection) is closed.
+    pub header_read_timeout: Duration,
+    /// A request body not wholly received this long after its head is answered 408
+    /// `request_body_timeout`, and its connection closed.
+    pub body_read_timeout: Duration,
     /// Requests per second each project may make (0: unlimited), and how many at once above
     /// that rate.
     pub rate_per_second: u32,
@@ -43,6 +50,8 @@ impl Default for Limits {
         Limits {
             request_timeout: Duration::from_secs(30),
             max_connections: 4096,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(20),
             rate_per_second: 10_000,
             rate_burst: 20_000,
         }

@@ -519,7 +519,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for StackJson<T> {
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                if let Some(timeout) = crate::serve::body_read_timeout(&rejection) {
+                    StackError::new(
+                        ErrorType::RequestBodyTimeout,
+                        format!(
+                            "The request body did not arrive within {} seconds.",
+                            timeout.limit.as_secs()
+                        ),
+                    )
+                } else if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                     StackError::new(ErrorType::RequestTooLarge, "The request body is too large.")
                 } else {
                     StackError::new(

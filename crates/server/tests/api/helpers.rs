@@ -1,5 +1,5 @@
-//! `spawn_app`: a real server on a free port over a fresh store, and a client bound to a fresh
-//! project.
+//! `spawn_app`: a real server (the router under the server's own connection loop) on a free
+//! port over a fresh store, and a client bound to a fresh project.
 
 use std::sync::Arc;
 
@@ -155,9 +155,14 @@ pub async fn spawn_app_with(
     // Cheap argon2id so the suite stays fast; the defaults are covered by unit tests.
     state.argon2 = TEST_ARGON2;
     let app = latchkey_server::router(state);
-    tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
-    });
+    // The server's own connection loop, as `latchkey serve` runs it: the connection bound and
+    // the slow-client deadlines are part of what is tested.
+    tokio::spawn(latchkey_server::serve::serve(
+        listener,
+        app,
+        limits,
+        std::future::pending(),
+    ));
     let project = create_project_with_stack_keys(store.as_ref()).await;
     TestApp {
         base_url: format!("http://{address}"),

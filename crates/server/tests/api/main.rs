@@ -20,6 +20,7 @@ mod organizations;
 mod passwords;
 mod search_bounds;
 mod sessions;
+mod slow_clients;
 mod totps;
 mod users;
 mod users_search;
