@@ -112,13 +112,25 @@ struct LimitsArgs {
     #[arg(long, default_value_t = 20, env = "LATCHKEY_BODY_READ_TIMEOUT_SECONDS",
           value_parser = clap::value_parser!(u64).range(1..=3600))]
     body_read_timeout_seconds: u64,
-    /// Requests per second each project may make (0: no limit); beyond it, 429
-    /// `too_many_requests` with `Retry-After`.
+    /// Requests per second each project may make (0: no limit): Stytch requests and Stack's
+    /// server-side ones; beyond it, 429 `too_many_requests` with `Retry-After`.
     #[arg(long, default_value_t = 10_000, env = "LATCHKEY_RATE_LIMIT_PER_SECOND")]
     rate_limit_per_second: u32,
     /// Requests a project may make at once above its rate.
     #[arg(long, default_value_t = 20_000, env = "LATCHKEY_RATE_LIMIT_BURST")]
     rate_limit_burst: u32,
+    /// Requests per second Stack's client-side traffic (a publishable client key) may make to a
+    /// project from one client address (an IPv4 address or an IPv6 /64; 0: no limit). These
+    /// have buckets of their own and never spend the project's; beyond it, 429.
+    #[arg(
+        long,
+        default_value_t = 100,
+        env = "LATCHKEY_CLIENT_RATE_LIMIT_PER_SECOND"
+    )]
+    client_rate_limit_per_second: u32,
+    /// Client-side requests one client address may make at once above its rate.
+    #[arg(long, default_value_t = 200, env = "LATCHKEY_CLIENT_RATE_LIMIT_BURST")]
+    client_rate_limit_burst: u32,
 }
 
 impl LimitsArgs {
@@ -130,6 +142,8 @@ impl LimitsArgs {
             body_read_timeout: std::time::Duration::from_secs(self.body_read_timeout_seconds),
             rate_per_second: self.rate_limit_per_second,
             rate_burst: self.rate_limit_burst,
+            client_rate_per_second: self.client_rate_limit_per_second,
+            client_rate_burst: self.client_rate_limit_burst,
         }
     }
 }

@@ -38,10 +38,13 @@ pub struct AppState {
     pub migrations: batching::MigrateBatcher,
     /// Seals TOTP secrets and digests recovery codes, with the key from configuration.
     pub vault: Vault,
-    /// Request timeout, connection bound and per-project rate.
+    /// Request timeout, slow-client deadlines, connection bound and rates.
     pub limits: operations::Limits,
     /// The per-project token buckets `limits` asks for (`None`: unlimited).
     pub rate_limiter: Option<Arc<operations::ProjectRateLimiter>>,
+    /// The buckets of Stack's client-side traffic, per project and client address (`None`:
+    /// unlimited).
+    pub client_rate_limiter: Option<Arc<operations::ClientRateLimiter>>,
 }
 
 impl AppState {
@@ -56,12 +59,14 @@ impl AppState {
             vault,
             limits: operations::Limits::default(),
             rate_limiter: operations::ProjectRateLimiter::new(&operations::Limits::default()),
+            client_rate_limiter: operations::ClientRateLimiter::new(&operations::Limits::default()),
         }
     }
 
     /// The same state with other limits.
     pub fn with_limits(mut self, limits: operations::Limits) -> AppState {
         self.rate_limiter = operations::ProjectRateLimiter::new(&limits);
+        self.client_rate_limiter = operations::ClientRateLimiter::new(&limits);
         self.limits = limits;
         self
     }
@@ -73,6 +78,19 @@ impl AppState {
     ) -> Result<(), std::time::Duration> {
         match &self.rate_limiter {
             Some(limiter) => limiter.check(project_id),
+            None => Ok(()),
+        }
+    }
+
+    /// Takes one client-side request of `project_id` from `client` from that client's budget
+    /// (never from the project's).
+    pub fn check_client_rate(
+        &self,
+        project_id: &latchkey_core::ids::ProjectId,
+        client: std::net::IpAddr,
+    ) -> Result<(), std::time::Duration> {
+        match &self.client_rate_limiter {
+            Some(limiter) => limiter.check(project_id, client),
             None => Ok(()),
         }
     }
