@@ -131,10 +131,35 @@ struct LimitsArgs {
     /// Client-side requests one client address may make at once above its rate.
     #[arg(long, default_value_t = 200, env = "LATCHKEY_CLIENT_RATE_LIMIT_BURST")]
     client_rate_limit_burst: u32,
+    /// Threads that hash passwords and score their strength (default: one per core).
+    #[arg(long, env = "LATCHKEY_HASH_THREADS",
+          value_parser = clap::value_parser!(u64).range(1..=1024))]
+    hash_threads: Option<u64>,
+    /// Password jobs (hashes, strength checks) waiting or running at once, in all (default: 32
+    /// per hash thread); past it, 503 `service_unavailable` with `Retry-After`, at once.
+    #[arg(long, env = "LATCHKEY_HASH_QUEUE",
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    hash_queue: Option<u64>,
+    /// Password jobs one project may have waiting or running at once (default: 16 per hash
+    /// thread); past it, 429 `too_many_requests` with `Retry-After`, at once.
+    #[arg(long, env = "LATCHKEY_HASH_QUEUE_PER_PROJECT",
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    hash_queue_per_project: Option<u64>,
 }
 
 impl LimitsArgs {
     fn limits(&self) -> latchkey_server::operations::Limits {
+        let count = |value: u64| usize::try_from(value).unwrap_or(usize::MAX);
+        let hash_threads = self
+            .hash_threads
+            .map_or_else(latchkey_server::HashPool::default_size, count);
+        let defaults = latchkey_server::hashing::QueueBounds::for_threads(hash_threads);
+        let hash_queue = latchkey_server::hashing::QueueBounds {
+            total: self.hash_queue.map_or(defaults.total, count),
+            per_project: self
+                .hash_queue_per_project
+                .map_or(defaults.per_project, count),
+        };
         latchkey_server::operations::Limits {
             request_timeout: std::time::Duration::from_secs(self.request_timeout_seconds),
             max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
@@ -144,6 +169,8 @@ impl LimitsArgs {
             rate_burst: self.rate_limit_burst,
             client_rate_per_second: self.client_rate_limit_per_second,
             client_rate_burst: self.client_rate_limit_burst,
+            hash_threads,
+            hash_queue,
         }
     }
 }

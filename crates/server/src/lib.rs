@@ -30,7 +30,8 @@ pub use hashing::HashPool;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
-    /// Where password hashing runs: off the async runtime, a bounded number at a time.
+    /// Where password hashing and strength scoring run: off the async runtime, a bounded number
+    /// at a time, behind a bounded queue.
     pub hashing: HashPool,
     /// The cost of the argon2id hashes Latchkey writes.
     pub argon2: Argon2Settings,
@@ -54,7 +55,10 @@ impl AppState {
         AppState {
             migrations: batching::MigrateBatcher::start(store.clone()),
             store,
-            hashing: HashPool::new(HashPool::default_size()),
+            hashing: HashPool::new(
+                operations::Limits::default().hash_threads,
+                operations::Limits::default().hash_queue,
+            ),
             argon2: Argon2Settings::default(),
             vault,
             limits: operations::Limits::default(),
@@ -67,6 +71,11 @@ impl AppState {
     pub fn with_limits(mut self, limits: operations::Limits) -> AppState {
         self.rate_limiter = operations::ProjectRateLimiter::new(&limits);
         self.client_rate_limiter = operations::ClientRateLimiter::new(&limits);
+        self.hashing = if limits.hash_threads == self.limits.hash_threads {
+            self.hashing.with_bounds(limits.hash_queue)
+        } else {
+            HashPool::new(limits.hash_threads, limits.hash_queue)
+        };
         self.limits = limits;
         self
     }

@@ -25,6 +25,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::{ApiError, ErrorType};
+use crate::hashing::{HashPool, QueueBounds};
 use crate::AppState;
 
 /// The limits a server runs with. The defaults protect a server without slowing honest load
@@ -51,6 +52,11 @@ pub struct Limits {
     /// These draw on buckets of their own, never on the project's.
     pub client_rate_per_second: u32,
     pub client_rate_burst: u32,
+    /// Threads that hash passwords and score their strength.
+    pub hash_threads: usize,
+    /// Password jobs (hashes and strength checks) admitted and not finished, in all and per
+    /// project; past them a job is refused at once (`hashing.rs`).
+    pub hash_queue: QueueBounds,
 }
 
 impl Default for Limits {
@@ -64,6 +70,8 @@ impl Default for Limits {
             rate_burst: 20_000,
             client_rate_per_second: 100,
             client_rate_burst: 200,
+            hash_threads: HashPool::default_size(),
+            hash_queue: QueueBounds::for_threads(HashPool::default_size()),
         }
     }
 }
@@ -227,11 +235,13 @@ pub async fn record(request: Request, next: Next) -> Response {
 /// `GET /metrics`: Prometheus' text format.
 #[utoipa::path(get, path = "/metrics", tag = "operations", operation_id = "metrics",
     responses((status = 200, description = "Requests and latency per route and status, the \
-                hash pool's queue depth and the database pools' use, in Prometheus' text format.",
+                hash pool's queue depth, admitted, refused and skipped jobs and the database \
+                pools' use, in Prometheus' text format.",
                content_type = "text/plain; version=0.0.4", body = String)))]
 pub async fn render(State(state): State<AppState>) -> Response {
     let handle = metrics_handle();
     metrics::gauge!("latchkey_hash_pool_queue_depth").set(state.hashing.queue_depth() as f64);
+    metrics::gauge!("latchkey_hash_pool_admitted").set(state.hashing.admitted() as f64);
     for pool in state.store.pool_stats() {
         let labels = [("pool", pool.name)];
         metrics::gauge!("latchkey_db_pool_connections", &labels).set(f64::from(pool.connections));

@@ -79,6 +79,8 @@ pub struct TestApp {
     /// The project's Stack Auth keys.
     pub publishable_client_key: String,
     pub secret_server_key: String,
+    /// The server's hashing pool, to see what became of its jobs.
+    pub hashing: latchkey_server::HashPool,
     sqlite_path: Option<std::path::PathBuf>,
 }
 
@@ -154,6 +156,7 @@ pub async fn spawn_app_with(
     let mut state = AppState::new(store.clone(), vault).with_limits(limits);
     // Cheap argon2id so the suite stays fast; the defaults are covered by unit tests.
     state.argon2 = TEST_ARGON2;
+    let hashing = state.hashing.clone();
     let app = latchkey_server::router(state);
     // The server's own connection loop, as `latchkey serve` runs it: the connection bound and
     // the slow-client deadlines are part of what is tested.
@@ -172,6 +175,7 @@ pub async fn spawn_app_with(
         secret: project.secret,
         publishable_client_key: project.publishable_client_key,
         secret_server_key: project.secret_server_key,
+        hashing,
         sqlite_path,
     }
 }

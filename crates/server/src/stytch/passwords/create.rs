@@ -56,7 +56,7 @@ pub(super) async fn create(
     };
     require_strong(&auth.project, &password, Some(email.as_str()))?;
     let custom_claims = session_request.new_custom_claims()?;
-    let hash = new_hash(&state, password).await?;
+    let hash = new_hash(&state, &auth.project, password).await?;
     let now = Utc::now();
     let (session, token) = match session_request.duration() {
         Some(duration) => {

@@ -92,11 +92,17 @@ fn require_strong(
     Err(ApiError::new(ErrorType::WeakPassword, message))
 }
 
-async fn new_hash(state: &AppState, password: String) -> Result<StoredHash, ApiError> {
+async fn new_hash(
+    state: &AppState,
+    project: &ProjectRecord,
+    password: String,
+) -> Result<StoredHash, ApiError> {
     let settings = state.argon2;
     state
         .hashing
-        .run(move || hash_password(&password, &settings))
+        .run(&project.project_id, move || {
+            hash_password(&password, &settings)
+        })
         .await?
         .map_err(|error| {
             tracing::error!(%error, "hashing a new password failed");

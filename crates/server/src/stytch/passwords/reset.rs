@@ -28,7 +28,7 @@ pub(super) async fn reset_by_existing_password(
     require_strong(&auth.project, &new_password, Some(email.as_str()))?;
     let now = Utc::now();
     let verified = verify_login(&state, &auth.project, &email, existing, now).await?;
-    let hash = new_hash(&state, new_password).await?;
+    let hash = new_hash(&state, &auth.project, new_password).await?;
     let principal = Principal::User {
         user_id: verified.user_id,
         password: PasswordWrite::Replace(hash),
@@ -73,7 +73,7 @@ pub(super) async fn reset_by_session(
         .iter()
         .find_map(|factor| factor.email.as_ref().map(|(_, email)| email.clone()));
     require_strong(&auth.project, &password, email.as_deref())?;
-    let hash = new_hash(&state, password).await?;
+    let hash = new_hash(&state, &auth.project, password).await?;
     // The presented session continues (it is looked up again with the completion); every other
     // session of the user ends.
     let principal = Principal::User {
