@@ -9,6 +9,7 @@
 
 mod b2b_totps;
 mod contact_channels;
+mod crafted_passwords;
 mod hash_queue;
 mod helpers;
 mod http_conventions;

@@ -54,7 +54,7 @@ pub(super) async fn create(
         external_id: None,
         roles: Vec::new(),
     };
-    require_strong(&auth.project, &password, Some(email.as_str()))?;
+    require_strong(&state, &auth.project, &password, Some(email.as_str())).await?;
     let custom_claims = session_request.new_custom_claims()?;
     let hash = new_hash(&state, &auth.project, password).await?;
     let now = Utc::now();
