@@ -30,9 +30,9 @@ pub const MAX_PASSWORD_BYTES: usize = 256;
 /// grows with the square of the length times the l33t substitutions the password's characters
 /// allow: a crafted password holding every l33t character, repeated, cost about 0.8 s at
 /// zxcvbn's own bound of 100 characters, and a twelfth of that at 32 (other passwords cost a
-/// millisecond or two either way). Scoring a prefix can only underrate a password, never
-/// overrate it: what follows the prefix cannot make it weaker, and a weak prefix is reason
-/// enough to refuse. LUDS counts the whole password, as does the length bound above.
+/// millisecond or two either way). Scoring a prefix errs on the side of refusing: what follows
+/// the prefix does not make a password weaker, and a weak prefix is reason enough to refuse. LUDS
+/// counts the whole password, as does the length bound above.
 pub const MAX_SCORED_CHARS: usize = 32;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
