@@ -100,22 +100,77 @@ struct LimitsArgs {
     #[arg(long, default_value_t = 4096, env = "LATCHKEY_MAX_CONNECTIONS",
           value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
     max_connections: u64,
-    /// Requests per second each project may make (0: no limit); beyond it, 429
-    /// `too_many_requests` with `Retry-After`.
+    /// A connection that has not sent a whole request head (request line and headers) this many
+    /// seconds after it opened, or after its last response, is closed. Slow clients cannot hold
+    /// connections (and their places under --max-connections) open.
+    #[arg(long, default_value_t = 10, env = "LATCHKEY_HEADER_READ_TIMEOUT_SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    header_read_timeout_seconds: u64,
+    /// A request body not wholly received this many seconds after its headers is answered 408
+    /// `request_body_timeout` and its connection closed. The whole request, body included, is
+    /// also bounded by --request-timeout-seconds.
+    #[arg(long, default_value_t = 20, env = "LATCHKEY_BODY_READ_TIMEOUT_SECONDS",
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    body_read_timeout_seconds: u64,
+    /// Requests per second each project may make (0: no limit): Stytch requests and Stack's
+    /// server-side ones; beyond it, 429 `too_many_requests` with `Retry-After`.
     #[arg(long, default_value_t = 10_000, env = "LATCHKEY_RATE_LIMIT_PER_SECOND")]
     rate_limit_per_second: u32,
     /// Requests a project may make at once above its rate.
     #[arg(long, default_value_t = 20_000, env = "LATCHKEY_RATE_LIMIT_BURST")]
     rate_limit_burst: u32,
+    /// Requests per second Stack's client-side traffic (a publishable client key) may make to a
+    /// project from one client address (an IPv4 address or an IPv6 /64; 0: no limit). These
+    /// have buckets of their own and never spend the project's; beyond it, 429.
+    #[arg(
+        long,
+        default_value_t = 100,
+        env = "LATCHKEY_CLIENT_RATE_LIMIT_PER_SECOND"
+    )]
+    client_rate_limit_per_second: u32,
+    /// Client-side requests one client address may make at once above its rate.
+    #[arg(long, default_value_t = 200, env = "LATCHKEY_CLIENT_RATE_LIMIT_BURST")]
+    client_rate_limit_burst: u32,
+    /// Threads that hash passwords and score their strength (default: one per core).
+    #[arg(long, env = "LATCHKEY_HASH_THREADS",
+          value_parser = clap::value_parser!(u64).range(1..=1024))]
+    hash_threads: Option<u64>,
+    /// Password jobs (hashes, strength checks) waiting or running at once, in all (default: 32
+    /// per hash thread); past it, 503 `service_unavailable` with `Retry-After`, at once.
+    #[arg(long, env = "LATCHKEY_HASH_QUEUE",
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    hash_queue: Option<u64>,
+    /// Password jobs one project may have waiting or running at once (default: 16 per hash
+    /// thread); past it, 429 `too_many_requests` with `Retry-After`, at once.
+    #[arg(long, env = "LATCHKEY_HASH_QUEUE_PER_PROJECT",
+          value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    hash_queue_per_project: Option<u64>,
 }
 
 impl LimitsArgs {
     fn limits(&self) -> latchkey_server::operations::Limits {
+        let count = |value: u64| usize::try_from(value).unwrap_or(usize::MAX);
+        let hash_threads = self
+            .hash_threads
+            .map_or_else(latchkey_server::HashPool::default_size, count);
+        let defaults = latchkey_server::hashing::QueueBounds::for_threads(hash_threads);
+        let hash_queue = latchkey_server::hashing::QueueBounds {
+            total: self.hash_queue.map_or(defaults.total, count),
+            per_project: self
+                .hash_queue_per_project
+                .map_or(defaults.per_project, count),
+        };
         latchkey_server::operations::Limits {
             request_timeout: std::time::Duration::from_secs(self.request_timeout_seconds),
             max_connections: usize::try_from(self.max_connections).unwrap_or(usize::MAX),
+            header_read_timeout: std::time::Duration::from_secs(self.header_read_timeout_seconds),
+            body_read_timeout: std::time::Duration::from_secs(self.body_read_timeout_seconds),
             rate_per_second: self.rate_limit_per_second,
             rate_burst: self.rate_limit_burst,
+            client_rate_per_second: self.client_rate_limit_per_second,
+            client_rate_burst: self.client_rate_limit_burst,
+            hash_threads,
+            hash_queue,
         }
     }
 }
@@ -531,12 +586,7 @@ async fn serve(
     let mut state = latchkey_server::AppState::new(store, vault).with_limits(limits);
     state.argon2 = argon2;
     let app = latchkey_server::router(state);
-    let listener =
-        latchkey_server::operations::LimitedListener::new(listener, limits.max_connections);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("serving")?;
+    latchkey_server::serve::serve(listener, app, limits, shutdown_signal()).await;
     tracing::info!("latchkey stopped");
     Ok(())
 }

@@ -22,6 +22,14 @@ pub const MAX_LIMIT: u32 = 1000;
 /// Bounds on query size, so one request cannot ask for unbounded work.
 pub const MAX_OPERANDS: usize = 50;
 pub const MAX_VALUES_PER_OPERAND: usize = 1000;
+/// Filter values in a whole query, whatever their operands. Each value is one bound parameter of
+/// the search's statements, and an engine refuses a statement with more than it can bind
+/// (SQLite 32,766, PostgreSQL 65,535): this bound keeps every search statement far below both,
+/// operands' own parameters included.
+pub const MAX_FILTER_VALUES: usize = 10_000;
+// Besides its values an operand binds at most two parameters (its project filter, or a fuzzy
+// pattern twice), and a statement a handful of its own: all of it stays under SQLite's bound.
+const _: () = assert!(MAX_FILTER_VALUES + 2 * MAX_OPERANDS + 16 < 32_766);
 pub const MAX_FUZZY_CHARS: usize = 256;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,17 +100,50 @@ impl SearchQuery {
         let operands = match object.get("operands") {
             None | Some(Value::Null) => Vec::new(),
             Some(Value::Array(items)) => {
-                if items.len() > MAX_OPERANDS {
-                    return Err(invalid(&format!(
-                        "query.operands may hold at most {MAX_OPERANDS} operands."
-                    )));
-                }
+                check_bounds(items)?;
                 items.iter().map(parse_operand).collect::<Result<_, _>>()?
             }
             Some(_) => return Err(invalid("query.operands must be an array.")),
         };
         Ok(SearchQuery { operator, operands })
     }
+}
+
+/// Refuses a query whose size alone asks for too much work, before any operand is parsed: more
+/// than [`MAX_OPERANDS`] operands, an operand with more than [`MAX_VALUES_PER_OPERAND`] values,
+/// or more than [`MAX_FILTER_VALUES`] values in all. The B2B searches hold their operands to the
+/// same bounds.
+pub fn check_bounds(operands: &[Value]) -> Result<(), InputError> {
+    if operands.len() > MAX_OPERANDS {
+        return Err(invalid(&format!(
+            "query.operands may hold at most {MAX_OPERANDS} operands."
+        )));
+    }
+    let mut total = 0;
+    for operand in operands {
+        let values = operand
+            .get("filter_value")
+            .and_then(Value::as_array)
+            .map_or(0, Vec::len);
+        if values > MAX_VALUES_PER_OPERAND {
+            let name = operand
+                .get("filter_name")
+                .and_then(Value::as_str)
+                .unwrap_or("an operand");
+            return Err(invalid(&format!(
+                "{name} filter_value holds {values} values; an operand may hold at most \
+                 {MAX_VALUES_PER_OPERAND}."
+            )));
+        }
+        total += values;
+    }
+    if total > MAX_FILTER_VALUES {
+        return Err(invalid(&format!(
+            "query holds {total} filter values; a search may hold at most {MAX_FILTER_VALUES} \
+             in all."
+        )));
+    }
+    Ok(())
 }
 
 fn invalid(message: &str) -> InputError {
@@ -222,7 +263,7 @@ fn strings(name: &str, value: &Value) -> Result<Vec<String>, InputError> {
 
 /// Search values never hold control characters (a NUL byte cannot even be stored in PostgreSQL
 /// text) and are at most 1024 bytes.
-fn is_plain(text: &str) -> bool {
+pub fn is_plain(text: &str) -> bool {
     text.len() <= 1024 && !text.chars().any(char::is_control)
 }
 
@@ -371,6 +412,37 @@ mod tests {
                 "{bad} should be refused"
             );
         }
+    }
+
+    fn external_ids(operands: usize, values: usize) -> Value {
+        let operand = |index: usize| {
+            let ids: Vec<String> = (0..values).map(|n| format!("ext-{index}-{n}")).collect();
+            json!({"filter_name": "external_id", "filter_value": ids})
+        };
+        json!({"operator": "OR", "operands": (0..operands).map(operand).collect::<Vec<_>>()})
+    }
+
+    #[test]
+    fn the_values_of_a_query_are_bounded_in_all() {
+        // Every operand within its own bound, the whole at the bound: accepted.
+        let at_bound = external_ids(10, MAX_FILTER_VALUES / 10);
+        assert_eq!(SearchQuery::parse(&at_bound).unwrap().operands.len(), 10);
+        // One operand more, and the query is refused by name of the bound.
+        let over = external_ids(11, MAX_FILTER_VALUES / 10);
+        match SearchQuery::parse(&over) {
+            Err(InputError::InvalidSearchQuery(message)) => {
+                assert!(
+                    message.contains(&MAX_FILTER_VALUES.to_string()),
+                    "{message}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        let wide = external_ids(1, MAX_VALUES_PER_OPERAND + 1);
+        assert!(matches!(
+            SearchQuery::parse(&wide),
+            Err(InputError::InvalidSearchQuery(_))
+        ));
     }
 
     #[test]

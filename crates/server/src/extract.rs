@@ -108,7 +108,15 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for JsonBody<T> {
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|rejection| {
-                if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+                if let Some(timeout) = crate::serve::body_read_timeout(&rejection) {
+                    ApiError::new(
+                        ErrorType::RequestBodyTimeout,
+                        format!(
+                            "The request body did not arrive within {} seconds.",
+                            timeout.limit.as_secs()
+                        ),
+                    )
+                } else if rejection.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                     ApiError::new(
                         ErrorType::RequestTooLarge,
                         format!(

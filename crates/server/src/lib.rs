@@ -18,6 +18,7 @@ pub mod hashing;
 pub mod openapi;
 pub mod operations;
 pub mod request_id;
+pub mod serve;
 pub mod stack;
 pub mod stytch;
 pub mod vault;
@@ -29,7 +30,8 @@ pub use hashing::HashPool;
 #[derive(Clone)]
 pub struct AppState {
     pub store: Arc<dyn Store>,
-    /// Where password hashing runs: off the async runtime, a bounded number at a time.
+    /// Where password hashing and strength scoring run: off the async runtime, a bounded number
+    /// at a time, behind a bounded queue.
     pub hashing: HashPool,
     /// The cost of the argon2id hashes Latchkey writes.
     pub argon2: Argon2Settings,
@@ -37,10 +39,13 @@ pub struct AppState {
     pub migrations: batching::MigrateBatcher,
     /// Seals TOTP secrets and digests recovery codes, with the key from configuration.
     pub vault: Vault,
-    /// Request timeout, connection bound and per-project rate.
+    /// Request timeout, slow-client deadlines, connection bound and rates.
     pub limits: operations::Limits,
     /// The per-project token buckets `limits` asks for (`None`: unlimited).
     pub rate_limiter: Option<Arc<operations::ProjectRateLimiter>>,
+    /// The buckets of Stack's client-side traffic, per project and client address (`None`:
+    /// unlimited).
+    pub client_rate_limiter: Option<Arc<operations::ClientRateLimiter>>,
 }
 
 impl AppState {
@@ -50,17 +55,27 @@ impl AppState {
         AppState {
             migrations: batching::MigrateBatcher::start(store.clone()),
             store,
-            hashing: HashPool::new(HashPool::default_size()),
+            hashing: HashPool::new(
+                operations::Limits::default().hash_threads,
+                operations::Limits::default().hash_queue,
+            ),
             argon2: Argon2Settings::default(),
             vault,
             limits: operations::Limits::default(),
             rate_limiter: operations::ProjectRateLimiter::new(&operations::Limits::default()),
+            client_rate_limiter: operations::ClientRateLimiter::new(&operations::Limits::default()),
         }
     }
 
     /// The same state with other limits.
     pub fn with_limits(mut self, limits: operations::Limits) -> AppState {
         self.rate_limiter = operations::ProjectRateLimiter::new(&limits);
+        self.client_rate_limiter = operations::ClientRateLimiter::new(&limits);
+        self.hashing = if limits.hash_threads == self.limits.hash_threads {
+            self.hashing.with_bounds(limits.hash_queue)
+        } else {
+            HashPool::new(limits.hash_threads, limits.hash_queue)
+        };
         self.limits = limits;
         self
     }
@@ -72,6 +87,19 @@ impl AppState {
     ) -> Result<(), std::time::Duration> {
         match &self.rate_limiter {
             Some(limiter) => limiter.check(project_id),
+            None => Ok(()),
+        }
+    }
+
+    /// Takes one client-side request of `project_id` from `client` from that client's budget
+    /// (never from the project's).
+    pub fn check_client_rate(
+        &self,
+        project_id: &latchkey_core::ids::ProjectId,
+        client: std::net::IpAddr,
+    ) -> Result<(), std::time::Duration> {
+        match &self.client_rate_limiter {
+            Some(limiter) => limiter.check(project_id, client),
             None => Ok(()),
         }
     }

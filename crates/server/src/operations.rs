@@ -1,9 +1,13 @@
-//! What keeps the server standing and observable: request timeouts, per-project rate limits, a
-//! bound on open connections, and Prometheus metrics (`GET /metrics`).
+//! What keeps the server standing and observable: request timeouts, per-project rate limits (and
+//! per-client ones for Stack's client-side traffic), a
+//! bound on open connections, and Prometheus metrics (`GET /metrics`). The connection loop that
+//! applies the connection bound and the slow-client deadlines is `serve.rs`.
 
 use std::io;
+use std::net::{IpAddr, Ipv6Addr};
 use std::num::NonZeroU32;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
@@ -21,6 +25,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::{ApiError, ErrorType};
+use crate::hashing::{HashPool, QueueBounds};
 use crate::AppState;
 
 /// The limits a server runs with. The defaults protect a server without slowing honest load
@@ -32,10 +37,26 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Open connections; further ones wait to be accepted.
     pub max_connections: usize,
+    /// A connection that has not sent a whole request head this long after it opened (or after
+    /// its previous response: an idle keep-alive connection) is closed.
+    pub header_read_timeout: Duration,
+    /// A request body not wholly received this long after its head is answered 408
+    /// `request_body_timeout`, and its connection closed.
+    pub body_read_timeout: Duration,
     /// Requests per second each project may make (0: unlimited), and how many at once above
-    /// that rate.
+    /// that rate. Stytch requests and Stack's server-side requests draw on this bucket.
     pub rate_per_second: u32,
     pub rate_burst: u32,
+    /// Requests per second Stack's client-side traffic (a publishable client key) may make from
+    /// one client address to one project (0: unlimited), and how many at once above that rate.
+    /// These draw on buckets of their own, never on the project's.
+    pub client_rate_per_second: u32,
+    pub client_rate_burst: u32,
+    /// Threads that hash passwords and score their strength.
+    pub hash_threads: usize,
+    /// Password jobs (hashes and strength checks) admitted and not finished, in all and per
+    /// project; past them a job is refused at once (`hashing.rs`).
+    pub hash_queue: QueueBounds,
 }
 
 impl Default for Limits {
@@ -43,8 +64,14 @@ impl Default for Limits {
         Limits {
             request_timeout: Duration::from_secs(30),
             max_connections: 4096,
+            header_read_timeout: Duration::from_secs(10),
+            body_read_timeout: Duration::from_secs(20),
             rate_per_second: 10_000,
             rate_burst: 20_000,
+            client_rate_per_second: 100,
+            client_rate_burst: 200,
+            hash_threads: HashPool::default_size(),
+            hash_queue: QueueBounds::for_threads(HashPool::default_size()),
         }
     }
 }
@@ -69,6 +96,61 @@ impl ProjectRateLimiter {
         self.limiter
             .check_key(&project_id.as_str().to_owned())
             .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+}
+
+/// Token buckets for Stack's client-side traffic, one per project and client address. Requests
+/// made with a publishable client key come from browsers and apps anyone can run, so they must
+/// not spend the project's own budget: a flood from one client would starve the project's
+/// servers. Keyed by address as well, so one client cannot starve the others either.
+pub struct ClientRateLimiter {
+    limiter: DefaultKeyedRateLimiter<(String, IpAddr)>,
+    /// Checks made, to forget refilled buckets now and then.
+    checks: AtomicU64,
+}
+
+/// Every this many checks, the buckets back at their full state are dropped, so addresses seen
+/// once do not pile up.
+const FORGET_EVERY: u64 = 4096;
+
+impl ClientRateLimiter {
+    /// `None` when the limits set no client rate.
+    pub fn new(limits: &Limits) -> Option<Arc<ClientRateLimiter>> {
+        let rate = NonZeroU32::new(limits.client_rate_per_second)?;
+        let burst = NonZeroU32::new(limits.client_rate_burst.max(limits.client_rate_per_second))
+            .unwrap_or(rate);
+        Some(Arc::new(ClientRateLimiter {
+            limiter: RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)),
+            checks: AtomicU64::new(0),
+        }))
+    }
+
+    /// Takes one request from the bucket of `client` at `project_id`; when it is empty, how long
+    /// until it is not.
+    pub fn check(&self, project_id: &ProjectId, client: IpAddr) -> Result<(), Duration> {
+        if self.checks.fetch_add(1, Ordering::Relaxed) % FORGET_EVERY == FORGET_EVERY - 1 {
+            self.limiter.retain_recent();
+            self.limiter.shrink_to_fit();
+        }
+        self.limiter
+            .check_key(&(project_id.as_str().to_owned(), client_network(client)))
+            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+}
+
+/// The part of an address that names one client: an IPv4 address (an IPv4-mapped IPv6 address
+/// is one), or an IPv6 /64, the network one subscriber is given, in which changing addresses
+/// costs nothing.
+pub fn client_network(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V4(v4) => IpAddr::V4(v4),
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let bits = u128::from(v6) & !((1u128 << 64) - 1);
+                IpAddr::V6(Ipv6Addr::from(bits))
+            }
+        },
     }
 }
 
@@ -153,11 +235,13 @@ pub async fn record(request: Request, next: Next) -> Response {
 /// `GET /metrics`: Prometheus' text format.
 #[utoipa::path(get, path = "/metrics", tag = "operations", operation_id = "metrics",
     responses((status = 200, description = "Requests and latency per route and status, the \
-                hash pool's queue depth and the database pools' use, in Prometheus' text format.",
+                hash pool's queue depth, admitted, refused and skipped jobs and the database \
+                pools' use, in Prometheus' text format.",
                content_type = "text/plain; version=0.0.4", body = String)))]
 pub async fn render(State(state): State<AppState>) -> Response {
     let handle = metrics_handle();
     metrics::gauge!("latchkey_hash_pool_queue_depth").set(state.hashing.queue_depth() as f64);
+    metrics::gauge!("latchkey_hash_pool_admitted").set(state.hashing.admitted() as f64);
     for pool in state.store.pool_stats() {
         let labels = [("pool", pool.name)];
         metrics::gauge!("latchkey_db_pool_connections", &labels).set(f64::from(pool.connections));
@@ -265,5 +349,46 @@ impl AsyncWrite for LimitedStream {
 
     fn is_write_vectored(&self) -> bool {
         self.stream.is_write_vectored()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_is_an_ipv4_address_or_an_ipv6_network() {
+        let v4: IpAddr = "203.0.113.7".parse().unwrap();
+        assert_eq!(client_network(v4), v4);
+        let mapped: IpAddr = "::ffff:203.0.113.7".parse().unwrap();
+        assert_eq!(client_network(mapped), v4);
+        let one: IpAddr = "2001:db8:1:2:aaaa:bbbb:cccc:dddd".parse().unwrap();
+        let other: IpAddr = "2001:db8:1:2::1".parse().unwrap();
+        let neighbour: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(client_network(one), client_network(other));
+        assert_eq!(
+            client_network(one),
+            "2001:db8:1:2::".parse::<IpAddr>().unwrap()
+        );
+        assert_ne!(client_network(one), client_network(neighbour));
+    }
+
+    #[test]
+    fn client_buckets_are_per_project_and_address() {
+        let limits = Limits {
+            client_rate_per_second: 1,
+            client_rate_burst: 2,
+            ..Limits::default()
+        };
+        let limiter = ClientRateLimiter::new(&limits).unwrap();
+        let project = ProjectId::generate(latchkey_core::Environment::Test);
+        let other_project = ProjectId::generate(latchkey_core::Environment::Test);
+        let client: IpAddr = "198.51.100.1".parse().unwrap();
+        let other_client: IpAddr = "198.51.100.2".parse().unwrap();
+        assert!(limiter.check(&project, client).is_ok());
+        assert!(limiter.check(&project, client).is_ok());
+        assert!(limiter.check(&project, client).is_err());
+        assert!(limiter.check(&project, other_client).is_ok());
+        assert!(limiter.check(&other_project, client).is_ok());
     }
 }

@@ -26,6 +26,14 @@ pub const LUDS_DEFAULT_MIN_LENGTH: u32 = 8;
 pub const LUDS_DEFAULT_COMPLEXITY: u32 = 3;
 /// Stytch refuses passwords longer than this.
 pub const MAX_PASSWORD_BYTES: usize = 256;
+/// zxcvbn scores at most this many characters of a password: its first ones. zxcvbn's cost
+/// grows with the square of the length times the l33t substitutions the password's characters
+/// allow: a crafted password holding every l33t character, repeated, cost about 0.8 s at
+/// zxcvbn's own bound of 100 characters, and a twelfth of that at 32 (other passwords cost a
+/// millisecond or two either way). Scoring a prefix errs on the side of refusing: what follows
+/// the prefix does not make a password weaker, and a weak prefix is reason enough to refuse. LUDS
+/// counts the whole password, as does the length bound above.
+pub const MAX_SCORED_CHARS: usize = 32;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Luds {
@@ -68,10 +76,18 @@ fn luds(password: &str, min_length: u32, min_complexity: u32) -> Luds {
     }
 }
 
-/// Rates `password`; `user_inputs` (e.g. the user's email) count against it, as zxcvbn's
+/// The first [`MAX_SCORED_CHARS`] characters of `password`, the part zxcvbn scores.
+pub fn scored_prefix(password: &str) -> &str {
+    match password.char_indices().nth(MAX_SCORED_CHARS) {
+        Some((end, _)) => &password[..end],
+        None => password,
+    }
+}
+
+/// Rates `password` (zxcvbn its [`scored_prefix`], LUDS all of it); `user_inputs` (e.g. the user's email) count against it, as zxcvbn's
 /// dictionary words do.
 pub fn check(password: &str, user_inputs: &[&str], policy: Policy) -> Strength {
-    let entropy = zxcvbn::zxcvbn(password, user_inputs);
+    let entropy = zxcvbn::zxcvbn(scored_prefix(password), user_inputs);
     let score = u8::from(entropy.score());
     let (warning, suggestions) = match entropy.feedback() {
         Some(feedback) => (
@@ -134,6 +150,29 @@ mod tests {
         )
         .score;
         assert!(with_email <= alone);
+    }
+
+    #[test]
+    fn zxcvbn_scores_a_bounded_prefix_and_luds_the_whole() {
+        let prefix = "é".repeat(MAX_SCORED_CHARS);
+        assert_eq!(scored_prefix(&prefix), prefix);
+        let long = format!("{prefix}Tail-7!");
+        assert_eq!(
+            scored_prefix(&long),
+            prefix,
+            "counted in characters, not bytes"
+        );
+        // A weak prefix stays weak whatever follows it.
+        let weak = "a".repeat(MAX_SCORED_CHARS);
+        let padded = format!("{weak}vRIQomL!faE2S44s-correct-horse");
+        assert_eq!(
+            check(&padded, &[], Policy::Zxcvbn).score,
+            check(&weak, &[], Policy::Zxcvbn).score
+        );
+        assert!(!check(&padded, &[], Policy::Zxcvbn).valid_password);
+        // LUDS sees the tail's upper case, digit and symbol.
+        let luds = check(&padded, &[], Policy::Zxcvbn).luds;
+        assert!(luds.has_upper_case && luds.has_digit && luds.has_symbol);
     }
 
     #[test]

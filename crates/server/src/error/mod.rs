@@ -141,6 +141,7 @@ error_table! {
     RouteNotFound => "route_not_found", NOT_FOUND;
     MethodNotAllowed => "method_not_allowed", METHOD_NOT_ALLOWED;
     RequestTooLarge => "request_too_large", PAYLOAD_TOO_LARGE;
+    RequestBodyTimeout => "request_body_timeout", REQUEST_TIMEOUT;
     UnsupportedMediaType => "unsupported_media_type", UNSUPPORTED_MEDIA_TYPE;
     TooManyRequests => "too_many_requests", TOO_MANY_REQUESTS;
     RequestTimeout => "request_timeout", SERVICE_UNAVAILABLE;
@@ -329,7 +330,10 @@ pub fn render_error(pending: &PendingError, request_id: &RequestId) -> Response<
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    if matches!(pending.error_type, ErrorType::RequestTooLarge) {
+    if matches!(
+        pending.error_type,
+        ErrorType::RequestTooLarge | ErrorType::RequestBodyTimeout
+    ) {
         // The rest of the body is not read, so the connection cannot carry another request:
         // say so, or a client may reuse it and lose its next request.
         response

@@ -7,8 +7,10 @@
 
 pub mod contact_channels;
 
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
 use axum::body::{Body, Bytes};
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
@@ -63,7 +65,8 @@ impl StackError {
             .with_details(json!({"message": message}))
     }
 
-    /// 429: the project's requests come too fast; retry after `seconds`.
+    /// 429: the project's (or, client-side, this client's) requests come too fast; retry after
+    /// `seconds`.
     pub fn rate_limited(seconds: u64) -> StackError {
         StackError {
             retry_after: Some(seconds),
@@ -329,8 +332,13 @@ impl FromRequestParts<AppState> for StackAuth {
                 .with_details(details))
             }
         };
-        // Counted once the caller is known to hold the project's key.
-        if let Err(wait) = state.check_rate(&project.project_id) {
+        // Counted once the caller is known to hold the project's key. Client-side requests (a
+        // publishable key anyone may hold) spend their client's budget, never the project's.
+        let rate = match access {
+            Access::Client => state.check_client_rate(&project.project_id, client_address(parts)),
+            Access::Server => state.check_rate(&project.project_id),
+        };
+        if let Err(wait) = rate {
             let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             return Err(StackError::rate_limited(seconds.max(1)));
         }
@@ -346,6 +354,16 @@ impl FromRequestParts<AppState> for StackAuth {
             user,
         })
     }
+}
+
+/// The address the request came from (the TCP peer: a proxy in front of Latchkey is one client).
+fn client_address(parts: &Parts) -> IpAddr {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED), |ConnectInfo(peer)| {
+            peer.ip()
+        })
 }
 
 /// The project Stack names by its UUID (Stack's clients require project ids to be UUIDs), or
@@ -525,7 +543,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for StackJson<T> {
         let bytes = Bytes::from_request(request, state)
             .await
             .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                if let Some(timeout) = crate::serve::body_read_timeout(&rejection) {
+                    StackError::new(
+                        ErrorType::RequestBodyTimeout,
+                        format!(
+                            "The request body did not arrive within {} seconds.",
+                            timeout.limit.as_secs()
+                        ),
+                    )
+                } else if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
                     StackError::new(ErrorType::RequestTooLarge, "The request body is too large.")
                 } else {
                     StackError::new(

@@ -1,5 +1,5 @@
-//! `spawn_app`: a real server on a free port over a fresh store, and a client bound to a fresh
-//! project.
+//! `spawn_app`: a real server (the router under the server's own connection loop) on a free
+//! port over a fresh store, and a client bound to a fresh project.
 
 use std::sync::Arc;
 
@@ -79,6 +79,8 @@ pub struct TestApp {
     /// The project's Stack Auth keys.
     pub publishable_client_key: String,
     pub secret_server_key: String,
+    /// The server's hashing pool, to see what became of its jobs.
+    pub hashing: latchkey_server::HashPool,
     sqlite_path: Option<std::path::PathBuf>,
 }
 
@@ -154,10 +156,16 @@ pub async fn spawn_app_with(
     let mut state = AppState::new(store.clone(), vault).with_limits(limits);
     // Cheap argon2id so the suite stays fast; the defaults are covered by unit tests.
     state.argon2 = TEST_ARGON2;
+    let hashing = state.hashing.clone();
     let app = latchkey_server::router(state);
-    tokio::spawn(async move {
-        axum::serve(listener, app).await.unwrap();
-    });
+    // The server's own connection loop, as `latchkey serve` runs it: the connection bound and
+    // the slow-client deadlines are part of what is tested.
+    tokio::spawn(latchkey_server::serve::serve(
+        listener,
+        app,
+        limits,
+        std::future::pending(),
+    ));
     let project = create_project_with_stack_keys(store.as_ref()).await;
     TestApp {
         base_url: format!("http://{address}"),
@@ -167,6 +175,7 @@ pub async fn spawn_app_with(
         secret: project.secret,
         publishable_client_key: project.publishable_client_key,
         secret_server_key: project.secret_server_key,
+        hashing,
         sqlite_path,
     }
 }

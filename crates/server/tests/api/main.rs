@@ -9,6 +9,8 @@
 
 mod b2b_totps;
 mod contact_channels;
+mod crafted_passwords;
+mod hash_queue;
 mod helpers;
 mod http_conventions;
 mod isolation;
@@ -19,7 +21,9 @@ mod openapi;
 mod operations;
 mod organizations;
 mod passwords;
+mod search_bounds;
 mod sessions;
+mod slow_clients;
 mod totps;
 mod users;
 mod users_search;

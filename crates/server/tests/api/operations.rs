@@ -1,5 +1,6 @@
 //! Limits and metrics: per-project rate limits answered with Stytch's `too_many_requests`, the
-//! request timeout (which keeps nothing half written), the connection bound, and `/metrics`.
+//! client-side buckets of Stack's publishable-key traffic, the request timeout (which keeps
+//! nothing half written), the connection bound, and `/metrics`.
 
 use std::time::Duration;
 
@@ -8,7 +9,7 @@ use latchkey_server::operations::{LimitedListener, Limits};
 use serde_json::{json, Value};
 
 use crate::both_engines;
-use crate::helpers::{spawn_app, spawn_app_with, unique_email, Engine};
+use crate::helpers::{spawn_app, spawn_app_with, unique_email, Engine, TestApp};
 
 fn limits(rate: u32, timeout: Duration) -> Limits {
     Limits {
@@ -97,6 +98,94 @@ async fn rate_limits_are_per_project_and_spent_only_by_the_project(engine: Engin
     assert!(retry_after.is_some(), "Stack's 429 carries Retry-After");
 }
 
+/// A client of a project's Stack app (publishable key) talking from `address`.
+fn stack_client_at(address: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(Some(address.parse().unwrap()))
+        .build()
+        .unwrap()
+}
+
+async fn stack_client_request(app: &TestApp, client: &reqwest::Client) -> reqwest::Response {
+    // `me` without an access token: a 400 within the budget, a 429 past it.
+    client
+        .get(format!(
+            "{}/api/v1/contact-channels?user_id=me",
+            app.base_url
+        ))
+        .header("x-stack-access-type", "client")
+        .header("x-stack-project-id", app.project_id.as_str())
+        .header(
+            "x-stack-publishable-client-key",
+            &app.publishable_client_key,
+        )
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Issue 20, item 9: client-side Stack traffic (a publishable key anyone can read out of a web
+/// app) has its own buckets, per client address, and cannot spend the project's budget.
+async fn a_client_flood_does_not_starve_the_project(engine: Engine) {
+    let app = spawn_app_with(
+        engine,
+        Limits {
+            // Five requests, then one a second: what the flood below would have drained.
+            rate_per_second: 1,
+            rate_burst: 5,
+            client_rate_per_second: 1,
+            client_rate_burst: 3,
+            ..Limits::default()
+        },
+    )
+    .await;
+    // One client (127.0.0.2: loopback, seen by the server as another peer) floods.
+    let flooder = stack_client_at("127.0.0.2");
+    let mut statuses = Vec::new();
+    let mut retry_after = None;
+    for _ in 0..12 {
+        let response = stack_client_request(&app, &flooder).await;
+        if response.status() == 429 && retry_after.is_none() {
+            retry_after = response.headers().get("retry-after").cloned();
+        }
+        statuses.push(response.status().as_u16());
+    }
+    assert!(statuses[..3].iter().all(|s| *s == 400), "{statuses:?}");
+    assert!(
+        statuses[3..].contains(&429),
+        "the flood was not limited: {statuses:?}"
+    );
+    assert!(
+        retry_after.is_some(),
+        "the client's 429 carries Retry-After"
+    );
+    // The project's servers still have their whole budget, on both APIs.
+    for _ in 0..3 {
+        app.post("/v1/users/search", json!({})).await.assert_ok();
+    }
+    let server = app
+        .client
+        .get(format!(
+            "{}/api/v1/contact-channels?user_id={}",
+            app.base_url,
+            uuid::Uuid::new_v4()
+        ))
+        .header("x-stack-access-type", "server")
+        .header("x-stack-project-id", app.project_id.as_str())
+        .header("x-stack-secret-server-key", &app.secret_server_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        server.status(),
+        404,
+        "an unknown user, within the project's budget"
+    );
+    // Another client of the same project has a bucket of its own.
+    let neighbour = stack_client_at("127.0.0.3");
+    assert_eq!(stack_client_request(&app, &neighbour).await.status(), 400);
+}
+
 async fn a_timed_out_request_writes_nothing(engine: Engine) {
     // A login whose bcrypt (cost 12) verification alone takes far longer than the budget. Had
     // it finished, it would have upgraded the hash to argon2id and started a session.
@@ -176,6 +265,7 @@ async fn metrics_name_routes_not_paths(engine: Engine) {
 
 both_engines!(
     rate_limits_are_per_project_and_spent_only_by_the_project,
+    a_client_flood_does_not_starve_the_project,
     a_timed_out_request_writes_nothing,
     metrics_name_routes_not_paths,
 );

@@ -11,7 +11,7 @@ pub mod totps;
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
-use latchkey_core::search::parse_limit;
+use latchkey_core::search::{self, parse_limit};
 use latchkey_core::InputError;
 use serde_json::{Map, Value};
 
@@ -22,14 +22,19 @@ fn bad_query(message: &str) -> ApiError {
 }
 
 /// The `(filter_name, filter_value)` operands of a search `query`, which Latchkey combines with
-/// AND (an OR of one operand is the same thing; Stytch has deprecated OR).
+/// AND (an OR of one operand is the same thing; Stytch has deprecated OR). The query is held to
+/// the bounds of `users/search` (core `search::check_bounds`), so no statement binds more
+/// parameters than an engine allows.
 pub(crate) fn search_operands(query: Option<&Value>) -> Result<Vec<(String, Value)>, ApiError> {
     let Some(query) = query.filter(|q| !q.is_null()) else {
         return Ok(Vec::new());
     };
     let operands = match &query["operands"] {
         Value::Null => Vec::new(),
-        Value::Array(operands) => operands.clone(),
+        Value::Array(operands) => {
+            search::check_bounds(operands)?;
+            operands.clone()
+        }
         _ => return Err(bad_query("query.operands must be a list.")),
     };
     match query["operator"].as_str() {
@@ -51,23 +56,34 @@ pub(crate) fn search_operands(query: Option<&Value>) -> Result<Vec<(String, Valu
         .collect()
 }
 
-/// A filter value that must be a list of strings.
+/// A filter value that must be a list of strings, each without control characters (PostgreSQL
+/// cannot even bind a NUL byte) and at most 1024 bytes.
 pub(crate) fn filter_strings(value: &Value) -> Result<Vec<String>, ApiError> {
     let bad = || bad_query("filter_value must be a list of strings.");
     value
         .as_array()
         .ok_or_else(bad)?
         .iter()
-        .map(|item| item.as_str().map(str::to_owned).ok_or_else(bad))
+        .map(|item| {
+            let text = item.as_str().ok_or_else(bad)?;
+            if !search::is_plain(text) {
+                return Err(bad_query(
+                    "filter_value strings must be at most 1024 bytes, without control characters.",
+                ));
+            }
+            Ok(text.to_owned())
+        })
         .collect()
 }
 
-/// A fuzzy filter value: a string of at least 3 characters.
+/// A fuzzy filter value: a string of at least 3 characters, held to the rule of
+/// [`filter_strings`].
 pub(crate) fn filter_text(value: &Value) -> Result<String, ApiError> {
     match value.as_str() {
-        Some(text) if text.chars().count() >= 3 => Ok(text.to_owned()),
+        Some(text) if text.chars().count() >= 3 && search::is_plain(text) => Ok(text.to_owned()),
         _ => Err(bad_query(
-            "fuzzy filters take a string of at least 3 characters.",
+            "fuzzy filters take a string of 3 characters to 1024 bytes, without control \
+             characters.",
         )),
     }
 }

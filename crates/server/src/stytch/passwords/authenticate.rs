@@ -45,7 +45,7 @@ pub(super) async fn verify_login(
     let hash = stored.hash.clone();
     let verified = state
         .hashing
-        .run(move || match hash {
+        .run(project_id, move || match hash {
             hash if hash.verify(&password) => {
                 let replacement = hash
                     .needs_upgrade(&settings)

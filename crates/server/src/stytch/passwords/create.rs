@@ -54,9 +54,9 @@ pub(super) async fn create(
         external_id: None,
         roles: Vec::new(),
     };
-    require_strong(&auth.project, &password, Some(email.as_str()))?;
+    require_strong(&state, &auth.project, &password, Some(email.as_str())).await?;
     let custom_claims = session_request.new_custom_claims()?;
-    let hash = new_hash(&state, password).await?;
+    let hash = new_hash(&state, &auth.project, password).await?;
     let now = Utc::now();
     let (session, token) = match session_request.duration() {
         Some(duration) => {

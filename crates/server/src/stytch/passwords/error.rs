@@ -16,6 +16,8 @@ pub enum PasswordError {
     Required(&'static str),
     /// A password field over [`MAX_PASSWORD_BYTES`].
     TooLong(&'static str),
+    /// The strength check did not finish within its deadline: worth a retry.
+    NotRatedInTime,
 }
 
 impl From<PasswordError> for ApiError {
@@ -42,6 +44,11 @@ impl From<PasswordError> for ApiError {
             PasswordError::TooLong(field) => ApiError::bad_request(format!(
                 "{field} must be at most {MAX_PASSWORD_BYTES} bytes."
             )),
+            PasswordError::NotRatedInTime => ApiError::new(
+                ErrorType::ServiceUnavailable,
+                "The password's strength could not be rated in time; try again shortly.",
+            )
+            .retry_after(1),
         }
     }
 }

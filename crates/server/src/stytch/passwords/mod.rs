@@ -1,6 +1,8 @@
 //! Passwords: migrate, authenticate (upgrading legacy hashes to argon2id), create, strength
 //! check, and reset by existing password or by session.
 
+use std::time::Duration;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -69,14 +71,42 @@ fn required_email(email: Option<String>) -> Result<Email, ApiError> {
     Ok(Email::parse(&email)?)
 }
 
+/// How long rating a password may take, waiting for a thread included; past it the request is
+/// answered 503 `service_unavailable` with `Retry-After`. The prefix bound keeps the scoring
+/// itself far below this; only a saturated pool makes a request wait this long.
+pub const STRENGTH_DEADLINE: Duration = Duration::from_secs(5);
+
+/// Rates `password` under the project's policy, with the user's email counting against it.
+/// zxcvbn's worst inputs cost hundreds of milliseconds of CPU, so it runs on the hashing pool
+/// (bounded, per project too, and off the async runtime) under [`STRENGTH_DEADLINE`]; a check
+/// abandoned while queued is skipped.
+async fn rate(
+    state: &AppState,
+    project: &ProjectRecord,
+    password: &str,
+    email: Option<&str>,
+) -> Result<Strength, ApiError> {
+    let password = password.to_owned();
+    let inputs: Vec<String> = email.map(str::to_owned).into_iter().collect();
+    let policy = project.settings.strength_policy;
+    let job = state.hashing.run(&project.project_id, move || {
+        let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+        strength::check(&password, &inputs, policy)
+    });
+    match tokio::time::timeout(STRENGTH_DEADLINE, job).await {
+        Ok(rated) => rated,
+        Err(_) => Err(PasswordError::NotRatedInTime.into()),
+    }
+}
+
 /// Rates a new password under the project's policy, refusing it with `weak_password`.
-fn require_strong(
+async fn require_strong(
+    state: &AppState,
     project: &ProjectRecord,
     password: &str,
     email: Option<&str>,
 ) -> Result<(), ApiError> {
-    let inputs: Vec<&str> = email.into_iter().collect();
-    let rated = strength::check(password, &inputs, project.settings.strength_policy);
+    let rated = rate(state, project, password, email).await?;
     if rated.valid_password {
         return Ok(());
     }
@@ -86,11 +116,17 @@ fn require_strong(
     .into())
 }
 
-async fn new_hash(state: &AppState, password: String) -> Result<StoredHash, ApiError> {
+async fn new_hash(
+    state: &AppState,
+    project: &ProjectRecord,
+    password: String,
+) -> Result<StoredHash, ApiError> {
     let settings = state.argon2;
     state
         .hashing
-        .run(move || hash_password(&password, &settings))
+        .run(&project.project_id, move || {
+            hash_password(&password, &settings)
+        })
         .await?
         .map_err(|error| {
             tracing::error!(%error, "hashing a new password failed");

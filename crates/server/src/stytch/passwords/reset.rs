@@ -25,10 +25,10 @@ pub(super) async fn reset_by_existing_password(
     let existing = required_password("existing_password", request.existing_password)?;
     let new_password = required_password("new_password", request.new_password)?;
     let session_request = request.session.parse()?;
-    require_strong(&auth.project, &new_password, Some(email.as_str()))?;
+    require_strong(&state, &auth.project, &new_password, Some(email.as_str())).await?;
     let now = Utc::now();
     let verified = verify_login(&state, &auth.project, &email, existing, now).await?;
-    let hash = new_hash(&state, new_password).await?;
+    let hash = new_hash(&state, &auth.project, new_password).await?;
     let principal = Principal::User {
         user_id: verified.user_id,
         password: PasswordWrite::Replace(hash),
@@ -73,8 +73,8 @@ pub(super) async fn reset_by_session(
         .authentication_factors
         .iter()
         .find_map(|factor| factor.email.as_ref().map(|(_, email)| email.clone()));
-    require_strong(&auth.project, &password, email.as_deref())?;
-    let hash = new_hash(&state, password).await?;
+    require_strong(&state, &auth.project, &password, email.as_deref()).await?;
+    let hash = new_hash(&state, &auth.project, password).await?;
     // The presented session continues (it is looked up again with the completion); every other
     // session of the user ends.
     let principal = Principal::User {

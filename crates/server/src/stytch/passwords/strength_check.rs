@@ -67,6 +67,7 @@ impl StrengthCheckResponse {
     operation_id = "passwords.strength_check", request_body = StrengthCheckRequest,
     responses((status = 200, description = "The rating.", body = Envelope<StrengthCheckResponse>)))]
 pub(super) async fn strength_check(
+    State(state): State<AppState>,
     auth: Authenticated,
     JsonBody(request): JsonBody<StrengthCheckRequest>,
 ) -> Result<Response, ApiError> {
@@ -74,8 +75,13 @@ pub(super) async fn strength_check(
     let email = given(request.email)
         .map(|email| Email::parse(&email))
         .transpose()?;
-    let inputs: Vec<&str> = email.as_ref().map(Email::as_str).into_iter().collect();
-    let rated = strength::check(&password, &inputs, auth.project.settings.strength_policy);
+    let rated = rate(
+        &state,
+        &auth.project,
+        &password,
+        email.as_ref().map(Email::as_str),
+    )
+    .await?;
     Ok(reply(
         &auth.request_id,
         StatusCode::OK,

@@ -1,5 +1,7 @@
 //! `POST /v1/b2b/organizations/members/search`: members across organizations, filtered.
 
+use latchkey_core::search::MAX_VALUES_PER_OPERAND;
+
 use super::*;
 
 /// The member search filters Stytch documents.
@@ -81,6 +83,12 @@ pub(super) async fn search(
     };
     if organization_refs.is_empty() {
         return Err(MemberError::NoOrganizations.into());
+    }
+    // Each is looked up, and each is a bound parameter of the search.
+    if organization_refs.len() > MAX_VALUES_PER_OPERAND {
+        return Err(ApiError::bad_request(format!(
+            "organization_ids may name at most {MAX_VALUES_PER_OPERAND} organizations."
+        )));
     }
     let filter = search_filter(body.get("query"))?;
     let (limit, after) = search_page(&body, |id| MemberId::parse(id).is_ok())?;
