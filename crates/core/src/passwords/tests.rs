@@ -303,3 +303,23 @@ fn scrypt_keys_are_10_to_64_bytes_the_lengths_that_verify() {
             "salt": b64(b"salt"), "rounds": 1, "mem_cost": 16}}));
     assert_eq!(error_type, "invalid_scrypt_parameters");
 }
+
+#[test]
+fn bcrypt_compares_the_first_72_bytes_as_every_bcrypt_does() {
+    // The rule at migrate-and-login time: a password over 72 bytes verifies against a plain
+    // bcrypt hash by its first 72 bytes, as it did where the hash was made; the login then
+    // rehashes the whole password with argon2id (the server test holds that part).
+    let long = "correct horse battery staple ".repeat(4);
+    assert!(long.len() > 72);
+    let mcf = bcrypt::hash_with_salt(long.as_bytes(), 4, [9; 16])
+        .unwrap()
+        .to_string();
+    let stored = StoredHash::Bcrypt {
+        mcf,
+        input: BcryptInput::Plain,
+    };
+    assert!(verifies(&stored, &long));
+    let same_prefix = format!("{}-and-then-something-else", &long[..72]);
+    assert!(verifies(&stored, &same_prefix));
+    assert!(!verifies(&stored, &long[..71]));
+}

@@ -653,8 +653,43 @@ async fn hashes_over_the_cost_budget_are_refused_at_migrate_and_at_login(engine:
     );
 }
 
+/// Issue 20, item 19: bcrypt reads only a password's first 72 bytes. A longer password that a
+/// migrated bcrypt hash accepts logs in, and the login rehashes the whole password, every byte
+/// as sent, with argon2id; from then on only that password logs in, and another one sharing its
+/// first 72 bytes (which the bcrypt hash accepted) is refused.
+async fn a_long_password_leaves_bcrypt_for_argon2id_whole(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let email = unique_email("long");
+    let password = "correct horse battery staple ".repeat(4);
+    assert!(password.len() > 72);
+    let same_prefix = format!("{}... and then something else", &password[..72]);
+    let mcf = bcrypt::hash_with_salt(password.as_bytes(), 4, [3; 16])
+        .unwrap()
+        .format_for_version(bcrypt::Version::TwoB);
+    app.post(
+        "/v1/passwords/migrate",
+        json!({"email": email, "hash_type": "bcrypt", "hash": mcf}),
+    )
+    .await
+    .assert_ok();
+    login(&app, &email, &password).await.assert_ok();
+    let upgraded = stored_hash(&app, &email).await;
+    assert_eq!(upgraded.kind(), "argon2_phc");
+    let own = TEST_ARGON2;
+    assert_eq!(upgraded.verify(&password, &own), Ok(true));
+    assert_eq!(upgraded.verify(&password[..72], &own), Ok(false));
+    assert_eq!(upgraded.verify(&same_prefix, &own), Ok(false));
+    for other in [same_prefix.as_str(), &password[..72]] {
+        login(&app, &email, other)
+            .await
+            .assert_error(401, "unauthorized_credentials");
+    }
+    login(&app, &email, &password).await.assert_ok();
+}
+
 both_engines!(
     hashes_over_the_cost_budget_are_refused_at_migrate_and_at_login,
+    a_long_password_leaves_bcrypt_for_argon2id_whole,
     every_hash_type_migrates_logs_in_and_upgrades,
     bad_hashes_are_refused_at_migrate_time_and_write_nothing,
     migrate_attaches_to_an_existing_user_once,
