@@ -110,6 +110,8 @@ error_table! {
     DuplicateMemberEmail => "duplicate_member_email", BAD_REQUEST;
     DuplicateMemberExternalId => "duplicate_member_external_id", BAD_REQUEST;
     DuplicateMemberPhoneNumberForMember => "duplicate_member_phone_number_for_member", BAD_REQUEST;
+    // Latchkey's name: Stytch documents the refusal but not its error_type.
+    MemberEmailNotVerified => "member_email_not_verified", BAD_REQUEST;
     CannotDeleteLastPrimaryFactor => "cannot_delete_last_primary_factor", BAD_REQUEST;
     ActiveTotpExists => "active_totp_exists", BAD_REQUEST;
     ExpiredTotp => "expired_totp", BAD_REQUEST;
