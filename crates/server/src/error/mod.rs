@@ -169,6 +169,7 @@ error_table! {
     VerificationCodeExpired => "verification_code_expired", BAD_REQUEST, "VERIFICATION_CODE_EXPIRED";
     VerificationCodeAlreadyUsed => "verification_code_already_used", CONFLICT, "VERIFICATION_CODE_ALREADY_USED";
     EmailAlreadyVerified => "email_already_verified", CONFLICT, "EMAIL_ALREADY_VERIFIED";
+    EmailIsNotPrimaryEmail => "email_is_not_primary_email", BAD_REQUEST, "EMAIL_IS_NOT_PRIMARY_EMAIL";
     ContactChannelAlreadyUsedForAuthBySomeoneElse => "contact_channel_already_used_for_auth_by_someone_else", CONFLICT, "CONTACT_CHANNEL_ALREADY_USED_FOR_AUTH_BY_SOMEONE_ELSE";
     // Stack Auth's plain-text answers that no Stytch answer shares.
     Forbidden => "forbidden", FORBIDDEN;
