@@ -23,6 +23,13 @@ def test_organization_members_and_totp_login(client, b2b_client):
         organization_name="SDK Org", organization_slug=slug, mfa_policy="REQUIRED_FOR_ALL"
     ).organization
     org_id = organization.organization_id
+    # Created with an auth setting (mfa_policy) but no email_invites: Stytch's default is then
+    # NOT_ALLOWED; with no setting at all it is ALL_ALLOWED.
+    assert organization.email_invites == "NOT_ALLOWED"
+    bare = b2b_client.organizations.create(
+        organization_name="SDK Bare Org", organization_slug=f"{slug}-bare"
+    ).organization
+    assert bare.email_invites == "ALL_ALLOWED"
     assert b2b_client.organizations.get(organization_id=slug).organization.organization_id == org_id
 
     email = f"sdk-member.{uuid.uuid4().hex}@example.com"
@@ -101,16 +108,20 @@ def test_organization_members_and_totp_login(client, b2b_client):
         organization_id=org_id, member_id=member.member_id, name="Ada L.", roles=["stytch_admin"]
     )
     assert updated.member.is_admin is True
-    b2b_client.organizations.members.delete(organization_id=org_id, member_id=member.member_id)
-    with pytest.raises(StytchError) as gone:
-        b2b_client.organizations.members.get(organization_id=org_id, member_id=member.member_id)
-    assert gone.value.details.error_type == "member_not_found"
-    back = b2b_client.organizations.members.reactivate(organization_id=org_id, member_id=member.member_id)
-    assert back.member.status == "active"
     deleted_totp = b2b_client.organizations.members.delete_totp(
         organization_id=org_id, member_id=member.member_id
     )
     assert deleted_totp.member.totp_registration_id == ""
+    b2b_client.organizations.members.delete(organization_id=org_id, member_id=member.member_id)
+    with pytest.raises(StytchError) as gone:
+        b2b_client.organizations.members.get(organization_id=org_id, member_id=member.member_id)
+    assert gone.value.details.error_type == "member_not_found"
+    # Stytch reactivates only a member whose email is verified; this one logged in by TOTP alone
+    # and never verified it (the HTTP suite reactivates a verified member).
+    with pytest.raises(StytchError) as unverified:
+        b2b_client.organizations.members.reactivate(organization_id=org_id, member_id=member.member_id)
+    assert unverified.value.details.error_type == "member_email_not_verified"
+    assert unverified.value.details.status_code == 400
 
 
 def test_a_consumer_jwt_is_no_member_jwt(client, b2b_client):

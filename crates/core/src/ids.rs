@@ -158,8 +158,9 @@ stytch_id!(PasswordId, "password", "password_id");
 stytch_id!(SessionId, "session", "session_id");
 stytch_id!(SigningKeyId, "jwk", "kid");
 stytch_id!(
+    /// `oauth-user-test-<uuid>`, as Stytch's user objects carry it (not the field's name).
     OAuthUserRegistrationId,
-    "oauth-user-registration",
+    "oauth-user",
     "oauth_user_registration_id"
 );
 stytch_id!(OrganizationId, "organization", "organization_id");
@@ -207,6 +208,22 @@ mod tests {
         let phone = PhoneId::generate(Environment::Test);
         assert!(phone.as_str().starts_with("phone-number-test-"));
         assert_eq!(phone.environment(), Environment::Test);
+    }
+
+    #[test]
+    fn oauth_registration_ids_have_stytchs_prefix() {
+        let minted = OAuthUserRegistrationId::generate(Environment::Test);
+        assert!(minted.as_str().starts_with("oauth-user-test-"), "{minted}");
+        assert_eq!(OAuthUserRegistrationId::parse(minted.as_str()), Ok(minted));
+        // As a real Stytch user object carries one.
+        assert!(OAuthUserRegistrationId::parse(
+            "oauth-user-test-99b07cf8-fe07-43a1-8334-5b005c8f3c5a"
+        )
+        .is_ok());
+        assert!(OAuthUserRegistrationId::parse(
+            "oauth-user-registration-test-99b07cf8-fe07-43a1-8334-5b005c8f3c5a"
+        )
+        .is_err());
     }
 
     #[test]

@@ -80,6 +80,13 @@ impl Member {
         self.lock_expires_at.is_some_and(|expires| expires > now)
     }
 
+    /// Whether a deleted member may be reactivated: Stytch reactivates "only … Members with at
+    /// least one verified email where their `email_address_verified` is `true`", so a member
+    /// who never verified its email stays deleted.
+    pub fn may_be_reactivated(&self) -> bool {
+        self.email_verified
+    }
+
     pub fn is_admin(&self) -> bool {
         self.roles.iter().any(|role| role == ADMIN_ROLE)
     }

@@ -241,6 +241,23 @@ pub fn apply_settings(
     Ok(())
 }
 
+/// The settings of a new organization from its create body: those given, checked, and
+/// `email_invites` as Stytch defaults it at creation. Given no setting, the organization can
+/// invite anyone (`ALL_ALLOWED`, the table's default); given some setting but not
+/// `email_invites`, it is `NOT_ALLOWED` ("If some authentication parameters are passed but
+/// `email_invites` is omitted, it defaults to `NOT_ALLOWED`", Stytch's Create Organization).
+/// Every setting of the table counts; a `null` is not given.
+pub fn creation_settings(request: &Map<String, Value>) -> Result<Map<String, Value>, InputError> {
+    let mut stored = Map::new();
+    apply_settings(&mut stored, request)?;
+    if !stored.is_empty() && !stored.contains_key(EMAIL_INVITES) {
+        stored.insert(EMAIL_INVITES.to_owned(), json!("NOT_ALLOWED"));
+    }
+    Ok(stored)
+}
+
+const EMAIL_INVITES: &str = "email_invites";
+
 /// Every setting, stored or default, for the Organization object.
 pub fn settings_json(stored: &Map<String, Value>) -> Map<String, Value> {
     let mut all = Map::new();
@@ -337,6 +354,29 @@ mod tests {
     }
 
     #[test]
+    fn email_invites_defaults_to_not_allowed_beside_other_settings_at_creation() {
+        let given = |body: Value| {
+            settings_json(&creation_settings(body.as_object().unwrap()).unwrap())["email_invites"]
+                .clone()
+        };
+        assert_eq!(given(json!({"organization_name": "x"})), "ALL_ALLOWED");
+        assert_eq!(given(json!({"mfa_policy": null})), "ALL_ALLOWED");
+        assert_eq!(given(json!({"mfa_policy": "OPTIONAL"})), "NOT_ALLOWED");
+        assert_eq!(
+            given(json!({"email_allowed_domains": ["acme.com"]})),
+            "NOT_ALLOWED"
+        );
+        assert_eq!(
+            given(json!({"mfa_policy": "OPTIONAL", "email_invites": "RESTRICTED"})),
+            "RESTRICTED"
+        );
+        assert_eq!(
+            given(json!({"email_invites": "ALL_ALLOWED"})),
+            "ALL_ALLOWED"
+        );
+    }
+
+    #[test]
     fn settings_are_checked_and_defaulted() {
         let mut stored = Map::new();
         let request = json!({"mfa_policy": "REQUIRED_FOR_ALL", "allowed_mfa_methods": ["totp"],
@@ -349,6 +389,10 @@ mod tests {
         assert_eq!(all["email_jit_provisioning"], "NOT_ALLOWED");
         assert_eq!(all["claimed_email_domains"], json!([]));
         assert!(!all.contains_key("organization_name"));
+        assert_eq!(
+            all["email_invites"], "ALL_ALLOWED",
+            "an update defaults nothing"
+        );
         for bad in [
             json!({"mfa_policy": "SOMETIMES"}),
             json!({"allowed_mfa_methods": ["carrier_pigeon"]}),

@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use latchkey_core::passwords::migrate::{self, MigrateHash};
-use latchkey_core::passwords::StoredHash;
+use latchkey_core::passwords::{Argon2Settings, StoredHash};
 use serde_json::Value;
 
 fn request(case: &Value) -> MigrateHash {
@@ -18,6 +18,7 @@ fn every_fixture_parses_and_verifies() {
     let cases = fixtures["cases"].as_array().unwrap();
     assert!(cases.len() > 100, "the fixture file lost its cases");
     let mut kinds = std::collections::BTreeSet::new();
+    let own = Argon2Settings::default();
     for case in cases {
         let name = case["name"].as_str().unwrap();
         let stored =
@@ -25,11 +26,15 @@ fn every_fixture_parses_and_verifies() {
         kinds.insert(stored.kind());
         let stored = StoredHash::from_json(&stored.to_json()).unwrap();
         assert!(
-            stored.verify(case["password"].as_str().unwrap()),
+            stored
+                .verify(case["password"].as_str().unwrap(), &own)
+                .unwrap(),
             "{name}: right password refused"
         );
         assert!(
-            !stored.verify(case["wrong_password"].as_str().unwrap()),
+            !stored
+                .verify(case["wrong_password"].as_str().unwrap(), &own)
+                .unwrap(),
             "{name}: wrong password accepted"
         );
     }

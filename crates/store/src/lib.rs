@@ -207,6 +207,8 @@ pub enum Refusal {
     EmailAlreadyVerified,
     VerificationCodeUsed,
     VerificationCodeExpired,
+    /// A deleted member whose email was never verified cannot be reactivated.
+    MemberEmailNotVerified,
 }
 
 impl std::fmt::Display for Refusal {

@@ -3,11 +3,14 @@
 //!
 //! Invariants:
 //! - A [`StoredHash`] is only built from input that [`migrate::parse`] accepted, or by
-//!   [`hash_password`]; so every stored hash has sane, bounded parameters and verifying it can
-//!   neither fail to parse nor run for minutes.
+//!   [`hash_password`]; so every stored hash has sane parameters and verifying it cannot fail
+//!   to parse.
+//! - Verifying never costs more than the budget of [`cost`]: [`StoredHash::verify`] checks the
+//!   stored parameters first (a hash stored before a bound was lowered is refused, not computed).
 //! - Every comparison of derived bytes is constant-time.
 //! - `StoredHash` has no `Display`, and its `Debug` is redacted: hashes never reach logs.
 
+pub mod cost;
 pub mod migrate;
 mod phpass;
 pub mod strength;
@@ -368,10 +371,16 @@ impl StoredHash {
         serde_json::from_str(text).ok()
     }
 
-    /// Whether `password` is the one this hash was made from. Slow by design; call it off the
-    /// async runtime.
-    pub fn verify(&self, password: &str) -> bool {
-        let password = password.as_bytes();
+    /// Whether `password` is the one this hash was made from, once [`StoredHash::check_cost`]
+    /// has found the hash affordable (argon2 widened to `own`, the cost of the hashes this
+    /// server writes): a hash over the budget is refused without computing anything. Slow by
+    /// design; call it off the async runtime.
+    pub fn verify(&self, password: &str, own: &Argon2Settings) -> Result<bool, cost::OverBudget> {
+        self.check_cost(own)?;
+        Ok(self.verify_unchecked(password.as_bytes()))
+    }
+
+    fn verify_unchecked(&self, password: &[u8]) -> bool {
         match self {
             StoredHash::Argon2Phc { phc } => verify_argon2_phc(phc, password),
             StoredHash::Argon2Raw {

@@ -6,9 +6,9 @@ use hmac::digest::Digest as _;
 
 const ITOA64: &[u8; 64] = b"./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
-/// The largest iteration exponent accepted: 2^24 MD5 rounds take about a second. Real hashes
-/// use 8 (WordPress) to 16.
-pub const MAX_COUNT_LOG2: u32 = 24;
+/// The iteration exponents the format allows (phpass's own `crypt_private`); what a login may
+/// afford is bounded in `passwords::cost`.
+pub const MAX_COUNT_LOG2: u32 = 30;
 pub const MIN_COUNT_LOG2: u32 = 7;
 
 fn itoa64_index(byte: u8) -> Option<u32> {
@@ -16,6 +16,11 @@ fn itoa64_index(byte: u8) -> Option<u32> {
         .iter()
         .position(|&c| c == byte)
         .map(|index| index as u32)
+}
+
+/// The iteration exponent a phpass string's fourth character encodes.
+pub fn count_log2(byte: u8) -> Option<u32> {
+    itoa64_index(byte)
 }
 
 /// Why a phpass string is refused.
@@ -42,7 +47,7 @@ pub fn check(hash: &str) -> Result<(), PhpassProblem> {
     let count_log2 = itoa64_index(bytes[3]).unwrap_or(0);
     if !(MIN_COUNT_LOG2..=MAX_COUNT_LOG2).contains(&count_log2) {
         return Err(PhpassProblem::Format(
-            "the phpass iteration count must be between 2^7 and 2^24",
+            "the phpass iteration count must be between 2^7 and 2^30",
         ));
     }
     Ok(())

@@ -93,6 +93,11 @@ impl From<StoreError> for ApiError {
                 | Refusal::VerificationCodeUsed
                 | Refusal::VerificationCodeExpired),
             ) => ApiError::bad_request(format!("The email verification was refused: {refusal}.")),
+            StoreError::Refused(Refusal::MemberEmailNotVerified) => ApiError::new(
+                ErrorType::MemberEmailNotVerified,
+                "Only a member whose email address is verified can be reactivated; this one \
+                 never verified it.",
+            ),
             StoreError::Refused(Refusal::MfaPhoneNumberExists) => ApiError::new(
                 ErrorType::DuplicateMemberPhoneNumberForMember,
                 "The member already has an MFA phone number; delete it before setting another.",

@@ -110,6 +110,8 @@ error_table! {
     DuplicateMemberEmail => "duplicate_member_email", BAD_REQUEST;
     DuplicateMemberExternalId => "duplicate_member_external_id", BAD_REQUEST;
     DuplicateMemberPhoneNumberForMember => "duplicate_member_phone_number_for_member", BAD_REQUEST;
+    // Latchkey's name: Stytch documents the refusal but not its error_type.
+    MemberEmailNotVerified => "member_email_not_verified", BAD_REQUEST;
     CannotDeleteLastPrimaryFactor => "cannot_delete_last_primary_factor", BAD_REQUEST;
     ActiveTotpExists => "active_totp_exists", BAD_REQUEST;
     ExpiredTotp => "expired_totp", BAD_REQUEST;
@@ -168,6 +170,7 @@ error_table! {
     VerificationCodeExpired => "verification_code_expired", BAD_REQUEST, "VERIFICATION_CODE_EXPIRED";
     VerificationCodeAlreadyUsed => "verification_code_already_used", CONFLICT, "VERIFICATION_CODE_ALREADY_USED";
     EmailAlreadyVerified => "email_already_verified", CONFLICT, "EMAIL_ALREADY_VERIFIED";
+    EmailIsNotPrimaryEmail => "email_is_not_primary_email", BAD_REQUEST, "EMAIL_IS_NOT_PRIMARY_EMAIL";
     ContactChannelAlreadyUsedForAuthBySomeoneElse => "contact_channel_already_used_for_auth_by_someone_else", CONFLICT, "CONTACT_CHANNEL_ALREADY_USED_FOR_AUTH_BY_SOMEONE_ELSE";
     // Stack Auth's plain-text answers that no Stytch answer shares.
     Forbidden => "forbidden", FORBIDDEN;

@@ -1,5 +1,6 @@
 //! `/api/v1/contact-channels`: list, create, read, update, delete, and email verification
-//! (send a code, verify it, check it), as Stack Auth serves them.
+//! (send a code, verify it, check it), as Stack Auth serves them, with its route names
+//! (`apps/backend/src/app/api/latest/contact-channels/`), the deprecated one included.
 
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -32,9 +33,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list, create))
         .routes(routes!(verify))
-        .routes(routes!(check))
+        .routes(routes!(check_code))
         .routes(routes!(read, update, remove))
         .routes(routes!(send_verification_code))
+        .routes(routes!(send_primary_verification_code))
 }
 
 /// The contact channel object.
@@ -314,14 +316,20 @@ pub struct SendRequest {
     callback_url: String,
 }
 
-/// The link a verification email carries: the callback URL with `code` added to its query.
-fn verification_link(callback_url: &str, code: &str) -> Result<String, StackError> {
+/// An http(s) URL of at most 2048 characters, as Stack's schema takes `callback_url`.
+fn check_callback_url(callback_url: &str) -> Result<(), StackError> {
     let valid = (callback_url.starts_with("https://") || callback_url.starts_with("http://"))
         && !callback_url.chars().any(char::is_whitespace)
         && callback_url.len() <= 2048;
     if !valid {
         return Err(StackError::schema("body.callback_url must be a valid URL"));
     }
+    Ok(())
+}
+
+/// The link a verification email carries: the callback URL with `code` added to its query.
+fn verification_link(callback_url: &str, code: &str) -> Result<String, StackError> {
+    check_callback_url(callback_url)?;
     let separator = if callback_url.contains('?') { '&' } else { '?' };
     Ok(format!("{callback_url}{separator}code={code}"))
 }
@@ -341,8 +349,67 @@ async fn send_verification_code(
     StackJson(request): StackJson<SendRequest>,
 ) -> Result<Response, StackError> {
     let channel = find(&state, &auth, &user, &id, "send verification codes for").await?;
+    send_code(&state, &auth, &channel, &request.callback_url).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendPrimaryRequest {
+    /// The signed-in user's primary email.
+    email: String,
+    /// The page the emailed link opens, with `code` added to its query.
+    callback_url: String,
+}
+
+/// Stack's deprecated form (hidden from its documentation, still called by its clients'
+/// `sendVerificationEmail`): a link for the signed-in user's primary email, named by its value.
+#[utoipa::path(post, path = "/api/v1/contact-channels/send-verification-code",
+    tag = "contact-channels", operation_id = "contact_channels.send_primary_verification_code",
+    request_body = SendPrimaryRequest,
+    responses((status = 200, description = "The code is on its way.", body = Success)))]
+async fn send_primary_verification_code(
+    State(state): State<AppState>,
+    auth: StackAuth,
+    StackJson(request): StackJson<SendPrimaryRequest>,
+) -> Result<Response, StackError> {
+    // Stack's schema wants a user (an access token) whatever the access type.
+    let user_id = auth
+        .user
+        .clone()
+        .ok_or_else(|| StackError::schema("auth.user must be defined"))?;
+    let email = Email::parse(&request.email)
+        .map_err(|_| StackError::schema("body.email must be a valid email"))?;
+    check_callback_url(&request.callback_url)?;
+    let channels = state
+        .store
+        .contact_channels(&auth.project.project_id, &user_id)
+        .await?;
+    let primary = channels.iter().find(|channel| channel.is_primary);
+    let Some(primary) = primary.filter(|channel| channel.value == email.as_str()) else {
+        let primary_email = primary.map(|channel| channel.value.clone());
+        return Err(StackError::new(
+            ErrorType::EmailIsNotPrimaryEmail,
+            format!(
+                "The given e-mail ({}) must equal the user's primary e-mail ({}).",
+                request.email,
+                primary_email.as_deref().unwrap_or("null")
+            ),
+        )
+        .with_details(json!({"email": request.email, "primary_email": primary_email})));
+    };
+    send_code(&state, &auth, primary, &request.callback_url).await
+}
+
+/// Mints a code for `channel`, stores its digest and puts the link in the outbox; an already
+/// verified channel is refused (`EMAIL_ALREADY_VERIFIED`).
+async fn send_code(
+    state: &AppState,
+    auth: &StackAuth,
+    channel: &ContactChannel,
+    callback_url: &str,
+) -> Result<Response, StackError> {
     let code = Secret::generate_token();
-    let link = verification_link(&request.callback_url, code.expose())?;
+    let link = verification_link(callback_url, code.expose())?;
     let now = Utc::now();
     let verification = NewVerification {
         code_digest: code.digest(),
@@ -402,10 +469,10 @@ async fn verify(
 }
 
 /// Whether a verification code would work, without using it.
-#[utoipa::path(post, path = "/api/v1/contact-channels/verify/check", tag = "contact-channels",
+#[utoipa::path(post, path = "/api/v1/contact-channels/verify/check-code", tag = "contact-channels",
     operation_id = "contact_channels.check_verification_code", request_body = CodeRequest,
     responses((status = 200, description = "The code works.", body = CodeCheck)))]
-async fn check(
+async fn check_code(
     State(state): State<AppState>,
     auth: StackAuth,
     StackJson(request): StackJson<CodeRequest>,

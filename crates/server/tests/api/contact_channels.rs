@@ -728,7 +728,7 @@ async fn email_verification_through_the_outbox(engine: Engine) {
         &app,
         As::Server,
         Method::POST,
-        "/contact-channels/verify/check",
+        "/contact-channels/verify/check-code",
         Some(json!({"code": code})),
     )
     .await;
@@ -856,7 +856,102 @@ async fn email_verification_through_the_outbox(engine: Engine) {
     assert_eq!(stytch_emails(&app, &other_user).await[0]["verified"], false);
 }
 
+/// Stack's deprecated `POST /contact-channels/send-verification-code`, which its clients'
+/// `sendVerificationEmail` still calls: the signed-in user's primary email, named by its value.
+async fn deprecated_send_verification_code_takes_the_primary_email(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let (_, email, jwt) = user_with_session(&app).await;
+    let me = As::Client(Some(jwt));
+    let path = "/contact-channels/send-verification-code";
+    let url = "https://app.example.com/verify";
+    let other = unique_email("not-primary");
+    let refused = stack(
+        &app,
+        me.clone(),
+        Method::POST,
+        path,
+        Some(json!({"email": other, "callback_url": url})),
+    )
+    .await;
+    let body = refused.assert_known(400, "EMAIL_IS_NOT_PRIMARY_EMAIL");
+    assert_eq!(
+        body["details"],
+        json!({"email": other, "primary_email": email})
+    );
+    // It needs a user; and its body is Stack's schema.
+    for (who, body) in [
+        (As::Server, json!({"email": email, "callback_url": url})),
+        (
+            me.clone(),
+            json!({"email": email, "callback_url": "not a url"}),
+        ),
+        (
+            me.clone(),
+            json!({"email": "not an email", "callback_url": url}),
+        ),
+        (me.clone(), json!({"email": email})),
+    ] {
+        stack(&app, who, Method::POST, path, Some(body))
+            .await
+            .assert_known(400, "SCHEMA_ERROR");
+    }
+    assert!(app
+        .store
+        .outbox(&app.project_id, 5)
+        .await
+        .unwrap()
+        .is_empty());
+
+    let sent = stack(
+        &app,
+        me.clone(),
+        Method::POST,
+        path,
+        Some(json!({"email": email, "callback_url": url})),
+    )
+    .await;
+    assert_eq!(sent.assert_status(200)["success"], true);
+    let outbox = app.store.outbox(&app.project_id, 5).await.unwrap();
+    assert_eq!(outbox.len(), 1);
+    assert_eq!(outbox[0].recipient, email);
+    let code = outbox[0]
+        .body
+        .rsplit("code=")
+        .next()
+        .unwrap()
+        .trim()
+        .to_owned();
+    let check = stack(
+        &app,
+        me.clone(),
+        Method::POST,
+        "/contact-channels/verify/check-code",
+        Some(json!({"code": code})),
+    )
+    .await;
+    assert_eq!(check.assert_status(200)["is_code_valid"], true);
+    stack(
+        &app,
+        me.clone(),
+        Method::POST,
+        "/contact-channels/verify",
+        Some(json!({"code": code})),
+    )
+    .await
+    .assert_status(200);
+    stack(
+        &app,
+        me,
+        Method::POST,
+        path,
+        Some(json!({"email": email, "callback_url": url})),
+    )
+    .await
+    .assert_known(409, "EMAIL_ALREADY_VERIFIED");
+}
+
 both_engines!(
+    deprecated_send_verification_code_takes_the_primary_email,
     server_crud_is_the_stytch_users_emails,
     used_for_auth_decides_password_login,
     client_access_acts_only_on_its_user,

@@ -256,6 +256,22 @@ impl TestApp {
         }
     }
 
+    /// Runs statements with no parameters straight on the test's database (a migration's, say).
+    pub async fn execute_script(&self, sql: &str) {
+        use sqlx::{Connection, Executor};
+        match self.sqlite_path() {
+            Some(path) => {
+                let url = format!("sqlite://{}", path.display());
+                let mut conn = sqlx::SqliteConnection::connect(&url).await.unwrap();
+                conn.execute(sql).await.unwrap();
+            }
+            None => {
+                let mut conn = sqlx::PgConnection::connect(&postgres_url()).await.unwrap();
+                conn.execute(sql).await.unwrap();
+            }
+        }
+    }
+
     /// A second project on the same server, with its own credentials.
     pub async fn other_project(&self) -> (ProjectId, String) {
         create_project(self.store.as_ref()).await

@@ -201,12 +201,45 @@ async fn create_get_and_update(engine: Engine) {
     assert_eq!(after.body["member"]["email_address"], email.as_str());
 }
 
+/// Marks a member's email verified, as Stytch's email flows (magic links, OTPs, SSO) leave it;
+/// Latchkey serves none of them, so the test plants the state.
+async fn verify_member_email(app: &TestApp, member_id: &str) {
+    let planted = "UPDATE members SET email_verified = TRUE WHERE member_id = $1";
+    assert_eq!(app.execute_raw(planted, member_id).await, 1);
+}
+
 async fn delete_and_reactivate(engine: Engine) {
     let app = spawn_app(engine).await;
     let organization = create_organization(&app).await;
+    // Stytch reactivates only a member whose email is verified: one who never verified stays
+    // deleted, and the refusal writes nothing.
+    let unverified = create_member(
+        &app,
+        &organization,
+        json!({"email_address": unique_email("never")}),
+    )
+    .await;
+    let unverified_id = unverified["member_id"].as_str().unwrap().to_owned();
+    assert_eq!(unverified["email_address_verified"], false);
+    app.delete(&path(&organization, &unverified_id))
+        .await
+        .assert_ok();
+    app.put(
+        &format!("{}/reactivate", path(&organization, &unverified_id)),
+        json!({}),
+    )
+    .await
+    .assert_error(400, "member_email_not_verified");
+    app.get(&format!(
+        "/v1/b2b/organizations/{organization}/member?member_id={unverified_id}"
+    ))
+    .await
+    .assert_error(404, "member_not_found");
+
     let email = unique_email("gone");
     let first = create_member(&app, &organization, json!({"email_address": email})).await;
     let first_id = first["member_id"].as_str().unwrap().to_owned();
+    verify_member_email(&app, &first_id).await;
     let deleted = app.delete(&path(&organization, &first_id)).await;
     assert_eq!(deleted.assert_ok()["member_id"], first_id.as_str());
     app.get(&format!(

@@ -33,6 +33,8 @@ async fn create_applies_defaults_and_refuses_a_taken_slug(engine: Engine) {
     assert_eq!(organization["mfa_policy"], "REQUIRED_FOR_ALL");
     assert_eq!(organization["allowed_mfa_methods"], json!(["totp"]));
     assert_eq!(organization["email_jit_provisioning"], "NOT_ALLOWED");
+    // Created with settings but without email_invites: Stytch's default is then NOT_ALLOWED.
+    assert_eq!(organization["email_invites"], "NOT_ALLOWED");
     assert_eq!(organization["email_allowed_domains"], json!([]));
     assert_eq!(organization["trusted_metadata"], json!({"plan": "gold"}));
     assert_eq!(organization["organization_external_id"], "");
@@ -87,6 +89,19 @@ async fn create_applies_defaults_and_refuses_a_taken_slug(engine: Engine) {
         .as_str()
         .unwrap()
         .starts_with("named-x-"));
+    // Created with no setting at all: email_invites is ALL_ALLOWED, so members can be invited.
+    assert_eq!(named["email_invites"], "ALL_ALLOWED");
+    let fetched = app
+        .get(&format!(
+            "/v1/b2b/organizations/{}",
+            organization["organization_id"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(
+        fetched.assert_ok()["organization"]["email_invites"],
+        "NOT_ALLOWED",
+        "the default is stored, not recomputed"
+    );
 }
 
 async fn get_update_and_delete_by_id_slug_or_external_id(engine: Engine) {

@@ -137,6 +137,15 @@ async fn bad_hashes_are_refused_at_migrate_time_and_write_nothing(engine: Engine
             json!({"hash_type": "pbkdf_2", "hash": "AAAAAAAA", "pbkdf_2_config": {"salt": "c2FsdA==", "iteration_amount": 1000, "key_length": 32}}),
             "pbkdf_2_key_length_mismatch",
         ),
+        // Issue 20, item 17: scrypt derives 10 to 64 bytes; other lengths could never verify.
+        (
+            json!({"hash_type": "scrypt", "hash": "BwcHBwcHBwcH", "scrypt_config": {"salt": "c2FsdA==", "n_parameter": 16, "r_parameter": 8, "p_parameter": 1, "key_length": 9}}),
+            "invalid_scrypt_key_length",
+        ),
+        (
+            json!({"hash_type": "scrypt", "hash": "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=", "scrypt_config": {"salt": "c2FsdA==", "n_parameter": 16, "r_parameter": 8, "p_parameter": 1, "key_length": 65}}),
+            "invalid_scrypt_key_length",
+        ),
         (
             json!({"hash_type": "phpass", "hash": "$Q$685/Q9ccXii3VUzDP0zRsvztKF836s0"}),
             "invalid_phpass_hash_prefix",
@@ -575,7 +584,125 @@ async fn create_strength_check_and_resets(engine: Engine) {
         .assert_error(400, "no_session_arguments");
 }
 
+/// PBKDF2-HMAC-SHA512 of `PBKDF2_1E7_PASSWORD` with salt `PBKDF2_1E7_SALT` (base64), 64-byte
+/// key, 10^7 iterations, made once with Python's `hashlib.pbkdf2_hmac` (OpenSSL): about 22 CPU
+/// seconds per verification here.
+const PBKDF2_1E7_PASSWORD: &str = "a password no login may afford";
+const PBKDF2_1E7_SALT: &str = "bGF0Y2hrZXktaXNzdWUtMjA=";
+const PBKDF2_1E7_HASH: &str =
+    "KPcRh+vdGKdEGOZUGh5eqqDIkHgtQFcVTJgf5oKbf4c4dX7Lakf6DusASroFVRrTvMKE1+qEQ9+f4ACK5jRJxQ==";
+
+/// Issue 20, item 5. A PBKDF2-SHA512 hash at 10^7 iterations is refused at migrate time with
+/// the bound in the message; one stored before the bound (written here past `migrate::parse`)
+/// is refused at login without being computed, even with its right password, and stays as it
+/// is.
+async fn hashes_over_the_cost_budget_are_refused_at_migrate_and_at_login(engine: Engine) {
+    use base64::Engine as _;
+    use latchkey_core::passwords::cost::PBKDF2_MAX_ITERATIONS_SHA512;
+    use latchkey_core::passwords::Pbkdf2Prf;
+    use latchkey_core::users::NewUser;
+    use latchkey_store::MigratePassword;
+
+    let app = spawn_app(engine).await;
+    let before = app.count_users().await;
+    let email = unique_email("costly");
+    let reply = app
+        .post(
+            "/v1/passwords/migrate",
+            json!({"email": email, "hash_type": "pbkdf_2", "hash": PBKDF2_1E7_HASH,
+                   "pbkdf_2_config": {"salt": PBKDF2_1E7_SALT, "iteration_amount": 10_000_000,
+                                      "key_length": 64, "algorithm": "sha512"}}),
+        )
+        .await;
+    reply.assert_error(400, "invalid_pbkdf_2_iteration_amount");
+    let message = reply.body["error_message"].as_str().unwrap();
+    assert!(
+        message.contains(&PBKDF2_MAX_ITERATIONS_SHA512.to_string()),
+        "the message states the bound: {message}"
+    );
+    assert_eq!(
+        app.count_users().await,
+        before,
+        "a refused migrate writes nothing"
+    );
+
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let hash = StoredHash::Pbkdf2 {
+        prf: Pbkdf2Prf::Sha512,
+        iterations: 10_000_000,
+        salt: b64.decode(PBKDF2_1E7_SALT).unwrap(),
+        hash: b64.decode(PBKDF2_1E7_HASH).unwrap(),
+    };
+    let parsed = Email::parse(&email).unwrap();
+    let written = app
+        .store
+        .migrate_passwords(
+            &app.project_id,
+            vec![MigratePassword {
+                email: parsed.clone(),
+                hash: hash.clone(),
+                new_user: NewUser {
+                    email: Some(parsed),
+                    ..NewUser::default()
+                },
+            }],
+            Utc::now(),
+        )
+        .await;
+    assert!(written[0].is_ok());
+    let started = std::time::Instant::now();
+    login(&app, &email, PBKDF2_1E7_PASSWORD)
+        .await
+        .assert_error(401, "unauthorized_credentials");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "refused, not computed: {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        stored_hash(&app, &email).await,
+        hash,
+        "nothing was upgraded"
+    );
+}
+
+/// Issue 20, item 19: bcrypt reads only a password's first 72 bytes. A longer password that a
+/// migrated bcrypt hash accepts logs in, and the login rehashes the whole password, every byte
+/// as sent, with argon2id; from then on only that password logs in, and another one sharing its
+/// first 72 bytes (which the bcrypt hash accepted) is refused.
+async fn a_long_password_leaves_bcrypt_for_argon2id_whole(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let email = unique_email("long");
+    let password = "correct horse battery staple ".repeat(4);
+    assert!(password.len() > 72);
+    let same_prefix = format!("{}... and then something else", &password[..72]);
+    let mcf = bcrypt::hash_with_salt(password.as_bytes(), 4, [3; 16])
+        .unwrap()
+        .format_for_version(bcrypt::Version::TwoB);
+    app.post(
+        "/v1/passwords/migrate",
+        json!({"email": email, "hash_type": "bcrypt", "hash": mcf}),
+    )
+    .await
+    .assert_ok();
+    login(&app, &email, &password).await.assert_ok();
+    let upgraded = stored_hash(&app, &email).await;
+    assert_eq!(upgraded.kind(), "argon2_phc");
+    let own = TEST_ARGON2;
+    assert_eq!(upgraded.verify(&password, &own), Ok(true));
+    assert_eq!(upgraded.verify(&password[..72], &own), Ok(false));
+    assert_eq!(upgraded.verify(&same_prefix, &own), Ok(false));
+    for other in [same_prefix.as_str(), &password[..72]] {
+        login(&app, &email, other)
+            .await
+            .assert_error(401, "unauthorized_credentials");
+    }
+    login(&app, &email, &password).await.assert_ok();
+}
+
 both_engines!(
+    hashes_over_the_cost_budget_are_refused_at_migrate_and_at_login,
+    a_long_password_leaves_bcrypt_for_argon2id_whole,
     every_hash_type_migrates_logs_in_and_upgrades,
     bad_hashes_are_refused_at_migrate_time_and_write_nothing,
     migrate_attaches_to_an_existing_user_once,

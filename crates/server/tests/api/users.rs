@@ -453,6 +453,13 @@ async fn every_factor_can_be_deleted(engine: Engine) {
     assert_eq!(wallet["crypto_wallet_type"], "ethereum");
     assert_eq!(wallet["verified"], true);
     let provider = &full["providers"][0];
+    assert!(
+        provider["oauth_user_registration_id"]
+            .as_str()
+            .unwrap()
+            .starts_with("oauth-user-test-"),
+        "{provider}"
+    );
     assert_eq!(provider["provider_type"], "Google");
     assert_eq!(
         provider["provider_subject"],
@@ -632,6 +639,74 @@ async fn exchange_primary_factor(engine: Engine) {
     );
 }
 
+/// An OAuth registration id of Stytch's form (`oauth-user-test-<uuid>`) that names nothing is
+/// a 404, like every other factor's; only an id that is not of that form is a 400.
+async fn an_unknown_oauth_registration_is_not_found(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let unknown = format!("oauth-user-test-{}", uuid::Uuid::new_v4());
+    app.delete(&format!("/v1/users/oauth/{unknown}"))
+        .await
+        .assert_error(404, "oauth_user_registration_not_found");
+    for malformed in [
+        format!("oauth-user-registration-test-{}", uuid::Uuid::new_v4()),
+        format!("oauth-user-prod-{}", uuid::Uuid::new_v4()),
+    ] {
+        app.delete(&format!("/v1/users/oauth/{malformed}"))
+            .await
+            .assert_error(400, "invalid_oauth_user_registration_id");
+    }
+}
+
+/// Migration 0011 renames the registrations Latchkey minted under its former prefix
+/// (`oauth-user-registration-…`), which its parser now refuses, to Stytch's, keeping the UUID.
+async fn migration_renames_former_oauth_registration_ids(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let user = app
+        .create_user(json!({"email": unique_email("oauth-rename")}))
+        .await;
+    let user_id = UserId::parse(user["user_id"].as_str().unwrap()).unwrap();
+    app.store
+        .add_factor(
+            &app.project_id,
+            &user_id,
+            NewFactor::OAuthRegistration {
+                provider_type: "Google".into(),
+                provider_subject: "subject-1".into(),
+                profile_picture_url: String::new(),
+                locale: String::new(),
+            },
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    let path = format!("/v1/users/{user_id}");
+    let minted = app.get(&path).await.assert_ok()["providers"][0]["oauth_user_registration_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let uuid = &minted[minted.len() - 36..];
+    // The row as a server before the rename wrote it.
+    let former = "UPDATE oauth_registrations SET oauth_user_registration_id = \
+                  'oauth-user-registration-test-' || substr(oauth_user_registration_id, 17) \
+                  WHERE user_id = $1";
+    assert_eq!(app.execute_raw(former, user_id.as_str()).await, 1);
+    app.get(&path)
+        .await
+        .assert_error(500, "internal_server_error");
+    app.execute_script(match engine {
+        Engine::Sqlite => include_str!("../../../store/migrations/sqlite/0011_oauth_user_ids.sql"),
+        Engine::Postgres => {
+            include_str!("../../../store/migrations/postgres/0011_oauth_user_ids.sql")
+        }
+    })
+    .await;
+    let renamed = app.get(&path).await;
+    assert_eq!(
+        renamed.assert_ok()["providers"][0]["oauth_user_registration_id"],
+        format!("oauth-user-test-{uuid}")
+    );
+}
+
 /// A stored value the store cannot read back is a 500 in Stytch's shape (logged with its
 /// cause), never a default in its place: metadata that is not a JSON object is not `{}`, an
 /// instant out of range is not the epoch.
@@ -688,6 +763,8 @@ async fn a_corrupt_row_is_a_500_not_a_default(engine: Engine) {
 
 both_engines!(
     a_corrupt_row_is_a_500_not_a_default,
+    an_unknown_oauth_registration_is_not_found,
+    migration_renames_former_oauth_registration_ids,
     create_returns_the_full_user,
     create_as_pending_and_with_phone_only,
     create_refuses_bad_input_and_writes_nothing,

@@ -427,6 +427,9 @@ impl MemberStore for Engine {
         .await?
         .ok_or(StoreError::NotFound(Missing::Member))?;
         if found.status == MemberStatus::Deleted {
+            if !found.may_be_reactivated() {
+                return Err(StoreError::Refused(Refusal::MemberEmailNotVerified));
+            }
             found.status = MemberStatus::Active;
             found.updated_at = now;
             // The partial unique index refuses it when another live member took the email.

@@ -32,16 +32,7 @@ pub(super) fn parse_bcrypt(hash: &str) -> Result<StoredHash, InputError> {
         return Err(invalid());
     }
     let cost: u32 = mcf[4..6].parse().map_err(|_| invalid())?;
-    if !BCRYPT_COST.contains(&cost) {
-        return Err(refuse(
-            "invalid_bcrypt_cost",
-            format!(
-                "bcrypt cost must be between {} and {}.",
-                BCRYPT_COST.start(),
-                BCRYPT_COST.end()
-            ),
-        ));
-    }
+    cost::bcrypt(cost)?;
     Ok(StoredHash::Bcrypt {
         mcf: mcf.to_owned(),
         input,
@@ -123,9 +114,7 @@ pub(super) fn parse_unix_crypt(
         let rounds: u64 = rounds
             .parse()
             .map_err(|_| invalid("rounds is not a number"))?;
-        if !(1000..=SHA_CRYPT_MAX_ROUNDS).contains(&rounds) {
-            return Err(invalid("rounds must be between 1000 and 1000000"));
-        }
+        cost::sha_crypt(name == "sha512-crypt", rounds)?;
         parts.remove(0);
     }
     let [salt, digest] = parts.as_slice() else {
@@ -150,9 +139,17 @@ pub(super) fn parse_unix_crypt(
 
 pub(super) fn parse_phpass(hash: &str) -> Result<StoredHash, InputError> {
     match phpass::check(hash) {
-        Ok(()) => Ok(StoredHash::Phpass {
-            hash: hash.to_owned(),
-        }),
+        Ok(()) => {
+            let count_log2 = hash
+                .as_bytes()
+                .get(3)
+                .and_then(|&byte| phpass::count_log2(byte))
+                .unwrap_or(u32::MAX);
+            cost::phpass(count_log2)?;
+            Ok(StoredHash::Phpass {
+                hash: hash.to_owned(),
+            })
+        }
         Err(PhpassProblem::Prefix) => Err(refuse(
             "invalid_phpass_hash_prefix",
             "A phpass hash starts with $P$ or $H$.",

@@ -27,36 +27,28 @@ pub(super) fn parse_argon2(
             "Without its PHC encoding an argon2 hash must be hex.",
         )
     })?;
-    let memory_kib = in_range(
+    let memory_kib = to_u32(
         config.memory,
-        &ARGON2_MEMORY_KIB,
         "invalid_argon_2_memory",
         "argon_2_config.memory",
     )?;
-    let iterations = in_range(
+    let iterations = to_u32(
         config.iteration_amount,
-        &ARGON2_ITERATIONS,
         "invalid_argon_2_iteration_amount",
         "argon_2_config.iteration_amount",
     )?;
-    let parallelism = in_range(
+    let parallelism = to_u32(
         config.threads,
-        &ARGON2_THREADS,
         "invalid_argon_2_threads",
         "argon_2_config.threads",
     )?;
+    cost::argon2(memory_kib, iterations, parallelism, None)?;
     in_range(
         config.key_length,
         &KEY_LENGTH,
         "invalid_argon_2_key_length",
         "argon_2_config.key_length",
     )?;
-    if memory_kib < 8 * parallelism {
-        return Err(refuse(
-            "invalid_argon_2_memory",
-            "argon_2_config.memory must be at least 8 × threads.",
-        ));
-    }
     if usize::try_from(config.key_length).ok() != Some(digest.len()) {
         return Err(refuse(
             "argon_2_key_length_mismatch",
@@ -100,24 +92,7 @@ pub(super) fn parse_argon2_phc(
         return Err(invalid("only version 19 (v=19) is supported"));
     }
     let params = argon2::Params::try_from(&parsed).map_err(|error| invalid(&error.to_string()))?;
-    in_range(
-        i64::from(params.m_cost()),
-        &ARGON2_MEMORY_KIB,
-        "invalid_argon_2_memory",
-        "m",
-    )?;
-    in_range(
-        i64::from(params.t_cost()),
-        &ARGON2_ITERATIONS,
-        "invalid_argon_2_iteration_amount",
-        "t",
-    )?;
-    in_range(
-        i64::from(params.p_cost()),
-        &ARGON2_THREADS,
-        "invalid_argon_2_threads",
-        "p",
-    )?;
+    cost::argon2(params.m_cost(), params.t_cost(), params.p_cost(), None)?;
     if parsed.salt.is_none() {
         return Err(refuse(
             "invalid_argon_2_salt",
@@ -155,18 +130,18 @@ pub(super) fn scrypt_checked(
     p: i64,
     key_length: Option<i64>,
 ) -> Result<StoredHash, InputError> {
-    if !(2..=SCRYPT_MAX_N).contains(&n) || n & (n - 1) != 0 {
+    if n < 2 || n & (n - 1) != 0 {
         return Err(refuse(
             "invalid_scrypt_n_parameter",
-            "The scrypt N parameter must be a power of two greater than 1 and at most 262144.",
+            "The scrypt N parameter must be a power of two greater than 1.",
         ));
     }
-    if !(1..=32).contains(&r) || !(1..=16).contains(&p) || 128 * n * r > SCRYPT_MAX_MEMORY {
+    let (Ok(r), Ok(p)) = (u32::try_from(r), u32::try_from(p)) else {
         return Err(refuse(
             "invalid_scrypt_parameters",
-            "scrypt needs r between 1 and 32, p between 1 and 16, and 128·N·r at most 256 MiB.",
+            "The scrypt r and p parameters must be positive numbers.",
         ));
-    }
+    };
     if salt.is_empty() || salt.len() > MAX_SALT_LEN {
         return Err(refuse(
             "invalid_scrypt_salt_length",
@@ -181,17 +156,12 @@ pub(super) fn scrypt_checked(
             ));
         }
     }
-    if !KEY_LENGTH.contains(&(digest.len() as i64)) {
-        return Err(refuse(
-            "invalid_base64_scrypt_hash",
-            "The scrypt hash must be 4 to 256 bytes.",
-        ));
-    }
     let log_n = n.trailing_zeros() as u8;
+    cost::scrypt(log_n, r, p, digest.len())?;
     Ok(StoredHash::Scrypt {
         log_n,
-        r: r as u32,
-        p: p as u32,
+        r,
+        p,
         salt,
         hash: digest,
     })
@@ -258,10 +228,10 @@ pub(super) fn parse_scrypt_phc(rest: &str) -> Result<StoredHash, InputError> {
     let (Some(ln), Some(r), Some(p)) = (ln, r, p) else {
         return Err(invalid());
     };
-    if !(1..=18).contains(&ln) {
+    if !(1..=62).contains(&ln) {
         return Err(refuse(
             "invalid_scrypt_n_parameter",
-            "ln must be between 1 and 18.",
+            "ln (log2 of N) must be between 1 and 62.",
         ));
     }
     let salt = decode_b64(salt).ok_or_else(|| {
@@ -294,12 +264,6 @@ pub(super) fn pbkdf2_checked(
     salt: Vec<u8>,
     digest: Vec<u8>,
 ) -> Result<StoredHash, InputError> {
-    let iterations = in_range(
-        iterations,
-        &PBKDF2_ITERATIONS,
-        "invalid_pbkdf_2_iteration_amount",
-        "The PBKDF2 iteration amount",
-    )?;
     if salt.is_empty() || salt.len() > MAX_SALT_LEN {
         return Err(refuse(
             "invalid_pbkdf_2_salt",
@@ -312,6 +276,12 @@ pub(super) fn pbkdf2_checked(
             "The PBKDF2 hash must be 4 to 256 bytes.",
         ));
     }
+    cost::pbkdf2(prf, iterations, digest.len())?;
+    let iterations = to_u32(
+        iterations,
+        "invalid_pbkdf_2_iteration_amount",
+        "The PBKDF2 iteration amount",
+    )?;
     Ok(StoredHash::Pbkdf2 {
         prf,
         iterations,
@@ -430,12 +400,7 @@ pub(super) fn parse_firebase(
             "firebase_scrypt_config needs rounds between 1 and 32 and mem_cost between 1 and 17.",
         ));
     }
-    if (128_i64 << config.mem_cost) * config.rounds > SCRYPT_MAX_MEMORY {
-        return Err(refuse(
-            "invalid_scrypt_parameters",
-            "firebase_scrypt_config needs at most 256 MiB (128 · 2^mem_cost · rounds).",
-        ));
-    }
+    cost::scrypt(config.mem_cost as u8, config.rounds as u32, 1, 64)?;
     Ok(StoredHash::FirebaseScrypt {
         signer_key,
         salt_separator,

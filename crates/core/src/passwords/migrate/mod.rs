@@ -13,7 +13,7 @@ use base64::Engine as _;
 use serde::Deserialize;
 
 use super::phpass::{self, PhpassProblem};
-use super::{Argon2Variant, BcryptInput, DigestAlgorithm, Pbkdf2Prf, StoredHash};
+use super::{cost, Argon2Variant, BcryptInput, DigestAlgorithm, Pbkdf2Prf, StoredHash};
 use crate::InputError;
 
 mod crypt;
@@ -90,16 +90,8 @@ pub struct MigrateHash {
     pub firebase_scrypt_config: Option<FirebaseScryptConfig>,
 }
 
-// Bounds that keep one login from costing more than about a second of CPU or 256 MiB of memory.
-pub const BCRYPT_COST: std::ops::RangeInclusive<u32> = 4..=16;
-pub const ARGON2_MEMORY_KIB: std::ops::RangeInclusive<i64> = 8..=262_144;
-pub const ARGON2_ITERATIONS: std::ops::RangeInclusive<i64> = 1..=32;
-pub const ARGON2_THREADS: std::ops::RangeInclusive<i64> = 1..=16;
+// Shape bounds; the cost bounds, drawn from what one login may cost, are in `passwords::cost`.
 pub const KEY_LENGTH: std::ops::RangeInclusive<i64> = 4..=256;
-pub const SCRYPT_MAX_N: i64 = 262_144;
-pub const SCRYPT_MAX_MEMORY: i64 = 256 * 1024 * 1024;
-pub const PBKDF2_ITERATIONS: std::ops::RangeInclusive<i64> = 1..=10_000_000;
-pub const SHA_CRYPT_MAX_ROUNDS: u64 = 1_000_000;
 const MAX_HASH_LEN: usize = 1024;
 const MAX_SALT_LEN: usize = 1024;
 
@@ -178,4 +170,14 @@ fn in_range(
             ),
         ))
     }
+}
+
+/// A config number as the `u32` a hash takes; its bound is checked by `cost`.
+fn to_u32(value: i64, error_type: &'static str, field: &str) -> Result<u32, InputError> {
+    u32::try_from(value).map_err(|_| {
+        refuse(
+            error_type,
+            format!("{field} must be a number from 0 to {}.", u32::MAX),
+        )
+    })
 }

@@ -6,8 +6,8 @@ use axum::response::Response;
 use chrono::Utc;
 use latchkey_core::ids::{OrganizationId, ProjectId};
 use latchkey_core::organizations::{
-    apply_settings, parse_logo_url, parse_organization_name, settings, settings_json, Organization,
-    OrganizationSlug, Setting,
+    creation_settings, parse_logo_url, parse_organization_name, settings, settings_json,
+    Organization, OrganizationSlug, Setting,
 };
 use latchkey_core::values::{parse_metadata, ExternalId};
 use latchkey_core::InputError;
@@ -252,8 +252,7 @@ async fn create(
             })
         })?,
     };
-    let mut settings = Map::new();
-    apply_settings(&mut settings, &body)?;
+    let settings = creation_settings(&body)?;
     let now = Utc::now();
     let organization = Organization {
         organization_id: OrganizationId::generate(project_id.environment()),

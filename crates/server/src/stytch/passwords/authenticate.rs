@@ -43,20 +43,22 @@ pub(super) async fn verify_login(
     };
     let settings = state.argon2;
     let hash = stored.hash.clone();
+    // The replacement hashes the password exactly as sent, every byte of it: a password over
+    // bcrypt's 72 bytes that matched by its first 72 leaves only itself able to log in.
     let verified = state
         .hashing
-        .run(project_id, move || match hash {
-            hash if hash.verify(&password) => {
+        .run(project_id, move || match hash.verify(&password, &settings) {
+            Ok(true) => {
                 let replacement = hash
                     .needs_upgrade(&settings)
                     .then(|| hash_password(&password, &settings).ok())
                     .flatten();
-                (true, replacement)
+                (Ok(true), replacement)
             }
-            _ => (false, None),
+            other => (other, None),
         })
         .await;
-    let (matched, replacement) = match verified {
+    let (verdict, replacement) = match verified {
         Ok(verified) => verified,
         // The hash was never judged (the pool is full or gone): no failure.
         Err(error) => {
@@ -64,6 +66,18 @@ pub(super) async fn verify_login(
             return Err(error);
         }
     };
+    if let Err(over_budget) = &verdict {
+        // Written before its bound (or by hand): refused without computing it. The login fails
+        // like a wrong password, so nothing about the account leaks; the operator learns which
+        // account must reset its password.
+        tracing::warn!(
+            user_id = %login.user_id,
+            hash = stored.hash.kind(),
+            reason = %over_budget,
+            "a stored password hash costs more than a login may; the password must be reset"
+        );
+    }
+    let matched = matches!(verdict, Ok(true));
     let ((), attempt) = attempt
         .judge(
             state,
