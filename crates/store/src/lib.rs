@@ -205,6 +205,9 @@ pub enum Refusal {
     LastSignInMethod,
     /// The email is verified already: there is nothing to send a code for.
     EmailAlreadyVerified,
+    /// A user may not make an unverified address sign it in by itself (core
+    /// `ChannelEffects::refused`): it must verify the address first.
+    UnverifiedSignIn,
     VerificationCodeUsed,
     VerificationCodeExpired,
 }

@@ -93,6 +93,9 @@ impl From<StoreError> for ApiError {
                 | Refusal::VerificationCodeUsed
                 | Refusal::VerificationCodeExpired),
             ) => ApiError::bad_request(format!("The email verification was refused: {refusal}.")),
+            StoreError::Refused(Refusal::UnverifiedSignIn) => ApiError::bad_request(
+                "Verify this email before using it for sign-in.",
+            ),
             StoreError::Refused(Refusal::MfaPhoneNumberExists) => ApiError::new(
                 ErrorType::DuplicateMemberPhoneNumberForMember,
                 "The member already has an MFA phone number; delete it before setting another.",

@@ -150,6 +150,12 @@ impl From<StoreError> for StackError {
                 ErrorType::EmailAlreadyVerified,
                 "The e-mail is already verified.",
             ),
+            // The same answer whoever else holds the address: it tells nothing about them.
+            StoreError::Refused(Refusal::UnverifiedSignIn) => StackError::new(
+                ErrorType::BadRequest,
+                "Verify this email before using it for sign-in: add it with used_for_auth false, \
+                 verify it, then set used_for_auth.",
+            ),
             StoreError::Refused(Refusal::LastSignInMethod) => StackError::new(
                 ErrorType::CannotDeleteLastPrimaryFactor,
                 "This is the user's last way to sign in; add another before removing it.",

@@ -14,15 +14,15 @@ use crate::helpers::{spawn_app, unique_email, Engine, TestApp};
 
 /// A Stack answer: status, the known-error header, the actual-status header, and the body.
 #[derive(Debug)]
-struct StackReply {
-    status: u16,
-    known_error: Option<String>,
-    actual_status: Option<String>,
-    body: Value,
+pub(crate) struct StackReply {
+    pub(crate) status: u16,
+    pub(crate) known_error: Option<String>,
+    pub(crate) actual_status: Option<String>,
+    pub(crate) body: Value,
 }
 
 impl StackReply {
-    fn assert_known(&self, status: u16, code: &str) -> &Value {
+    pub(crate) fn assert_known(&self, status: u16, code: &str) -> &Value {
         assert_eq!(self.status, status, "{self:?}");
         assert_eq!(self.known_error.as_deref(), Some(code), "{self:?}");
         assert_eq!(self.body["code"], code, "{self:?}");
@@ -30,7 +30,7 @@ impl StackReply {
         &self.body
     }
 
-    fn assert_status(&self, status: u16) -> &Value {
+    pub(crate) fn assert_status(&self, status: u16) -> &Value {
         assert_eq!(self.status, status, "{self:?}");
         &self.body
     }
@@ -38,13 +38,13 @@ impl StackReply {
 
 /// How a request authenticates.
 #[derive(Clone)]
-enum As {
+pub(crate) enum As {
     Server,
     Client(Option<String>),
     Headers(Vec<(&'static str, String)>),
 }
 
-async fn stack(
+pub(crate) async fn stack(
     app: &TestApp,
     who: As,
     method: Method,
@@ -102,12 +102,12 @@ async fn stack(
     }
 }
 
-fn uuid_of(id: &str) -> String {
+pub(crate) fn uuid_of(id: &str) -> String {
     id[id.len() - 36..].to_owned()
 }
 
 /// A Stytch user with one email: (user_id, email_id, email).
-async fn stytch_user(app: &TestApp) -> (String, String, String) {
+pub(crate) async fn stytch_user(app: &TestApp) -> (String, String, String) {
     let email = unique_email("channel");
     let user = app.create_user(json!({"email": email})).await;
     (
@@ -118,7 +118,7 @@ async fn stytch_user(app: &TestApp) -> (String, String, String) {
 }
 
 /// A user with a password and a live session: (user_id, email, session JWT).
-async fn user_with_session(app: &TestApp) -> (String, String, String) {
+pub(crate) async fn user_with_session(app: &TestApp) -> (String, String, String) {
     let email = unique_email("client");
     let reply = app
         .post(
@@ -135,7 +135,7 @@ async fn user_with_session(app: &TestApp) -> (String, String, String) {
     )
 }
 
-async fn stytch_emails(app: &TestApp, user_id: &str) -> Vec<Value> {
+pub(crate) async fn stytch_emails(app: &TestApp, user_id: &str) -> Vec<Value> {
     let reply = app.get(&format!("/v1/users/{user_id}")).await;
     reply.assert_ok()["emails"].as_array().unwrap().clone()
 }

@@ -12,6 +12,7 @@ mod contact_channels;
 mod helpers;
 mod http_conventions;
 mod isolation;
+mod issue20;
 mod logs;
 mod members;
 mod openapi;

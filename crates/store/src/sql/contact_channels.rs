@@ -95,6 +95,26 @@ pub(super) async fn keep_a_sign_in_method(
     Ok(())
 }
 
+/// Before `user_id` starts signing in with a verified `email`: another user that signs in with
+/// it unverified stops doing so, and keeps it as a contact address (core `ChannelEffects`).
+pub(super) async fn release_unproven_sign_in(
+    conn: &mut Conn,
+    project: &str,
+    email: &str,
+    user_id: &UserId,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE user_emails SET used_for_auth = FALSE \
+         WHERE project_id = $1 AND email = $2 AND used_for_auth AND NOT verified AND user_id <> $3",
+    )
+    .bind(project)
+    .bind(email)
+    .bind(user_id.as_str())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Takes the primary flag from the user's channels, before one of them is made primary.
 pub(super) async fn clear_primary(
     conn: &mut Conn,
@@ -196,10 +216,17 @@ impl ContactChannelStore for Engine {
         now: DateTime<Utc>,
     ) -> Result<ContactChannel, StoreError> {
         let project = project_id.as_str();
+        let effects = channel.effects();
+        if effects.refused(channel.self_service) {
+            return Err(StoreError::Refused(Refusal::UnverifiedSignIn));
+        }
         let mut tx = self.writer().begin().await?;
         lock_user(&mut tx, project, user_id).await?;
-        if channel.effects().takes_primary {
+        if effects.takes_primary {
             clear_primary(&mut tx, project, user_id).await?;
+        }
+        if effects.proven_sign_in {
+            release_unproven_sign_in(&mut tx, project, channel.value.as_str(), user_id).await?;
         }
         sqlx::query(
             "INSERT INTO user_emails (email_id, project_id, user_id, email, verified, created_at, used_for_auth, \
@@ -232,7 +259,14 @@ impl ContactChannelStore for Engine {
         let mut tx = self.writer().begin().await?;
         lock_user(&mut tx, project, user_id).await?;
         let mut channel = find_channel(&mut tx, project, user_id, email_id).await?;
+        let self_service = patch.self_service;
         let effects = channel.apply(patch);
+        if effects.refused(self_service) {
+            return Err(StoreError::Refused(Refusal::UnverifiedSignIn));
+        }
+        if effects.proven_sign_in {
+            release_unproven_sign_in(&mut tx, project, &channel.value, user_id).await?;
+        }
         if effects.gives_up_sign_in {
             keep_a_sign_in_method(&mut tx, project, user_id, email_id).await?;
         }

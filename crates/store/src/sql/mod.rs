@@ -17,7 +17,9 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use latchkey_core::contact_channels::OtherSignInMethods;
+use latchkey_core::contact_channels::{
+    migration_target, MigrationTarget, OtherSignInMethods, SignInHolder,
+};
 use latchkey_core::ids::{
     BiometricRegistrationId, CryptoWalletId, EmailId, Environment, MemberId, MemberSessionId,
     OAuthUserRegistrationId, OrganizationId, PasswordId, PhoneId, ProjectId, SessionId,
