@@ -205,6 +205,8 @@ pub enum Refusal {
     LastSignInMethod,
     /// The email is verified already: there is nothing to send a code for.
     EmailAlreadyVerified,
+    /// The user holds as many of this kind of factor as it may (core `FactorKind::cap`).
+    TooMany(latchkey_core::users::FactorKind),
     /// A user may not make an unverified address sign it in by itself (core
     /// `ChannelEffects::refused`): it must verify the address first.
     UnverifiedSignIn,

@@ -1,5 +1,7 @@
 //! Core's input errors and the store's errors, as answers.
 
+use latchkey_core::users::FactorKind;
+
 use super::*;
 
 impl From<InputError> for ApiError {
@@ -93,6 +95,7 @@ impl From<StoreError> for ApiError {
                 | Refusal::VerificationCodeUsed
                 | Refusal::VerificationCodeExpired),
             ) => ApiError::bad_request(format!("The email verification was refused: {refusal}.")),
+            StoreError::Refused(Refusal::TooMany(kind)) => too_many(kind),
             StoreError::Refused(Refusal::UnverifiedSignIn) => ApiError::bad_request(
                 "Verify this email before using it for sign-in.",
             ),
@@ -126,6 +129,24 @@ impl From<StoreError> for ApiError {
             | StoreError::Migration(_)) => store_failure(&failure),
         }
     }
+}
+
+/// A user that holds as many of a kind of factor as it may: a 400 naming the cap, for the
+/// Stytch and the Stack API alike.
+pub fn too_many(kind: FactorKind) -> ApiError {
+    let error_type = match kind {
+        FactorKind::Email => ErrorType::TooManyEmails,
+        FactorKind::PhoneNumber => ErrorType::TooManyPhoneNumbers,
+        _ => ErrorType::TooManyFactors,
+    };
+    ApiError::new(
+        error_type,
+        format!(
+            "A user may hold at most {} {}; remove one before adding another.",
+            kind.cap(),
+            kind.plural()
+        ),
+    )
 }
 
 /// How long a caller should wait before retrying a request the database could not serve.

@@ -112,6 +112,9 @@ error_table! {
     DuplicateMemberPhoneNumberForMember => "duplicate_member_phone_number_for_member", BAD_REQUEST;
     CannotDeleteLastPrimaryFactor => "cannot_delete_last_primary_factor", BAD_REQUEST;
     ActiveTotpExists => "active_totp_exists", BAD_REQUEST;
+    TooManyEmails => "too_many_emails", BAD_REQUEST;
+    TooManyPhoneNumbers => "too_many_phone_numbers", BAD_REQUEST;
+    TooManyFactors => "too_many_factors", BAD_REQUEST;
     ExpiredTotp => "expired_totp", BAD_REQUEST;
     // Credentials that do not authenticate.
     UnauthorizedCredentials => "unauthorized_credentials", UNAUTHORIZED;
@@ -343,4 +346,4 @@ mod from;
 #[cfg(test)]
 mod tests;
 
-pub use from::{store_failure, DATABASE_RETRY_AFTER_SECONDS};
+pub use from::{store_failure, too_many, DATABASE_RETRY_AFTER_SECONDS};

@@ -25,7 +25,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 
-use crate::error::{store_failure, ErrorType};
+use crate::error::{store_failure, too_many, ErrorType};
 use crate::AppState;
 
 /// An error as Stack Auth answers it. Its kind's entry in [`ErrorType::TABLE`] gives its status
@@ -150,6 +150,10 @@ impl From<StoreError> for StackError {
                 ErrorType::EmailAlreadyVerified,
                 "The e-mail is already verified.",
             ),
+            StoreError::Refused(Refusal::TooMany(kind)) => {
+                let answer = too_many(kind);
+                StackError::new(answer.error_type, answer.message)
+            }
             // The same answer whoever else holds the address: it tells nothing about them.
             StoreError::Refused(Refusal::UnverifiedSignIn) => StackError::new(
                 ErrorType::BadRequest,

@@ -1,12 +1,19 @@
-//! Issue 20, items 8 and 20 (`docs/security.md`): who owns an email address, and answers that
-//! do not tell whether an address exists. Each test failed on the code before its fix.
+//! Issue 20, items 8, 20 and 21 (`docs/security.md`): who owns an email address, answers that
+//! do not tell whether an address exists, and the caps on what one user holds. Each test failed
+//! on the code before its fix.
 
+use chrono::Utc;
+use latchkey_core::ids::UserId;
+use latchkey_core::users::FactorKind;
+use latchkey_store::{NewFactor, Refusal, StoreError};
 use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::both_engines;
-use crate::contact_channels::{stack, stytch_user, user_with_session, uuid_of, As, StackReply};
-use crate::helpers::{spawn_app, unique_email, Engine, Reply, TestApp};
+use crate::contact_channels::{
+    stack, stytch_emails, stytch_user, user_with_session, uuid_of, As, StackReply,
+};
+use crate::helpers::{spawn_app, unique_email, unique_phone, Engine, Reply, TestApp};
 
 /// The password of `user_with_session`'s users.
 const SESSION_PASSWORD: &str = "a-Long-and-unusual-passphrase-9";
@@ -410,9 +417,135 @@ async fn client_answers_do_not_tell_whether_an_email_exists(engine: Engine) {
     assert_eq!(answers[0].0, 200, "{answers:#?}");
 }
 
+/// Item 21: 10 emails and 10 phone numbers a user, on the Stytch and the Stack API; an update
+/// past the cap is refused whole.
+async fn emails_and_phone_numbers_are_capped_per_user(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let user = app
+        .create_user(json!({"email": unique_email("capped"), "phone_number": unique_phone()}))
+        .await;
+    let user_id = user["user_id"].as_str().unwrap().to_owned();
+    let emails = |n: usize| -> Vec<Value> {
+        (0..n)
+            .map(|_| json!({"email": unique_email("more")}))
+            .collect()
+    };
+    let phones = |n: usize| -> Vec<Value> {
+        (0..n)
+            .map(|_| json!({"phone_number": unique_phone()}))
+            .collect()
+    };
+    let path = format!("/v1/users/{user_id}");
+    app.put(&path, json!({"emails": emails(10)}))
+        .await
+        .assert_error(400, "too_many_emails");
+    app.put(&path, json!({"phone_numbers": phones(10)}))
+        .await
+        .assert_error(400, "too_many_phone_numbers");
+    let unchanged = app.get(&path).await;
+    assert_eq!(unchanged.body["emails"].as_array().unwrap().len(), 1);
+    assert_eq!(unchanged.body["phone_numbers"].as_array().unwrap().len(), 1);
+    app.put(
+        &path,
+        json!({"emails": emails(9), "phone_numbers": phones(9)}),
+    )
+    .await
+    .assert_ok();
+    let refused = app.put(&path, json!({"emails": emails(1)})).await;
+    refused.assert_error(400, "too_many_emails");
+    assert!(
+        refused.body["error_message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 10 emails"),
+        "{refused:?}"
+    );
+    app.put(&path, json!({"phone_numbers": phones(1)}))
+        .await
+        .assert_error(400, "too_many_phone_numbers");
+
+    // Stack: the eleventh channel is a plain 400, for server and client access alike.
+    let over = add_channel(
+        &app,
+        As::Server,
+        &uuid_of(&user_id),
+        &unique_email("eleventh"),
+        false,
+    )
+    .await;
+    over.assert_status(400);
+    assert_eq!(over.known_error, None);
+    assert!(
+        over.body.as_str().unwrap().contains("at most 10 emails"),
+        "{over:?}"
+    );
+    let (_, _, jwt) = user_with_session(&app).await;
+    for n in 1..=10 {
+        let reply = add_channel(&app, client(&jwt), "me", &unique_email("mine"), false).await;
+        assert_eq!(
+            reply.status,
+            if n < 10 { 201 } else { 400 },
+            "{n}: {reply:?}"
+        );
+    }
+
+    // Factors added through the store are capped too.
+    let factor_user = UserId::parse(&user_id).unwrap();
+    for _ in 0..FactorKind::Totp.cap() {
+        app.store
+            .add_factor(
+                &app.project_id,
+                &factor_user,
+                NewFactor::Totp { verified: false },
+                Utc::now(),
+            )
+            .await
+            .unwrap();
+    }
+    let over = app
+        .store
+        .add_factor(
+            &app.project_id,
+            &factor_user,
+            NewFactor::Totp { verified: false },
+            Utc::now(),
+        )
+        .await;
+    assert!(
+        matches!(
+            over,
+            Err(StoreError::Refused(Refusal::TooMany(FactorKind::Totp)))
+        ),
+        "{over:?}"
+    );
+}
+
+/// Item 21: the cap is counted inside the adding transaction, so concurrent additions cannot
+/// pass it together.
+async fn concurrent_additions_cannot_pass_the_cap(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let (user_id, _, _) = stytch_user(&app).await;
+    let stack_user = uuid_of(&user_id);
+    let values: Vec<String> = (0..15).map(|_| unique_email("racing")).collect();
+    let replies = futures::future::join_all(
+        values
+            .iter()
+            .map(|value| add_channel(&app, As::Server, &stack_user, value, false)),
+    )
+    .await;
+    let created = replies.iter().filter(|reply| reply.status == 201).count();
+    assert_eq!(created, 9, "{replies:#?}");
+    assert!(replies
+        .iter()
+        .all(|reply| reply.status == 201 || reply.status == 400));
+    assert_eq!(stytch_emails(&app, &user_id).await.len(), 10);
+}
+
 both_engines!(
     a_claimed_address_never_shadows_its_verified_owner,
     a_verified_claim_takes_the_address_from_an_unverified_holder,
     look_alike_addresses_are_one_address_or_refused,
     client_answers_do_not_tell_whether_an_email_exists,
+    emails_and_phone_numbers_are_capped_per_user,
+    concurrent_additions_cannot_pass_the_cap,
 );

@@ -222,6 +222,7 @@ impl ContactChannelStore for Engine {
         }
         let mut tx = self.writer().begin().await?;
         lock_user(&mut tx, project, user_id).await?;
+        check_cap(&mut tx, project, user_id, FactorKind::Email, 1).await?;
         if effects.takes_primary {
             clear_primary(&mut tx, project, user_id).await?;
         }

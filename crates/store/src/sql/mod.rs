@@ -35,8 +35,8 @@ use latchkey_core::search::{Filter, Operator, SearchCursor, SearchQuery};
 use latchkey_core::secret::SecretDigest;
 use latchkey_core::sessions::{AuthenticationFactor, MemberSession, Session};
 use latchkey_core::users::{
-    BiometricRegistration, CryptoWallet, NewUser, OAuthProvider, PasswordSummary, Totp, User,
-    UserEmail, UserPhoneNumber, UserRef, UserStatus, WebAuthnRegistration,
+    BiometricRegistration, CryptoWallet, FactorKind, NewUser, OAuthProvider, PasswordSummary, Totp,
+    User, UserEmail, UserPhoneNumber, UserRef, UserStatus, WebAuthnRegistration,
 };
 use latchkey_core::values::{merge_metadata, Email, Name, PhoneNumber};
 use serde_json::{Map, Value};
