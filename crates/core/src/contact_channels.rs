@@ -11,7 +11,7 @@
 //! and `passwords/migrate` of a verified address never joins the account of someone who
 //! claimed it unproven ([`migration_target`]).
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 
 use crate::ids::{EmailId, UserId};
 use crate::values::Email;
@@ -138,6 +138,75 @@ impl OtherSignInMethods {
         ]
         .iter()
         .any(|count| *count > 0)
+    }
+}
+
+/// How many verification emails may go out within a sliding window: to one address (whoever
+/// asks: many accounts cannot flood one inbox) and for one user (one account cannot flood many
+/// inboxes). The store counts the sends in the outbox, in the sending transaction, so the limit
+/// holds across replicas and concurrent requests.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VerificationThrottle {
+    pub window: TimeDelta,
+    pub per_destination: u64,
+    pub per_user: u64,
+}
+
+/// Latchkey's limits: 5 messages an hour to one address, 10 an hour for one user.
+pub const VERIFICATION_THROTTLE: VerificationThrottle = VerificationThrottle {
+    window: TimeDelta::hours(1),
+    per_destination: 5,
+    per_user: 10,
+};
+
+/// The verification emails sent within the window: how many, and the oldest one's time.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RecentSends {
+    pub to_destination: u64,
+    pub oldest_to_destination: Option<DateTime<Utc>>,
+    pub by_user: u64,
+    pub oldest_by_user: Option<DateTime<Utc>>,
+}
+
+/// A send refused by the throttle, and how long until it would pass.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Throttled {
+    pub retry_after_seconds: u64,
+}
+
+impl VerificationThrottle {
+    /// The start of the window that ends at `now`: sends after it count.
+    pub fn since(&self, now: DateTime<Utc>) -> DateTime<Utc> {
+        now - self.window
+    }
+
+    /// Whether one more message may go out at `now`. When it may not, the wait is until the
+    /// oldest counted send leaves the window (the store never lets the count pass the limit,
+    /// so one leaving is enough); at least a second.
+    pub fn check(&self, recent: &RecentSends, now: DateTime<Utc>) -> Result<(), Throttled> {
+        let waits = [
+            (
+                recent.to_destination,
+                self.per_destination,
+                recent.oldest_to_destination,
+            ),
+            (recent.by_user, self.per_user, recent.oldest_by_user),
+        ];
+        let retry_after_seconds = waits
+            .iter()
+            .filter(|(sent, limit, _)| sent >= limit)
+            .map(|(_, _, oldest)| {
+                let free_at = oldest.unwrap_or(now) + self.window;
+                let millis = (free_at - now).num_milliseconds().max(0).unsigned_abs();
+                millis.div_ceil(1000).max(1)
+            })
+            .max();
+        match retry_after_seconds {
+            Some(retry_after_seconds) => Err(Throttled {
+                retry_after_seconds,
+            }),
+            None => Ok(()),
+        }
     }
 }
 
@@ -348,6 +417,46 @@ mod tests {
             ..Default::default()
         });
         assert!(!effects.refused(true));
+    }
+
+    #[test]
+    fn verification_emails_are_limited_per_address_and_per_user() {
+        let throttle = VERIFICATION_THROTTLE;
+        let now = DateTime::from_timestamp(10_000, 0).unwrap();
+        let ago = |seconds| Some(now - TimeDelta::seconds(seconds));
+        assert_eq!(throttle.since(now), now - TimeDelta::hours(1));
+        let quiet = RecentSends::default();
+        assert_eq!(throttle.check(&quiet, now), Ok(()));
+        let busy_address = RecentSends {
+            to_destination: 5,
+            oldest_to_destination: ago(3000),
+            by_user: 1,
+            oldest_by_user: ago(10),
+        };
+        assert_eq!(
+            throttle.check(&busy_address, now),
+            Err(Throttled {
+                retry_after_seconds: 600
+            })
+        );
+        let busy_user = RecentSends {
+            to_destination: 4,
+            oldest_to_destination: ago(3000),
+            by_user: 10,
+            oldest_by_user: ago(3599),
+        };
+        assert_eq!(
+            throttle.check(&busy_user, now),
+            Err(Throttled {
+                retry_after_seconds: 1
+            })
+        );
+        let under = RecentSends {
+            to_destination: 4,
+            by_user: 9,
+            ..busy_user
+        };
+        assert_eq!(throttle.check(&under, now), Ok(()));
     }
 
     #[test]

@@ -96,6 +96,12 @@ impl From<StoreError> for ApiError {
                 | Refusal::VerificationCodeExpired),
             ) => ApiError::bad_request(format!("The email verification was refused: {refusal}.")),
             StoreError::Refused(Refusal::TooMany(kind)) => too_many(kind),
+            StoreError::Refused(Refusal::Throttled(throttled)) => ApiError::new(
+                ErrorType::TooManyVerificationEmails,
+                "Too many verification emails were sent to this address or for this user; \
+                 wait before sending another.",
+            )
+            .retry_after(throttled.retry_after_seconds),
             StoreError::Refused(Refusal::UnverifiedSignIn) => ApiError::bad_request(
                 "Verify this email before using it for sign-in.",
             ),

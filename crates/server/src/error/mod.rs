@@ -171,6 +171,9 @@ error_table! {
     VerificationCodeAlreadyUsed => "verification_code_already_used", CONFLICT, "VERIFICATION_CODE_ALREADY_USED";
     EmailAlreadyVerified => "email_already_verified", CONFLICT, "EMAIL_ALREADY_VERIFIED";
     ContactChannelAlreadyUsedForAuthBySomeoneElse => "contact_channel_already_used_for_auth_by_someone_else", CONFLICT, "CONTACT_CHANNEL_ALREADY_USED_FOR_AUTH_BY_SOMEONE_ELSE";
+    // Latchkey's own known error (Stack has no throttle of its own): a known error, so Stack's
+    // clients raise it at once instead of sleeping out `Retry-After` and sending again.
+    TooManyVerificationEmails => "too_many_verification_emails", TOO_MANY_REQUESTS, "TOO_MANY_VERIFICATION_EMAILS";
     // Stack Auth's plain-text answers that no Stytch answer shares.
     Forbidden => "forbidden", FORBIDDEN;
 }

@@ -150,6 +150,29 @@ impl From<StoreError> for StackError {
                 ErrorType::EmailAlreadyVerified,
                 "The e-mail is already verified.",
             ),
+            StoreError::Refused(Refusal::Throttled(throttled)) => {
+                let limits = latchkey_core::contact_channels::VERIFICATION_THROTTLE;
+                StackError {
+                    retry_after: Some(throttled.retry_after_seconds),
+                    ..StackError::new(
+                        ErrorType::TooManyVerificationEmails,
+                        format!(
+                            "Too many verification emails: at most {} to one address and {} for \
+                             one user in {} minutes. Retry in {} seconds.",
+                            limits.per_destination,
+                            limits.per_user,
+                            limits.window.num_minutes(),
+                            throttled.retry_after_seconds
+                        ),
+                    )
+                    .with_details(json!({
+                        "retry_after_seconds": throttled.retry_after_seconds,
+                        "per_address": limits.per_destination,
+                        "per_user": limits.per_user,
+                        "window_seconds": limits.window.num_seconds(),
+                    }))
+                }
+            }
             StoreError::Refused(Refusal::TooMany(kind)) => {
                 let answer = too_many(kind);
                 StackError::new(answer.error_type, answer.message)

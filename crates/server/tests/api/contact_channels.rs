@@ -18,6 +18,7 @@ pub(crate) struct StackReply {
     pub(crate) status: u16,
     pub(crate) known_error: Option<String>,
     pub(crate) actual_status: Option<String>,
+    pub(crate) retry_after: Option<String>,
     pub(crate) body: Value,
 }
 
@@ -91,6 +92,7 @@ pub(crate) async fn stack(
     };
     let known_error = header("x-stack-known-error");
     let actual_status = header("x-stack-actual-status");
+    let retry_after = header("retry-after");
     let status = response.status().as_u16();
     let text = response.text().await.unwrap();
     let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
@@ -98,6 +100,7 @@ pub(crate) async fn stack(
         status,
         known_error,
         actual_status,
+        retry_after,
         body,
     }
 }

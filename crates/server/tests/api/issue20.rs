@@ -1,11 +1,13 @@
-//! Issue 20, items 8, 20 and 21 (`docs/security.md`): who owns an email address, answers that
-//! do not tell whether an address exists, and the caps on what one user holds. Each test failed
-//! on the code before its fix.
+//! Issue 20, items 8, 10, 20 and 21 (`docs/security.md`): who owns an email address, the
+//! verification-email throttle and the outbox's retention, answers that do not tell whether
+//! an address exists, and the caps on what one user holds. Each test failed on the code before
+//! its fix.
 
-use chrono::Utc;
-use latchkey_core::ids::UserId;
+use chrono::{Duration, Utc};
+use latchkey_core::ids::{EmailId, UserId};
+use latchkey_core::secret::Secret;
 use latchkey_core::users::FactorKind;
-use latchkey_store::{NewFactor, Refusal, StoreError};
+use latchkey_store::{NewFactor, NewVerification, OutboxMessage, Refusal, StoreError};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -417,6 +419,185 @@ async fn client_answers_do_not_tell_whether_an_email_exists(engine: Engine) {
     assert_eq!(answers[0].0, 200, "{answers:#?}");
 }
 
+async fn send_code(app: &TestApp, who: As, channel_id: &str) -> StackReply {
+    stack(
+        app,
+        who,
+        Method::POST,
+        &format!("/contact-channels/me/{channel_id}/send-verification-code"),
+        Some(json!({"callback_url": "https://app.example.com/verify"})),
+    )
+    .await
+}
+
+async fn new_channel(app: &TestApp, jwt: &str, value: &str) -> String {
+    let reply = add_channel(app, client(jwt), "me", value, false).await;
+    reply.assert_status(201)["id"].as_str().unwrap().to_owned()
+}
+
+/// Item 10: 5 verification emails an hour to one address, whoever asks, and 10 an hour for one
+/// user, whatever the addresses; past them a 429 known error with `Retry-After`.
+async fn verification_emails_are_throttled_per_address_and_per_user(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let (_, _, jwt) = user_with_session(&app).await;
+    let inbox = unique_email("inbox");
+    let channel = new_channel(&app, &jwt, &inbox).await;
+    for _ in 0..5 {
+        send_code(&app, client(&jwt), &channel)
+            .await
+            .assert_status(200);
+    }
+    let refused = send_code(&app, client(&jwt), &channel).await;
+    let body = refused.assert_known(429, "TOO_MANY_VERIFICATION_EMAILS");
+    let wait = body["details"]["retry_after_seconds"].as_u64().unwrap();
+    assert!((3500..=3600).contains(&wait), "{refused:?}");
+    assert_eq!(
+        refused.retry_after.as_deref(),
+        Some(wait.to_string().as_str())
+    );
+    let sent = app.store.outbox(&app.project_id, 100).await.unwrap();
+    assert_eq!(sent.iter().filter(|m| m.recipient == inbox).count(), 5);
+
+    // Another account that lists the same address meets the same count.
+    let (_, _, other) = user_with_session(&app).await;
+    let theirs = new_channel(&app, &other, &inbox).await;
+    send_code(&app, client(&other), &theirs)
+        .await
+        .assert_known(429, "TOO_MANY_VERIFICATION_EMAILS");
+
+    // One user, many addresses.
+    let (_, _, busy) = user_with_session(&app).await;
+    let first = new_channel(&app, &busy, &unique_email("first")).await;
+    let second = new_channel(&app, &busy, &unique_email("second")).await;
+    let third = new_channel(&app, &busy, &unique_email("third")).await;
+    for channel in [&first, &second] {
+        for _ in 0..5 {
+            send_code(&app, client(&busy), channel)
+                .await
+                .assert_status(200);
+        }
+    }
+    send_code(&app, client(&busy), &third)
+        .await
+        .assert_known(429, "TOO_MANY_VERIFICATION_EMAILS");
+}
+
+/// A verification for `email_id` planted through the store, as of `created_at`.
+async fn plant_code(
+    app: &TestApp,
+    user_id: &str,
+    email_id: &str,
+    expires_at: chrono::DateTime<Utc>,
+    created_at: chrono::DateTime<Utc>,
+) -> String {
+    let code = Secret::generate_token();
+    app.store
+        .start_email_verification(
+            &app.project_id,
+            &UserId::parse(user_id).unwrap(),
+            &EmailId::parse(email_id).unwrap(),
+            NewVerification {
+                code_digest: code.digest(),
+                expires_at,
+                message: OutboxMessage {
+                    message_id: uuid::Uuid::new_v4().to_string(),
+                    recipient: "planted@example.com".to_owned(),
+                    subject: "s".to_owned(),
+                    body: "b".to_owned(),
+                    created_at,
+                },
+            },
+        )
+        .await
+        .unwrap();
+    code.expose().to_owned()
+}
+
+/// Item 10: queuing a message deletes the project's messages older than a day, at most 100 at
+/// a time, and verification codes expired for longer than that; younger ones stay.
+async fn the_outbox_is_pruned_past_its_retention(engine: Engine) {
+    let app = spawn_app(engine).await;
+    let (user_id, email_id, _) = stytch_user(&app).await;
+    let now = Utc::now();
+    // A code expired more than a day ago, and one expired an hour ago (each with its message).
+    let stale = plant_code(
+        &app,
+        &user_id,
+        &email_id,
+        now - Duration::hours(25),
+        now - Duration::minutes(25 * 60 + 30),
+    )
+    .await;
+    let expired = plant_code(
+        &app,
+        &user_id,
+        &email_id,
+        now - Duration::hours(1),
+        now - Duration::hours(2),
+    )
+    .await;
+    // 150 messages from long ago and 3 from within the day, planted in the database.
+    let recent = (now - Duration::hours(23)).timestamp_micros();
+    let planted = app
+        .execute_raw(
+            &format!(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 153) \
+                 INSERT INTO outbox (message_id, project_id, recipient, subject, body, created_at) \
+                 SELECT CAST($1 AS TEXT) || '-planted-' || CAST(i AS TEXT), CAST($1 AS TEXT), \
+                 'old@example.com', 's', 'b', CASE WHEN i > 150 THEN {recent} ELSE i END FROM n"
+            ),
+            app.project_id.as_str(),
+        )
+        .await;
+    assert_eq!(planted, 153);
+    let outbox = || async { app.store.outbox(&app.project_id, 1000).await.unwrap() };
+    assert_eq!(outbox().await.len(), 155);
+
+    let path = format!(
+        "/contact-channels/{}/{}/send-verification-code",
+        uuid_of(&user_id),
+        uuid_of(&email_id)
+    );
+    let send = || {
+        stack(
+            &app,
+            As::Server,
+            Method::POST,
+            &path,
+            Some(json!({"callback_url": "https://app.example.com/verify"})),
+        )
+    };
+    send().await.assert_status(200);
+    // The 100 oldest went; 51 old ones (50 planted, the stale code's) wait for the next message.
+    let kept = outbox().await;
+    assert_eq!(kept.len(), 155 - 100 + 1, "bounded to 100 a message");
+    send().await.assert_status(200);
+    let kept = outbox().await;
+    assert_eq!(
+        kept.len(),
+        3 + 1 + 2,
+        "the day's planted messages, the recent code's and the two new ones"
+    );
+    let cutoff = now - Duration::hours(24);
+    assert!(kept.iter().all(|message| message.created_at > cutoff));
+
+    let verify = |code: String| {
+        stack(
+            &app,
+            As::Server,
+            Method::POST,
+            "/contact-channels/verify",
+            Some(json!({"code": code})),
+        )
+    };
+    verify(stale)
+        .await
+        .assert_known(404, "VERIFICATION_CODE_NOT_FOUND");
+    verify(expired)
+        .await
+        .assert_known(400, "VERIFICATION_CODE_EXPIRED");
+}
+
 /// Item 21: 10 emails and 10 phone numbers a user, on the Stytch and the Stack API; an update
 /// past the cap is refused whole.
 async fn emails_and_phone_numbers_are_capped_per_user(engine: Engine) {
@@ -546,6 +727,8 @@ both_engines!(
     a_verified_claim_takes_the_address_from_an_unverified_holder,
     look_alike_addresses_are_one_address_or_refused,
     client_answers_do_not_tell_whether_an_email_exists,
+    verification_emails_are_throttled_per_address_and_per_user,
+    the_outbox_is_pruned_past_its_retention,
     emails_and_phone_numbers_are_capped_per_user,
     concurrent_additions_cannot_pass_the_cap,
 );

@@ -181,6 +181,88 @@ pub(super) async fn channel_of_code(
     channel_row(&row)
 }
 
+/// Refuses a verification email to `email` for `user_id` at `now` past core's
+/// `VERIFICATION_THROTTLE`. The user is locked already; the address's rows (of every user that
+/// lists it, in one order) are locked too, so concurrent sends to one address are counted in
+/// turn on PostgreSQL (SQLite has one writer).
+pub(super) async fn throttle(
+    conn: &mut Conn,
+    project: &str,
+    user_id: &UserId,
+    email: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(&format!(
+        "SELECT email_id FROM user_emails WHERE project_id = $1 AND email = $2 ORDER BY email_id{FOR_UPDATE}"
+    ))
+    .bind(project)
+    .bind(email)
+    .fetch_all(&mut *conn)
+    .await?;
+    let limits = VERIFICATION_THROTTLE;
+    let row = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM outbox WHERE project_id = $1 AND recipient = $2 AND created_at > $3) \
+           AS to_destination, \
+         (SELECT MIN(created_at) FROM outbox WHERE project_id = $1 AND recipient = $2 AND created_at > $3) \
+           AS oldest_to_destination, \
+         (SELECT COUNT(*) FROM outbox WHERE project_id = $1 AND user_id = $4 AND created_at > $3) \
+           AS by_user, \
+         (SELECT MIN(created_at) FROM outbox WHERE project_id = $1 AND user_id = $4 AND created_at > $3) \
+           AS oldest_by_user",
+    )
+    .bind(project)
+    .bind(email)
+    .bind(to_micros(limits.since(now)))
+    .bind(user_id.as_str())
+    .fetch_one(&mut *conn)
+    .await?;
+    let count = |column: &str| -> Result<u64, StoreError> {
+        let count: i64 = row.try_get(column)?;
+        // A COUNT is never negative.
+        Ok(count.unsigned_abs())
+    };
+    let recent = RecentSends {
+        to_destination: count("to_destination")?,
+        oldest_to_destination: optional_instant(&row, "outbox", "oldest_to_destination")?,
+        by_user: count("by_user")?,
+        oldest_by_user: optional_instant(&row, "outbox", "oldest_by_user")?,
+    };
+    limits
+        .check(&recent, now)
+        .map_err(|throttled| StoreError::Refused(Refusal::Throttled(throttled)))
+}
+
+/// Deletes the project's outbox messages, and its verification codes expired, longer ago than
+/// the retention: at most [`OUTBOX_PRUNE_BATCH`] of each, oldest first.
+pub(super) async fn prune(
+    conn: &mut Conn,
+    project: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let before = to_micros(now - chrono::TimeDelta::hours(OUTBOX_RETENTION_HOURS));
+    sqlx::query(
+        "DELETE FROM outbox WHERE project_id = $1 AND message_id IN (\
+         SELECT message_id FROM outbox WHERE project_id = $1 AND created_at < $2 \
+         ORDER BY created_at LIMIT $3)",
+    )
+    .bind(project)
+    .bind(before)
+    .bind(OUTBOX_PRUNE_BATCH)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "DELETE FROM email_verification_codes WHERE project_id = $1 AND code_digest IN (\
+         SELECT code_digest FROM email_verification_codes WHERE project_id = $1 AND expires_at < $2 \
+         ORDER BY expires_at LIMIT $3)",
+    )
+    .bind(project)
+    .bind(before)
+    .bind(OUTBOX_PRUNE_BATCH)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 #[async_trait]
 impl ContactChannelStore for Engine {
     async fn contact_channels(
@@ -328,6 +410,15 @@ impl ContactChannelStore for Engine {
             return Err(StoreError::Refused(Refusal::EmailAlreadyVerified));
         }
         let message = &verification.message;
+        throttle(
+            &mut tx,
+            project,
+            user_id,
+            &channel.value,
+            message.created_at,
+        )
+        .await?;
+        prune(&mut tx, project, message.created_at).await?;
         sqlx::query(
             "INSERT INTO email_verification_codes (code_digest, project_id, email_id, email, expires_at, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -341,8 +432,8 @@ impl ContactChannelStore for Engine {
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "INSERT INTO outbox (message_id, project_id, recipient, subject, body, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO outbox (message_id, project_id, recipient, subject, body, created_at, user_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&message.message_id)
         .bind(project)
@@ -350,6 +441,7 @@ impl ContactChannelStore for Engine {
         .bind(&message.subject)
         .bind(&message.body)
         .bind(to_micros(message.created_at))
+        .bind(user_id.as_str())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

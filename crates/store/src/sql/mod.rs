@@ -18,7 +18,8 @@ use std::collections::HashMap;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use latchkey_core::contact_channels::{
-    migration_target, MigrationTarget, OtherSignInMethods, SignInHolder,
+    migration_target, MigrationTarget, OtherSignInMethods, RecentSends, SignInHolder,
+    VERIFICATION_THROTTLE,
 };
 use latchkey_core::ids::{
     BiometricRegistrationId, CryptoWalletId, EmailId, Environment, MemberId, MemberSessionId,
