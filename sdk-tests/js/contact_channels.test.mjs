@@ -167,4 +167,17 @@ for (const [engine, databaseUrl] of engines) {
     stytchUser = await stytch(server, "GET", `/v1/users/${user.user_id}`);
     assert.equal(stytchUser.emails.length, 1);
   });
+
+  test(`${engine}: a throttled verification email fails at once through @stackframe/js`, async () => {
+    const api = apps(server).serverApp._interface;
+    const { user } = await stytch(server, "POST", "/v1/users", { email: uniqueEmail("throttled") });
+    const userId = uuidOf(user.user_id);
+    const [channel] = await api.listServerContactChannels(userId);
+    const send = () => api.sendServerContactChannelVerificationEmail(userId, channel.id, "https://app.example.com/verify");
+    for (let i = 0; i < 5; i++) await send();
+    // A known error, so the client raises it instead of sleeping out Retry-After and retrying.
+    const started = Date.now();
+    await assert.rejects(send(), (error) => String(error).includes("TOO_MANY_VERIFICATION_EMAILS"));
+    assert.ok(Date.now() - started < 5000, "the client did not wait to retry");
+  });
 }

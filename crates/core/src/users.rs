@@ -136,6 +136,55 @@ impl User {
     }
 }
 
+/// The kinds of factor a user may hold several of. Each is capped ([`FactorKind::cap`]) so that
+/// no caller can grow a user without bound: a user is read in one statement with everything it
+/// holds, and every added address is one more an attacker could claim.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FactorKind {
+    Email,
+    PhoneNumber,
+    Totp,
+    WebAuthnRegistration,
+    BiometricRegistration,
+    CryptoWallet,
+    OAuthRegistration,
+}
+
+impl FactorKind {
+    /// How many of this kind one user may hold: 10 of each.
+    pub const fn cap(self) -> u64 {
+        match self {
+            FactorKind::Email
+            | FactorKind::PhoneNumber
+            | FactorKind::Totp
+            | FactorKind::WebAuthnRegistration
+            | FactorKind::BiometricRegistration
+            | FactorKind::CryptoWallet
+            | FactorKind::OAuthRegistration => 10,
+        }
+    }
+
+    /// Whether a user that holds `held` of this kind may add `adding` more. The store counts
+    /// `held` in the adding transaction, with the user locked, so concurrent additions cannot
+    /// pass the cap together.
+    pub fn allows(self, held: u64, adding: u64) -> bool {
+        held.saturating_add(adding) <= self.cap()
+    }
+
+    /// The kind's name in a sentence, plural.
+    pub fn plural(self) -> &'static str {
+        match self {
+            FactorKind::Email => "emails",
+            FactorKind::PhoneNumber => "phone numbers",
+            FactorKind::Totp => "TOTP registrations",
+            FactorKind::WebAuthnRegistration => "WebAuthn registrations",
+            FactorKind::BiometricRegistration => "biometric registrations",
+            FactorKind::CryptoWallet => "crypto wallets",
+            FactorKind::OAuthRegistration => "OAuth registrations",
+        }
+    }
+}
+
 /// Everything needed to create a user, already parsed.
 #[derive(Clone, Debug, Default)]
 pub struct NewUser {
@@ -168,5 +217,19 @@ impl UserRef {
         ExternalId::parse(raw)
             .map(UserRef::External)
             .map_err(|_| crate::InputError::InvalidUserId)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FactorKind;
+
+    #[test]
+    fn each_factor_kind_is_capped_at_ten() {
+        assert!(FactorKind::Email.allows(9, 1));
+        assert!(!FactorKind::Email.allows(10, 1));
+        assert!(!FactorKind::PhoneNumber.allows(8, 3));
+        assert!(FactorKind::Totp.allows(0, 10));
+        assert!(!FactorKind::Totp.allows(u64::MAX, 1));
     }
 }

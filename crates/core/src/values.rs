@@ -7,22 +7,46 @@ use serde_json::{Map, Value};
 
 use crate::InputError;
 
-/// A normalised email address: trimmed and lowercased, syntactically valid, with a dotted domain.
+/// The longest address accepted, in bytes of its normalised form (RFC 5321's path limit).
+pub const MAX_EMAIL_BYTES: usize = 254;
+
+/// A normalised email address. Two inputs are the same address exactly when their normal forms
+/// are equal, and the normal form is what is stored, compared and shown:
+/// - surrounding whitespace is trimmed;
+/// - the domain is in its ASCII form, by IDNA 2008 as UTS #46 processes it (non-transitional,
+///   STD3 rules, hyphen and DNS length checks): `Bücher.de`, `ｂüｃｈｅｒ.de` and
+///   `xn--bcher-kva.de` are one domain, kept as `xn--bcher-kva.de`. A domain that imitates
+///   another with letters of another script is a different domain, and shows as its `xn--`
+///   form, never as the look-alike;
+/// - the local part is compared case-insensitively (it is lowercased) and must be ASCII: an
+///   internationalised local part (RFC 6531) is refused, because its look-alikes (a Cyrillic
+///   `а` for a Latin `a`, fullwidth letters, mixed scripts) cannot be told apart from the
+///   address they imitate;
+/// - the result is a syntactically valid address (RFC 5322, by `email_address`) with a dotted
+///   domain and no IP literal, at most [`MAX_EMAIL_BYTES`] bytes.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Email(String);
 
 impl Email {
     pub fn parse(raw: &str) -> Result<Email, InputError> {
-        let candidate = raw.trim().to_lowercase();
-        if candidate.is_empty() || candidate.len() > 254 {
+        let trimmed = raw.trim();
+        // Long enough for any domain whose ASCII form fits, short enough to bound the work.
+        if trimmed.is_empty() || trimmed.len() > 4 * MAX_EMAIL_BYTES {
+            return Err(InputError::InvalidEmail);
+        }
+        let (local, domain) = trimmed.rsplit_once('@').ok_or(InputError::InvalidEmail)?;
+        if local.is_empty() || !local.is_ascii() || domain.starts_with('[') {
+            return Err(InputError::InvalidEmail);
+        }
+        let domain = idna::domain_to_ascii_strict(domain).map_err(|_| InputError::InvalidEmail)?;
+        let candidate = format!("{}@{domain}", local.to_ascii_lowercase());
+        if candidate.len() > MAX_EMAIL_BYTES {
             return Err(InputError::InvalidEmail);
         }
         let parsed = email_address::EmailAddress::from_str(&candidate)
             .map_err(|_| InputError::InvalidEmail)?;
-        let domain = parsed.domain();
-        // Stytch delivers to these addresses: refuse display names, IP literals and dotless hosts.
+        // Stytch delivers to these addresses: refuse display names and dotless hosts.
         let deliverable = parsed.as_str() == candidate
-            && !domain.starts_with('[')
             && domain.contains('.')
             && !domain.ends_with('.')
             && domain
@@ -248,6 +272,61 @@ mod tests {
         assert!(Email::parse("first+tag@sub.example.co.uk").is_ok());
     }
 
+    fn normal(raw: &str) -> Result<String, InputError> {
+        Email::parse(raw).map(|email| email.as_str().to_owned())
+    }
+
+    #[test]
+    fn an_international_domain_is_one_address_in_every_spelling() {
+        let ascii = Ok("owner@xn--bcher-kva.example".to_owned());
+        for spelling in [
+            "owner@bücher.example",
+            "Owner@BÜCHER.example",
+            "OWNER@XN--BCHER-KVA.EXAMPLE",
+            // Fullwidth letters and a decomposed ü (u and a combining diaeresis) map to the same.
+            "owner@ｂüｃｈｅｒ.example",
+            "owner@bu\u{308}cher.example",
+        ] {
+            assert_eq!(normal(spelling), ascii, "{spelling:?}");
+        }
+        assert_eq!(
+            normal("victim@ＥＸＡＭＰＬＥ.com"),
+            Ok("victim@example.com".to_owned())
+        );
+    }
+
+    #[test]
+    fn a_look_alike_domain_is_another_domain_shown_in_ascii() {
+        // A Cyrillic а (U+0430) in place of the Latin a: a different domain, kept as `xn--`.
+        let imitation = normal("victim@ex\u{430}mple.com").unwrap();
+        assert_ne!(imitation, "victim@example.com");
+        assert!(imitation.is_ascii(), "{imitation}");
+        assert!(
+            imitation.ends_with(".com") && imitation.contains("@xn--"),
+            "{imitation}"
+        );
+    }
+
+    #[test]
+    fn a_non_ascii_local_part_is_refused() {
+        for imitation in [
+            // Cyrillic а and Ukrainian і inside Latin letters (mixed scripts).
+            "p\u{430}ypal@example.com",
+            "v\u{456}ctim@example.com",
+            // Wholly Cyrillic, looking like `paypal`.
+            "\u{440}\u{430}\u{443}\u{440}\u{430}l@example.com",
+            // Fullwidth letters.
+            "ｖｉｃｔｉｍ@example.com",
+            "用户@例子.广告",
+        ] {
+            assert_eq!(
+                Email::parse(imitation),
+                Err(InputError::InvalidEmail),
+                "{imitation:?}"
+            );
+        }
+    }
+
     #[test]
     fn bad_emails_are_refused() {
         for bad in [
@@ -261,6 +340,9 @@ mod tests {
             "Ada <ada@example.com>",
             "user@-example.com",
             "user@example..com",
+            "user@exa_mple.com",
+            "user@\u{200d}example.com",
+            &format!("user@{}.com", "a".repeat(250)),
         ] {
             assert_eq!(Email::parse(bad), Err(InputError::InvalidEmail), "{bad:?}");
         }

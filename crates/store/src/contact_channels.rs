@@ -59,7 +59,11 @@ pub trait ContactChannelStore: Send + Sync {
     ) -> Result<(), StoreError>;
 
     /// Stores a verification code for an unverified channel and queues its message, in one
-    /// transaction (`Refusal::EmailAlreadyVerified` when there is nothing to verify).
+    /// transaction (`Refusal::EmailAlreadyVerified` when there is nothing to verify). Refused
+    /// with `Refusal::Throttled` past core's `VERIFICATION_THROTTLE`, counted in the outbox as of
+    /// the message's `created_at`; the same transaction prunes the project's outbox and
+    /// verification codes past their retention ([`OUTBOX_RETENTION_HOURS`], at most
+    /// [`OUTBOX_PRUNE_BATCH`] rows of each).
     async fn start_email_verification(
         &self,
         project_id: &ProjectId,

@@ -205,6 +205,14 @@ pub enum Refusal {
     LastSignInMethod,
     /// The email is verified already: there is nothing to send a code for.
     EmailAlreadyVerified,
+    /// Too many verification emails went to the address, or for the user, within the window
+    /// (core `VERIFICATION_THROTTLE`).
+    Throttled(latchkey_core::contact_channels::Throttled),
+    /// The user holds as many of this kind of factor as it may (core `FactorKind::cap`).
+    TooMany(latchkey_core::users::FactorKind),
+    /// A user may not make an unverified address sign it in by itself (core
+    /// `ChannelEffects::refused`): it must verify the address first.
+    UnverifiedSignIn,
     VerificationCodeUsed,
     VerificationCodeExpired,
     /// A deleted member whose email was never verified cannot be reactivated.

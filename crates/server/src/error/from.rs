@@ -1,5 +1,7 @@
 //! Core's input errors and the store's errors, as answers.
 
+use latchkey_core::users::FactorKind;
+
 use super::*;
 
 impl From<InputError> for ApiError {
@@ -98,6 +100,16 @@ impl From<StoreError> for ApiError {
                 "Only a member whose email address is verified can be reactivated; this one \
                  never verified it.",
             ),
+            StoreError::Refused(Refusal::TooMany(kind)) => too_many(kind),
+            StoreError::Refused(Refusal::Throttled(throttled)) => ApiError::new(
+                ErrorType::TooManyVerificationEmails,
+                "Too many verification emails were sent to this address or for this user; \
+                 wait before sending another.",
+            )
+            .retry_after(throttled.retry_after_seconds),
+            StoreError::Refused(Refusal::UnverifiedSignIn) => ApiError::bad_request(
+                "Verify this email before using it for sign-in.",
+            ),
             StoreError::Refused(Refusal::MfaPhoneNumberExists) => ApiError::new(
                 ErrorType::DuplicateMemberPhoneNumberForMember,
                 "The member already has an MFA phone number; delete it before setting another.",
@@ -128,6 +140,24 @@ impl From<StoreError> for ApiError {
             | StoreError::Migration(_)) => store_failure(&failure),
         }
     }
+}
+
+/// A user that holds as many of a kind of factor as it may: a 400 naming the cap, for the
+/// Stytch and the Stack API alike.
+pub fn too_many(kind: FactorKind) -> ApiError {
+    let error_type = match kind {
+        FactorKind::Email => ErrorType::TooManyEmails,
+        FactorKind::PhoneNumber => ErrorType::TooManyPhoneNumbers,
+        _ => ErrorType::TooManyFactors,
+    };
+    ApiError::new(
+        error_type,
+        format!(
+            "A user may hold at most {} {}; remove one before adding another.",
+            kind.cap(),
+            kind.plural()
+        ),
+    )
 }
 
 /// How long a caller should wait before retrying a request the database could not serve.

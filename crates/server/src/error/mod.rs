@@ -114,6 +114,9 @@ error_table! {
     MemberEmailNotVerified => "member_email_not_verified", BAD_REQUEST;
     CannotDeleteLastPrimaryFactor => "cannot_delete_last_primary_factor", BAD_REQUEST;
     ActiveTotpExists => "active_totp_exists", BAD_REQUEST;
+    TooManyEmails => "too_many_emails", BAD_REQUEST;
+    TooManyPhoneNumbers => "too_many_phone_numbers", BAD_REQUEST;
+    TooManyFactors => "too_many_factors", BAD_REQUEST;
     ExpiredTotp => "expired_totp", BAD_REQUEST;
     // Credentials that do not authenticate.
     UnauthorizedCredentials => "unauthorized_credentials", UNAUTHORIZED;
@@ -172,6 +175,9 @@ error_table! {
     EmailAlreadyVerified => "email_already_verified", CONFLICT, "EMAIL_ALREADY_VERIFIED";
     EmailIsNotPrimaryEmail => "email_is_not_primary_email", BAD_REQUEST, "EMAIL_IS_NOT_PRIMARY_EMAIL";
     ContactChannelAlreadyUsedForAuthBySomeoneElse => "contact_channel_already_used_for_auth_by_someone_else", CONFLICT, "CONTACT_CHANNEL_ALREADY_USED_FOR_AUTH_BY_SOMEONE_ELSE";
+    // Latchkey's own known error (Stack has no throttle of its own): a known error, so Stack's
+    // clients raise it at once instead of sleeping out `Retry-After` and sending again.
+    TooManyVerificationEmails => "too_many_verification_emails", TOO_MANY_REQUESTS, "TOO_MANY_VERIFICATION_EMAILS";
     // Stack Auth's plain-text answers that no Stytch answer shares.
     Forbidden => "forbidden", FORBIDDEN;
 }
@@ -350,4 +356,4 @@ mod from;
 #[cfg(test)]
 mod tests;
 
-pub use from::{store_failure, DATABASE_RETRY_AFTER_SECONDS};
+pub use from::{store_failure, too_many, DATABASE_RETRY_AFTER_SECONDS};

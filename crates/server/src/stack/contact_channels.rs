@@ -165,8 +165,10 @@ async fn create(
     let value = email(&request.value)?;
     let user_id = target_user(&auth, &request.user_id, "create")?;
     let project_id = &auth.project.project_id;
-    // Stack refuses a value the user has already as its own request error, apart from another
-    // user's (`CONTACT_CHANNEL_ALREADY_USED_FOR_AUTH_BY_SOMEONE_ELSE`, from the database).
+    // Stack refuses a value the user has already as its own request error. Another user's
+    // address is refused only where someone else signs in with it and this channel would too
+    // (`CONTACT_CHANNEL_ALREADY_USED_FOR_AUTH_BY_SOMEONE_ELSE`, from the database), which a
+    // client reaches only for an address it has verified (core `ChannelEffects::refused`).
     let existing = state.store.contact_channels(project_id, &user_id).await?;
     if existing
         .iter()
@@ -183,6 +185,7 @@ async fn create(
         verified: request.is_verified.unwrap_or(false),
         used_for_auth: request.used_for_auth,
         is_primary: request.is_primary.unwrap_or(false),
+        self_service: auth.access == Access::Client,
     };
     let created = state
         .store
@@ -278,6 +281,7 @@ async fn update(
         verified: request.is_verified,
         used_for_auth: request.used_for_auth,
         is_primary: request.is_primary,
+        self_service: auth.access == Access::Client,
     };
     let user_id = target_user(&auth, &user, "update")?;
     let email_id = channel_email_id(auth.project.environment, &id)?;

@@ -27,7 +27,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use subtle::ConstantTimeEq;
 
-use crate::error::{store_failure, ErrorType};
+use crate::error::{store_failure, too_many, ErrorType};
 use crate::AppState;
 
 /// An error as Stack Auth answers it. Its kind's entry in [`ErrorType::TABLE`] gives its status
@@ -152,6 +152,39 @@ impl From<StoreError> for StackError {
             StoreError::Refused(Refusal::EmailAlreadyVerified) => StackError::new(
                 ErrorType::EmailAlreadyVerified,
                 "The e-mail is already verified.",
+            ),
+            StoreError::Refused(Refusal::Throttled(throttled)) => {
+                let limits = latchkey_core::contact_channels::VERIFICATION_THROTTLE;
+                StackError {
+                    retry_after: Some(throttled.retry_after_seconds),
+                    ..StackError::new(
+                        ErrorType::TooManyVerificationEmails,
+                        format!(
+                            "Too many verification emails: at most {} to one address and {} for \
+                             one user in {} minutes. Retry in {} seconds.",
+                            limits.per_destination,
+                            limits.per_user,
+                            limits.window.num_minutes(),
+                            throttled.retry_after_seconds
+                        ),
+                    )
+                    .with_details(json!({
+                        "retry_after_seconds": throttled.retry_after_seconds,
+                        "per_address": limits.per_destination,
+                        "per_user": limits.per_user,
+                        "window_seconds": limits.window.num_seconds(),
+                    }))
+                }
+            }
+            StoreError::Refused(Refusal::TooMany(kind)) => {
+                let answer = too_many(kind);
+                StackError::new(answer.error_type, answer.message)
+            }
+            // The same answer whoever else holds the address: it tells nothing about them.
+            StoreError::Refused(Refusal::UnverifiedSignIn) => StackError::new(
+                ErrorType::BadRequest,
+                "Verify this email before using it for sign-in: add it with used_for_auth false, \
+                 verify it, then set used_for_auth.",
             ),
             StoreError::Refused(Refusal::LastSignInMethod) => StackError::new(
                 ErrorType::CannotDeleteLastPrimaryFactor,

@@ -14,15 +14,16 @@ use crate::helpers::{spawn_app, unique_email, Engine, TestApp};
 
 /// A Stack answer: status, the known-error header, the actual-status header, and the body.
 #[derive(Debug)]
-struct StackReply {
-    status: u16,
-    known_error: Option<String>,
-    actual_status: Option<String>,
-    body: Value,
+pub(crate) struct StackReply {
+    pub(crate) status: u16,
+    pub(crate) known_error: Option<String>,
+    pub(crate) actual_status: Option<String>,
+    pub(crate) retry_after: Option<String>,
+    pub(crate) body: Value,
 }
 
 impl StackReply {
-    fn assert_known(&self, status: u16, code: &str) -> &Value {
+    pub(crate) fn assert_known(&self, status: u16, code: &str) -> &Value {
         assert_eq!(self.status, status, "{self:?}");
         assert_eq!(self.known_error.as_deref(), Some(code), "{self:?}");
         assert_eq!(self.body["code"], code, "{self:?}");
@@ -30,7 +31,7 @@ impl StackReply {
         &self.body
     }
 
-    fn assert_status(&self, status: u16) -> &Value {
+    pub(crate) fn assert_status(&self, status: u16) -> &Value {
         assert_eq!(self.status, status, "{self:?}");
         &self.body
     }
@@ -38,13 +39,13 @@ impl StackReply {
 
 /// How a request authenticates.
 #[derive(Clone)]
-enum As {
+pub(crate) enum As {
     Server,
     Client(Option<String>),
     Headers(Vec<(&'static str, String)>),
 }
 
-async fn stack(
+pub(crate) async fn stack(
     app: &TestApp,
     who: As,
     method: Method,
@@ -91,6 +92,7 @@ async fn stack(
     };
     let known_error = header("x-stack-known-error");
     let actual_status = header("x-stack-actual-status");
+    let retry_after = header("retry-after");
     let status = response.status().as_u16();
     let text = response.text().await.unwrap();
     let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
@@ -98,16 +100,17 @@ async fn stack(
         status,
         known_error,
         actual_status,
+        retry_after,
         body,
     }
 }
 
-fn uuid_of(id: &str) -> String {
+pub(crate) fn uuid_of(id: &str) -> String {
     id[id.len() - 36..].to_owned()
 }
 
 /// A Stytch user with one email: (user_id, email_id, email).
-async fn stytch_user(app: &TestApp) -> (String, String, String) {
+pub(crate) async fn stytch_user(app: &TestApp) -> (String, String, String) {
     let email = unique_email("channel");
     let user = app.create_user(json!({"email": email})).await;
     (
@@ -118,7 +121,7 @@ async fn stytch_user(app: &TestApp) -> (String, String, String) {
 }
 
 /// A user with a password and a live session: (user_id, email, session JWT).
-async fn user_with_session(app: &TestApp) -> (String, String, String) {
+pub(crate) async fn user_with_session(app: &TestApp) -> (String, String, String) {
     let email = unique_email("client");
     let reply = app
         .post(
@@ -135,7 +138,7 @@ async fn user_with_session(app: &TestApp) -> (String, String, String) {
     )
 }
 
-async fn stytch_emails(app: &TestApp, user_id: &str) -> Vec<Value> {
+pub(crate) async fn stytch_emails(app: &TestApp, user_id: &str) -> Vec<Value> {
     let reply = app.get(&format!("/v1/users/{user_id}")).await;
     reply.assert_ok()["emails"].as_array().unwrap().clone()
 }

@@ -20,6 +20,7 @@ mod members;
 mod openapi;
 mod operations;
 mod organizations;
+mod ownership;
 mod passwords;
 mod search_bounds;
 mod sessions;

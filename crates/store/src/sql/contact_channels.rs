@@ -95,6 +95,26 @@ pub(super) async fn keep_a_sign_in_method(
     Ok(())
 }
 
+/// Before `user_id` starts signing in with a verified `email`: another user that signs in with
+/// it unverified stops doing so, and keeps it as a contact address (core `ChannelEffects`).
+pub(super) async fn release_unproven_sign_in(
+    conn: &mut Conn,
+    project: &str,
+    email: &str,
+    user_id: &UserId,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE user_emails SET used_for_auth = FALSE \
+         WHERE project_id = $1 AND email = $2 AND used_for_auth AND NOT verified AND user_id <> $3",
+    )
+    .bind(project)
+    .bind(email)
+    .bind(user_id.as_str())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Takes the primary flag from the user's channels, before one of them is made primary.
 pub(super) async fn clear_primary(
     conn: &mut Conn,
@@ -161,6 +181,88 @@ pub(super) async fn channel_of_code(
     channel_row(&row)
 }
 
+/// Refuses a verification email to `email` for `user_id` at `now` past core's
+/// `VERIFICATION_THROTTLE`. The user is locked already; the address's rows (of every user that
+/// lists it, in one order) are locked too, so concurrent sends to one address are counted in
+/// turn on PostgreSQL (SQLite has one writer).
+pub(super) async fn throttle(
+    conn: &mut Conn,
+    project: &str,
+    user_id: &UserId,
+    email: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(&format!(
+        "SELECT email_id FROM user_emails WHERE project_id = $1 AND email = $2 ORDER BY email_id{FOR_UPDATE}"
+    ))
+    .bind(project)
+    .bind(email)
+    .fetch_all(&mut *conn)
+    .await?;
+    let limits = VERIFICATION_THROTTLE;
+    let row = sqlx::query(
+        "SELECT (SELECT COUNT(*) FROM outbox WHERE project_id = $1 AND recipient = $2 AND created_at > $3) \
+           AS to_destination, \
+         (SELECT MIN(created_at) FROM outbox WHERE project_id = $1 AND recipient = $2 AND created_at > $3) \
+           AS oldest_to_destination, \
+         (SELECT COUNT(*) FROM outbox WHERE project_id = $1 AND user_id = $4 AND created_at > $3) \
+           AS by_user, \
+         (SELECT MIN(created_at) FROM outbox WHERE project_id = $1 AND user_id = $4 AND created_at > $3) \
+           AS oldest_by_user",
+    )
+    .bind(project)
+    .bind(email)
+    .bind(to_micros(limits.since(now)))
+    .bind(user_id.as_str())
+    .fetch_one(&mut *conn)
+    .await?;
+    let count = |column: &str| -> Result<u64, StoreError> {
+        let count: i64 = row.try_get(column)?;
+        // A COUNT is never negative.
+        Ok(count.unsigned_abs())
+    };
+    let recent = RecentSends {
+        to_destination: count("to_destination")?,
+        oldest_to_destination: optional_instant(&row, "outbox", "oldest_to_destination")?,
+        by_user: count("by_user")?,
+        oldest_by_user: optional_instant(&row, "outbox", "oldest_by_user")?,
+    };
+    limits
+        .check(&recent, now)
+        .map_err(|throttled| StoreError::Refused(Refusal::Throttled(throttled)))
+}
+
+/// Deletes the project's outbox messages, and its verification codes expired, longer ago than
+/// the retention: at most [`OUTBOX_PRUNE_BATCH`] of each, oldest first.
+pub(super) async fn prune(
+    conn: &mut Conn,
+    project: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let before = to_micros(now - chrono::TimeDelta::hours(OUTBOX_RETENTION_HOURS));
+    sqlx::query(
+        "DELETE FROM outbox WHERE project_id = $1 AND message_id IN (\
+         SELECT message_id FROM outbox WHERE project_id = $1 AND created_at < $2 \
+         ORDER BY created_at LIMIT $3)",
+    )
+    .bind(project)
+    .bind(before)
+    .bind(OUTBOX_PRUNE_BATCH)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query(
+        "DELETE FROM email_verification_codes WHERE project_id = $1 AND code_digest IN (\
+         SELECT code_digest FROM email_verification_codes WHERE project_id = $1 AND expires_at < $2 \
+         ORDER BY expires_at LIMIT $3)",
+    )
+    .bind(project)
+    .bind(before)
+    .bind(OUTBOX_PRUNE_BATCH)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 #[async_trait]
 impl ContactChannelStore for Engine {
     async fn contact_channels(
@@ -196,10 +298,18 @@ impl ContactChannelStore for Engine {
         now: DateTime<Utc>,
     ) -> Result<ContactChannel, StoreError> {
         let project = project_id.as_str();
+        let effects = channel.effects();
+        if effects.refused(channel.self_service) {
+            return Err(StoreError::Refused(Refusal::UnverifiedSignIn));
+        }
         let mut tx = self.writer().begin().await?;
         lock_user(&mut tx, project, user_id).await?;
-        if channel.effects().takes_primary {
+        check_cap(&mut tx, project, user_id, FactorKind::Email, 1).await?;
+        if effects.takes_primary {
             clear_primary(&mut tx, project, user_id).await?;
+        }
+        if effects.proven_sign_in {
+            release_unproven_sign_in(&mut tx, project, channel.value.as_str(), user_id).await?;
         }
         sqlx::query(
             "INSERT INTO user_emails (email_id, project_id, user_id, email, verified, created_at, used_for_auth, \
@@ -232,7 +342,14 @@ impl ContactChannelStore for Engine {
         let mut tx = self.writer().begin().await?;
         lock_user(&mut tx, project, user_id).await?;
         let mut channel = find_channel(&mut tx, project, user_id, email_id).await?;
+        let self_service = patch.self_service;
         let effects = channel.apply(patch);
+        if effects.refused(self_service) {
+            return Err(StoreError::Refused(Refusal::UnverifiedSignIn));
+        }
+        if effects.proven_sign_in {
+            release_unproven_sign_in(&mut tx, project, &channel.value, user_id).await?;
+        }
         if effects.gives_up_sign_in {
             keep_a_sign_in_method(&mut tx, project, user_id, email_id).await?;
         }
@@ -293,6 +410,15 @@ impl ContactChannelStore for Engine {
             return Err(StoreError::Refused(Refusal::EmailAlreadyVerified));
         }
         let message = &verification.message;
+        throttle(
+            &mut tx,
+            project,
+            user_id,
+            &channel.value,
+            message.created_at,
+        )
+        .await?;
+        prune(&mut tx, project, message.created_at).await?;
         sqlx::query(
             "INSERT INTO email_verification_codes (code_digest, project_id, email_id, email, expires_at, created_at) \
              VALUES ($1, $2, $3, $4, $5, $6)",
@@ -306,8 +432,8 @@ impl ContactChannelStore for Engine {
         .execute(&mut *tx)
         .await?;
         sqlx::query(
-            "INSERT INTO outbox (message_id, project_id, recipient, subject, body, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO outbox (message_id, project_id, recipient, subject, body, created_at, user_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&message.message_id)
         .bind(project)
@@ -315,6 +441,7 @@ impl ContactChannelStore for Engine {
         .bind(&message.subject)
         .bind(&message.body)
         .bind(to_micros(message.created_at))
+        .bind(user_id.as_str())
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

@@ -17,7 +17,10 @@ use std::collections::HashMap;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use latchkey_core::contact_channels::OtherSignInMethods;
+use latchkey_core::contact_channels::{
+    migration_target, MigrationTarget, OtherSignInMethods, RecentSends, SignInHolder,
+    VERIFICATION_THROTTLE,
+};
 use latchkey_core::ids::{
     BiometricRegistrationId, CryptoWalletId, EmailId, Environment, MemberId, MemberSessionId,
     OAuthUserRegistrationId, OrganizationId, PasswordId, PhoneId, ProjectId, SessionId,
@@ -33,8 +36,8 @@ use latchkey_core::search::{Filter, Operator, SearchCursor, SearchQuery};
 use latchkey_core::secret::SecretDigest;
 use latchkey_core::sessions::{AuthenticationFactor, MemberSession, Session};
 use latchkey_core::users::{
-    BiometricRegistration, CryptoWallet, NewUser, OAuthProvider, PasswordSummary, Totp, User,
-    UserEmail, UserPhoneNumber, UserRef, UserStatus, WebAuthnRegistration,
+    BiometricRegistration, CryptoWallet, FactorKind, NewUser, OAuthProvider, PasswordSummary, Totp,
+    User, UserEmail, UserPhoneNumber, UserRef, UserStatus, WebAuthnRegistration,
 };
 use latchkey_core::values::{merge_metadata, Email, Name, PhoneNumber};
 use serde_json::{Map, Value};

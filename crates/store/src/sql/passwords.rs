@@ -50,7 +50,8 @@ pub(super) async fn insert_passwords(
     Ok(written)
 }
 
-/// One [`CredentialStore::migrate_password`] attempt, in one transaction.
+/// One [`CredentialStore::migrate_password`] attempt, in one transaction. Where the password
+/// goes is core's `migration_target`: the user that signs in with the address, or a new user.
 pub(super) async fn migrate_one(
     engine: &Engine,
     project_id: &ProjectId,
@@ -60,30 +61,44 @@ pub(super) async fn migrate_one(
     let project = project_id.as_str();
     let micros = to_micros(now);
     let mut tx = engine.writer().begin().await?;
-    let (user, email_id, created) = match email_id_of(&mut tx, project, &migrate.email).await? {
-        Some((email_id, user_id)) => {
+    let holder = match sign_in_holder(&mut tx, project, &migrate.email).await? {
+        Some(holder) => {
             // Lock the user row so two migrations of one email cannot both add a password.
-            find_user_row(&mut tx, project, &UserRef::Id(user_id.clone()), true).await?;
+            find_user_row(&mut tx, project, &UserRef::Id(holder.user_id.clone()), true).await?;
             let has_password: Option<String> = sqlx::query_scalar(
                 "SELECT password_id FROM passwords WHERE project_id = $1 AND user_id = $2",
             )
             .bind(project)
-            .bind(user_id.as_str())
+            .bind(holder.user_id.as_str())
             .fetch_optional(&mut *tx)
             .await?;
-            if has_password.is_some() {
-                return Err(StoreError::Conflict(Conflict::PasswordAlreadyExists));
-            }
+            Some((holder, has_password.is_some()))
+        }
+        None => None,
+    };
+    let target = migration_target(
+        holder.as_ref().map(|(holder, has_password)| SignInHolder {
+            verified: holder.verified,
+            has_password: *has_password,
+        }),
+        migrate.new_user.email_verified,
+    );
+    let (user, email_id, created) = match (target, holder) {
+        (MigrationTarget::PasswordExists, _) => {
+            return Err(StoreError::Conflict(Conflict::PasswordAlreadyExists))
+        }
+        (MigrationTarget::Holder, Some((holder, _))) => {
             if migrate.new_user.email_verified {
+                // Only the holder's row: other users' copies of the address stay unproven.
                 sqlx::query(
-                    "UPDATE user_emails SET verified = TRUE WHERE project_id = $1 AND email = $2",
+                    "UPDATE user_emails SET verified = TRUE WHERE project_id = $1 AND email_id = $2",
                 )
                 .bind(project)
-                .bind(migrate.email.as_str())
+                .bind(holder.email_id.as_str())
                 .execute(&mut *tx)
                 .await?;
             }
-            insert_password(&mut tx, project_id, &user_id, &migrate.hash, micros)
+            insert_password(&mut tx, project_id, &holder.user_id, &migrate.hash, micros)
                 .await
                 .map_err(|error| match error {
                     StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation() => {
@@ -92,12 +107,22 @@ pub(super) async fn migrate_one(
                     other => other,
                 })?;
             (
-                load_user(&mut tx, project, &user_id).await?,
-                email_id,
+                load_user(&mut tx, project, &holder.user_id).await?,
+                holder.email_id,
                 false,
             )
         }
-        None => {
+        (target, holder) => {
+            if let (MigrationTarget::NewUserTakingTheAddress, Some((holder, _))) = (target, holder)
+            {
+                sqlx::query(
+                    "UPDATE user_emails SET used_for_auth = FALSE WHERE project_id = $1 AND email_id = $2",
+                )
+                .bind(project)
+                .bind(holder.email_id.as_str())
+                .execute(&mut *tx)
+                .await?;
+            }
             let mut user = insert_user(&mut tx, project_id, &migrate.new_user, micros).await?;
             user.password = Some(
                 insert_password(&mut tx, project_id, &user.user_id, &migrate.hash, micros).await?,
@@ -148,9 +173,10 @@ pub(crate) async fn migrate_new_users(
         return Ok(None);
     }
     let mut tx = engine.writer().begin().await?;
+    // Only addresses someone signs in with stop a new user; contact copies do not.
     let mut query = QueryBuilder::<Db>::new("SELECT COUNT(*) FROM user_emails WHERE project_id = ");
     query.push_bind(project.to_owned());
-    query.push(" AND email IN (");
+    query.push(" AND used_for_auth AND email IN (");
     let mut emails = query.separated(", ");
     for item in items {
         emails.push_bind(item.email.as_str().to_owned());
@@ -189,23 +215,32 @@ pub(super) fn first_email_id(user: &User) -> Result<EmailId, StoreError> {
         .ok_or(StoreError::NotFound(Missing::Email))
 }
 
-pub(super) async fn email_id_of(
+/// The row of the user that signs in with `email` (at most one: a unique index).
+pub(super) struct HolderRow {
+    email_id: EmailId,
+    user_id: UserId,
+    verified: bool,
+}
+
+pub(super) async fn sign_in_holder(
     conn: &mut Conn,
     project: &str,
     email: &Email,
-) -> Result<Option<(EmailId, UserId)>, StoreError> {
+) -> Result<Option<HolderRow>, StoreError> {
     let row = sqlx::query(
-        "SELECT email_id, user_id FROM user_emails WHERE project_id = $1 AND email = $2",
+        "SELECT email_id, user_id, verified FROM user_emails \
+         WHERE project_id = $1 AND email = $2 AND used_for_auth",
     )
     .bind(project)
     .bind(email.as_str())
     .fetch_optional(&mut *conn)
     .await?;
     Ok(match row {
-        Some(row) => Some((
-            stored_id(&row, "user_emails", "email_id", EmailId::parse)?,
-            stored_id(&row, "user_emails", "user_id", UserId::parse)?,
-        )),
+        Some(row) => Some(HolderRow {
+            email_id: stored_id(&row, "user_emails", "email_id", EmailId::parse)?,
+            user_id: stored_id(&row, "user_emails", "user_id", UserId::parse)?,
+            verified: row.try_get("verified")?,
+        }),
         None => None,
     })
 }

@@ -114,6 +114,28 @@ impl UserStore for Engine {
         if let Some(roles) = &patch.roles {
             replace_roles(&mut tx, project, &current.user_id, roles).await?;
         }
+        if !patch.add_emails.is_empty() {
+            let adding = patch.add_emails.len();
+            check_cap(
+                &mut tx,
+                project,
+                &current.user_id,
+                FactorKind::Email,
+                adding,
+            )
+            .await?;
+        }
+        if !patch.add_phone_numbers.is_empty() {
+            let adding = patch.add_phone_numbers.len();
+            check_cap(
+                &mut tx,
+                project,
+                &current.user_id,
+                FactorKind::PhoneNumber,
+                adding,
+            )
+            .await?;
+        }
         for email in &patch.add_emails {
             insert_email(&mut tx, project, env, &current.user_id, email, false, now).await?;
         }
@@ -350,6 +372,18 @@ impl UserStore for Engine {
             .await?
             .ok_or(StoreError::NotFound(Missing::User))?;
         let owner = user_id.as_str();
+        let kind = match &factor {
+            NewFactor::WebAuthnRegistration { .. } => Some(FactorKind::WebAuthnRegistration),
+            NewFactor::BiometricRegistration { .. } => Some(FactorKind::BiometricRegistration),
+            NewFactor::Totp { .. } => Some(FactorKind::Totp),
+            NewFactor::CryptoWallet { .. } => Some(FactorKind::CryptoWallet),
+            NewFactor::OAuthRegistration { .. } => Some(FactorKind::OAuthRegistration),
+            // One per user: the table's unique user_id.
+            NewFactor::Password { .. } => None,
+        };
+        if let Some(kind) = kind {
+            check_cap(&mut tx, project, user_id, kind, 1).await?;
+        }
         match factor {
             NewFactor::WebAuthnRegistration {
                 domain,

@@ -2,6 +2,40 @@
 
 use super::*;
 
+/// Refuses adding `adding` factors of `kind` to a user past the kind's cap. Run in the adding
+/// transaction after the user's row is locked, so concurrent additions are counted in turn.
+pub(super) async fn check_cap(
+    conn: &mut Conn,
+    project_id: &str,
+    user_id: &UserId,
+    kind: FactorKind,
+    adding: usize,
+) -> Result<(), StoreError> {
+    let table = match kind {
+        FactorKind::Email => "user_emails",
+        FactorKind::PhoneNumber => "user_phone_numbers",
+        FactorKind::Totp => "totps",
+        FactorKind::WebAuthnRegistration => "webauthn_registrations",
+        FactorKind::BiometricRegistration => "biometric_registrations",
+        FactorKind::CryptoWallet => "crypto_wallets",
+        FactorKind::OAuthRegistration => "oauth_registrations",
+    };
+    let held: i64 = sqlx::query_scalar(&format!(
+        "SELECT COUNT(*) FROM {table} WHERE project_id = $1 AND user_id = $2"
+    ))
+    .bind(project_id)
+    .bind(user_id.as_str())
+    .fetch_one(&mut *conn)
+    .await?;
+    let adding = u64::try_from(adding).unwrap_or(u64::MAX);
+    // A COUNT is never negative.
+    if kind.allows(held.unsigned_abs(), adding) {
+        Ok(())
+    } else {
+        Err(StoreError::Refused(Refusal::TooMany(kind)))
+    }
+}
+
 pub(super) async fn insert_email(
     conn: &mut Conn,
     project_id: &str,
