@@ -18,7 +18,7 @@ use latchkey_core::lock::Factor;
 use latchkey_core::members::Member;
 use latchkey_core::organizations::Organization;
 use latchkey_core::principal::PrincipalId;
-use latchkey_core::sessions::{AuthenticationFactor, SessionRequest};
+use latchkey_core::sessions::{AuthenticationFactor, Session, SessionRequest};
 use latchkey_store::{
     AttemptOutcome, Completed, Completion, Consume, MemberCompletion, PasswordWrite, ProjectRecord,
     Revocation, SessionWrite, UserCompletion,
@@ -27,9 +27,7 @@ use latchkey_store::{
 use crate::error::ApiError;
 use crate::extract::Authenticated;
 use crate::stytch::b2b::sessions::{plan_member_session, MemberSessionResponse};
-use crate::stytch::sessions::{
-    authenticated_body, plan_with, presented_session, AuthenticatedResponse,
-};
+use crate::stytch::sessions::{authenticated_body, plan_with, presented, AuthenticatedResponse};
 use crate::AppState;
 
 /// Who authenticates, with what its completion writes besides lock, consumption and session.
@@ -180,6 +178,35 @@ pub async fn reserve_attempt(
     Ok(Attempt { principal, factor })
 }
 
+/// Proves a code (a TOTP code, a recovery code) for `principal`: reserves an attempt of
+/// `factor`, then runs `check`. `Ok(None)` is a wrong code, counted and answered with `wrong`;
+/// an `Err` is a check that could not be made, and releases the attempt. Gives the proof to
+/// [`complete`] with.
+pub async fn prove_code(
+    state: &AppState,
+    project: &ProjectRecord,
+    principal: PrincipalId,
+    factor: Factor,
+    now: DateTime<Utc>,
+    check: impl FnOnce() -> Result<Option<(AuthenticationFactor, Consume)>, ApiError>,
+    wrong: impl Into<ApiError>,
+) -> Result<Proof, ApiError> {
+    let attempt = reserve_attempt(state, project, principal, factor, now).await?;
+    let checked = match check() {
+        Ok(checked) => checked,
+        Err(error) => {
+            attempt.release(state, project).await;
+            return Err(error);
+        }
+    };
+    let ((factor, consume), attempt) = attempt.judge(state, project, checked, wrong).await?;
+    Ok(Proof {
+        factor: Some(factor),
+        consume: Some(consume),
+        attempt: Some(attempt),
+    })
+}
+
 /// Makes a proven factor take effect for `principal`, and answers with the principal and its
 /// session. When it cannot (a presented session that is gone, a replayed code), the proving
 /// attempt is released: a right secret is never counted as a failure.
@@ -216,7 +243,8 @@ async fn complete_with(
             password,
             revoke_other_sessions,
         } => {
-            let presented = presented_session(state, project_id, request.presented(), now).await?;
+            let presented =
+                presented::<Session>(state, project_id, request.presented(), now).await?;
             let (session, token) =
                 plan_with(project_id, &user_id, presented, request, proof.factor, now)?;
             let revoke = if revoke_other_sessions {

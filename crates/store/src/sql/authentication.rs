@@ -4,26 +4,39 @@
 
 use super::*;
 
-/// Which kind of account an attempt is counted against: its table and id column.
+/// Which kind of account an attempt is counted against: its table and id column, and what is
+/// missing when there is no such account.
 #[derive(Clone, Copy)]
 pub(super) struct Account {
     table: &'static str,
     id_column: &'static str,
     /// A further condition on the row for it to count as the account (members: not deleted).
     live: &'static str,
+    missing: Missing,
 }
 
 pub(super) const USERS: Account = Account {
     table: "users",
     id_column: "user_id",
     live: "",
+    missing: Missing::User,
 };
 
 pub(super) const MEMBERS: Account = Account {
     table: "members",
     id_column: "member_id",
     live: " AND status <> 'deleted'",
+    missing: Missing::Member,
 };
+
+impl Account {
+    fn of(principal: &PrincipalId) -> Account {
+        match principal {
+            PrincipalId::User(_) => USERS,
+            PrincipalId::Member(_) => MEMBERS,
+        }
+    }
+}
 
 /// The lock rules a project's settings name.
 fn lock_policy(settings: &ProjectSettings) -> Result<LockPolicy, StoreError> {
@@ -45,6 +58,7 @@ async fn account_lock(
         table,
         id_column,
         live,
+        missing,
     } = account;
     let sql = format!(
         "SELECT lock_created_at, lock_expires_at FROM {table} \
@@ -55,7 +69,7 @@ async fn account_lock(
         .bind(id)
         .fetch_optional(&mut *conn)
         .await?
-        .ok_or(StoreError::NotFound(Missing::User))?;
+        .ok_or(StoreError::NotFound(missing))?;
     let created: Option<i64> = row.try_get("lock_created_at")?;
     let expires: Option<i64> = row.try_get("lock_expires_at")?;
     match (created, expires) {
@@ -155,62 +169,59 @@ async fn write_attempts(
     Ok(())
 }
 
-/// Reserves one attempt of `factor` on the account `id` before its secret is checked, by the
-/// project's [`LockPolicy`]: refused (`Refusal::UserLocked`) while the account is locked or the
-/// factor's failures and attempts in flight make up the threshold. The account's row is locked
-/// for the transaction, so concurrent reservations are counted one after the other.
-async fn reserve_attempt_in(
+/// What is done to a factor's attempts outside a completion.
+#[derive(Clone, Copy)]
+enum Step {
+    /// Reserve one attempt before its secret is checked: refused (`Refusal::UserLocked`) while
+    /// the account is locked or the factor's failures and attempts in flight make up the
+    /// threshold.
+    Reserve,
+    /// End a reservation that was no success: a wrong secret counts (and the failure that
+    /// reaches the threshold locks the account, after which every factor's count starts
+    /// afresh); a release does not.
+    End(AttemptOutcome),
+}
+
+/// Applies `step` to the attempts of `factor` on the account `id`, by the project's
+/// [`LockPolicy`]. The account's row is locked for the transaction, so concurrent steps are
+/// counted one after the other.
+async fn attempt_step_in(
     conn: &mut Conn,
     account: Account,
     (project, id): (&str, &str),
     factor: Factor,
+    step: Step,
     policy: &LockPolicy,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let lock = account_lock(conn, account, project, id).await?;
     let attempts = read_attempts(conn, project, id, factor).await?;
-    let reserved = policy
-        .reserve(lock, attempts, now)
-        .map_err(|_| StoreError::Refused(Refusal::UserLocked))?;
-    write_attempts(conn, project, id, factor, &reserved).await
-}
-
-/// Ends a reservation that was no success: a wrong secret counts (and the failure that reaches
-/// the threshold locks the account, after which every factor's count starts afresh); a release
-/// does not.
-async fn end_attempt_in(
-    conn: &mut Conn,
-    account: Account,
-    (project, id): (&str, &str),
-    factor: Factor,
-    outcome: AttemptOutcome,
-    policy: &LockPolicy,
-    now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    account_lock(conn, account, project, id).await?;
-    let attempts = read_attempts(conn, project, id, factor).await?;
-    match outcome {
-        AttemptOutcome::Released => {
+    let failure = match step {
+        Step::Reserve => {
+            let reserved = policy
+                .reserve(lock, attempts, now)
+                .map_err(|_| StoreError::Refused(Refusal::UserLocked))?;
+            return write_attempts(conn, project, id, factor, &reserved).await;
+        }
+        Step::End(AttemptOutcome::Released) => {
             let released = LockPolicy::released(attempts, now);
-            write_attempts(conn, project, id, factor, &released).await
+            return write_attempts(conn, project, id, factor, &released).await;
         }
-        AttemptOutcome::Failed => {
-            let failure = policy.failed(attempts, now);
-            write_attempts(conn, project, id, factor, &failure.attempts).await?;
-            if let Some(lock) = failure.lock {
-                write_lock(conn, account, project, id, Some(lock)).await?;
-                sqlx::query(
-                    "UPDATE authentication_attempts SET failed_attempts = 0 \
-                     WHERE project_id = $1 AND principal_id = $2",
-                )
-                .bind(project)
-                .bind(id)
-                .execute(&mut *conn)
-                .await?;
-            }
-            Ok(())
-        }
+        Step::End(AttemptOutcome::Failed) => policy.failed(attempts, now),
+    };
+    write_attempts(conn, project, id, factor, &failure.attempts).await?;
+    if let Some(lock) = failure.lock {
+        write_lock(conn, account, project, id, Some(lock)).await?;
+        sqlx::query(
+            "UPDATE authentication_attempts SET failed_attempts = 0 \
+             WHERE project_id = $1 AND principal_id = $2",
+        )
+        .bind(project)
+        .bind(id)
+        .execute(&mut *conn)
+        .await?;
     }
+    Ok(())
 }
 
 /// A success, inside the completing transaction: the account exists, the succeeding factor's
@@ -328,11 +339,7 @@ async fn complete_member(
         completion.attempt,
         now,
     )
-    .await
-    .map_err(|error| match error {
-        StoreError::NotFound(_) => StoreError::NotFound(Missing::Member),
-        other => other,
-    })?;
+    .await?;
     if let Some(used) = &completion.consume {
         consume(
             &mut *conn,
@@ -367,11 +374,31 @@ async fn complete_member(
     Ok((member, session))
 }
 
-/// The account table and the `NotFound` of a principal.
-fn account_of(principal: &PrincipalId) -> (Account, Missing) {
-    match principal {
-        PrincipalId::User(_) => (USERS, Missing::User),
-        PrincipalId::Member(_) => (MEMBERS, Missing::Member),
+impl Engine {
+    /// One [`Step`] on a principal's attempts of `factor`, in a transaction of its own.
+    async fn attempt_step(
+        &self,
+        project_id: &ProjectId,
+        principal: &PrincipalId,
+        factor: Factor,
+        step: Step,
+        settings: &ProjectSettings,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let policy = lock_policy(settings)?;
+        let mut tx = self.writer().begin().await?;
+        attempt_step_in(
+            &mut tx,
+            Account::of(principal),
+            (project_id.as_str(), principal.as_str()),
+            factor,
+            step,
+            &policy,
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 }
 
@@ -385,24 +412,8 @@ impl AuthenticationStore for Engine {
         settings: &ProjectSettings,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let policy = lock_policy(settings)?;
-        let (account, missing) = account_of(principal);
-        let mut tx = self.writer().begin().await?;
-        reserve_attempt_in(
-            &mut tx,
-            account,
-            (project_id.as_str(), principal.as_str()),
-            factor,
-            &policy,
-            now,
-        )
-        .await
-        .map_err(|error| match error {
-            StoreError::NotFound(_) => StoreError::NotFound(missing),
-            other => other,
-        })?;
-        tx.commit().await?;
-        Ok(())
+        self.attempt_step(project_id, principal, factor, Step::Reserve, settings, now)
+            .await
     }
 
     async fn end_attempt(
@@ -414,25 +425,9 @@ impl AuthenticationStore for Engine {
         settings: &ProjectSettings,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let policy = lock_policy(settings)?;
-        let (account, missing) = account_of(principal);
-        let mut tx = self.writer().begin().await?;
-        end_attempt_in(
-            &mut tx,
-            account,
-            (project_id.as_str(), principal.as_str()),
-            factor,
-            outcome,
-            &policy,
-            now,
-        )
-        .await
-        .map_err(|error| match error {
-            StoreError::NotFound(_) => StoreError::NotFound(missing),
-            other => other,
-        })?;
-        tx.commit().await?;
-        Ok(())
+        let step = Step::End(outcome);
+        self.attempt_step(project_id, principal, factor, step, settings, now)
+            .await
     }
 
     async fn complete(

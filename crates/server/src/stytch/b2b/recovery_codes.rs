@@ -18,7 +18,7 @@ use utoipa_axum::routes;
 use super::members::{organization_and_member, MemberResponse};
 use super::sessions::{MemberSessionOptions, MemberSessionResponse};
 use super::totps::use_up;
-use crate::authentication::{self, Proof};
+use crate::authentication;
 use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody, Segments};
 use crate::stytch::totps::{accept_recovery_code, stored_codes, unused_codes, TotpError};
@@ -92,29 +92,17 @@ async fn recover(
     )
     .await?;
     let registration = verified_totp(&state, project_id, &member).await?;
-    let attempt = authentication::reserve_attempt(
+    let remaining = registration.recovery_codes.len().saturating_sub(1);
+    let proof = authentication::prove_code(
         &state,
         &auth.project,
         PrincipalId::Member(member.member_id.clone()),
         Factor::RecoveryCode,
         now,
+        || Ok(accept_recovery_code(&state.vault, registration, &code, now)),
+        TotpError::RecoveryCodeRejected,
     )
     .await?;
-    let remaining = registration.recovery_codes.len().saturating_sub(1);
-    let accepted = accept_recovery_code(&state.vault, registration, &code, now);
-    let ((factor, consume), attempt) = attempt
-        .judge(
-            &state,
-            &auth.project,
-            accepted,
-            TotpError::RecoveryCodeRejected,
-        )
-        .await?;
-    let proof = Proof {
-        factor: Some(factor),
-        consume: Some(consume),
-        attempt: Some(attempt),
-    };
     let session = use_up(
         &state,
         &auth,

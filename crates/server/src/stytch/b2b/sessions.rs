@@ -11,10 +11,9 @@ use latchkey_core::ids::{MemberId, MemberSessionId, ProjectId};
 use latchkey_core::jwt::KeyKind;
 use latchkey_core::members::Member;
 use latchkey_core::organizations::Organization;
-use latchkey_core::secret::{Secret, SecretDigest};
+use latchkey_core::secret::Secret;
 use latchkey_core::sessions::{
-    mfa_owed, AuthenticationFactor, MemberSession, MemberSessionObject, SessionPlan, SessionRef,
-    SessionRequest,
+    mfa_owed, AuthenticationFactor, MemberSession, MemberSessionObject, SessionPlan, SessionRequest,
 };
 use latchkey_store::{
     MemberRef, MemberSessionWrite, Missing, NewMemberSession, OrganizationRef, StoreError,
@@ -30,7 +29,7 @@ use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody};
 use crate::request_id::CurrentRequestId;
 use crate::stytch::sessions::{
-    jwks_reply, jwt_session_id, sign, EmptyResponse, JwksResponse, SessionError,
+    jwks_reply, presented, sign, EmptyResponse, JwksResponse, Presented, SessionError,
 };
 use crate::stytch::users::given;
 use crate::stytch::{reply, Envelope};
@@ -81,46 +80,6 @@ impl MemberSessionOptions {
     }
 }
 
-/// A member session named by a request, and its token (empty when named by a JWT).
-pub struct PresentedMember {
-    pub session: MemberSession,
-    pub token: String,
-}
-
-/// The active member session a token or JWT names; `None` when neither is given.
-pub async fn presented_member_session(
-    state: &AppState,
-    project_id: &ProjectId,
-    named: Option<&SessionRef>,
-    now: DateTime<Utc>,
-) -> Result<Option<PresentedMember>, ApiError> {
-    let (session, token) = match named {
-        None => return Ok(None),
-        Some(SessionRef::Token(token)) => {
-            let session = state
-                .store
-                .member_session_by_token(project_id, &SecretDigest::of(token))
-                .await?;
-            (session, token.clone())
-        }
-        Some(SessionRef::Jwt(jwt)) => {
-            // A consumer session's id has another prefix: it names no member session.
-            let id = jwt_session_id(state, project_id, KeyKind::B2b, jwt)
-                .await?
-                .and_then(|id| MemberSessionId::parse(&id).ok())
-                .ok_or(SessionError::NotFound)?;
-            (
-                state.store.member_session_by_id(project_id, &id).await?,
-                String::new(),
-            )
-        }
-    };
-    match session {
-        Some(session) if session.is_active(now) => Ok(Some(PresentedMember { session, token })),
-        _ => Err(SessionError::NotFound.into()),
-    }
-}
-
 /// The session part of an authentication of `member` by `factor`: the presented session of
 /// the member with the factor recorded, or a new one, unless MFA is still owed
 /// (`mfa_required`, and `factor` is no second factor). Returns the write and the token.
@@ -134,8 +93,8 @@ pub async fn plan_member_session(
     now: DateTime<Utc>,
 ) -> Result<(MemberSessionWrite, String), ApiError> {
     let (presented, token) =
-        match presented_member_session(state, project_id, request.presented(), now).await? {
-            Some(PresentedMember { session, token }) => (Some(session), token),
+        match presented::<MemberSession>(state, project_id, request.presented(), now).await? {
+            Some(Presented { session, token }) => (Some(session), token),
             None => (None, String::new()),
         };
     let owed = mfa_owed(mfa_required, std::slice::from_ref(&factor));
@@ -306,8 +265,8 @@ async fn authenticate(
         request.session_custom_claims,
     )?;
     let now = Utc::now();
-    let PresentedMember { session, token } =
-        presented_member_session(&state, project_id, session_request.presented(), now)
+    let Presented { session, token } =
+        presented::<MemberSession>(&state, project_id, session_request.presented(), now)
             .await?
             .ok_or(SessionError::NoArguments)?;
     let organization = state
@@ -401,7 +360,7 @@ async fn revoke(
             None => {
                 let named =
                     SessionRequest::parse(request.session_token, request.session_jwt, None, None)?;
-                presented_member_session(&state, project_id, named.presented(), Utc::now())
+                presented::<MemberSession>(&state, project_id, named.presented(), Utc::now())
                     .await?
                     .ok_or(SessionError::NoArguments)?
                     .session

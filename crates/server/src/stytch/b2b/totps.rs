@@ -23,10 +23,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::members::{organization_and_member, MemberResponse};
-use super::sessions::{presented_member_session, MemberSessionOptions, MemberSessionResponse};
+use super::sessions::{MemberSessionOptions, MemberSessionResponse};
 use crate::authentication::{self, Principal, Proof};
 use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody};
+use crate::stytch::sessions::presented;
 use crate::stytch::sessions::SessionError;
 use crate::stytch::totps::{
     accept_code, check_code_shape, current_totp, expiration_minutes, seal_context,
@@ -142,8 +143,13 @@ async fn create(
     )
     .await?;
     // A session given with the request must be the member's own.
-    if let Some(presented) =
-        presented_member_session(&state, project_id, session_request.presented(), now).await?
+    if let Some(presented) = presented::<latchkey_core::sessions::MemberSession>(
+        &state,
+        project_id,
+        session_request.presented(),
+        now,
+    )
+    .await?
     {
         if presented.session.member_id != member.member_id {
             return Err(SessionError::NotFound.into());
@@ -235,23 +241,16 @@ async fn authenticate(
         now,
     )?;
     // Reserved before it is checked: concurrent guesses cannot pass the lock.
-    let attempt = authentication::reserve_attempt(
+    let proof = authentication::prove_code(
         &state,
         &auth.project,
         PrincipalId::Member(member.member_id.clone()),
         Factor::Totp,
         now,
+        || accept_code(&state.vault, project_id, registration, &code, now),
+        TotpError::Unauthenticated,
     )
     .await?;
-    let accepted = accept_code(&state.vault, project_id, registration, &code, now)?;
-    let ((factor, consume), attempt) = attempt
-        .judge(&state, &auth.project, accepted, TotpError::Unauthenticated)
-        .await?;
-    let proof = Proof {
-        factor: Some(factor),
-        consume: Some(consume),
-        attempt: Some(attempt),
-    };
     let body = use_up(
         &state,
         &auth,

@@ -5,12 +5,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{DateTime, Utc};
-use latchkey_core::ids::{ProjectId, SessionId, UserId};
+use latchkey_core::ids::{MemberSessionId, ProjectId, SessionId, UserId};
 use latchkey_core::jwt::{self, JwtProblem, KeyKind, SigningKey};
 use latchkey_core::secret::{Secret, SecretDigest};
 use latchkey_core::sessions::{
-    AuthenticationFactor, Session, SessionObject, SessionPlan, SessionRef, SessionRequest,
-    SESSION_CLAIM,
+    AuthenticationFactor, MemberSession, Session, SessionObject, SessionPlan, SessionRef,
+    SessionRequest, SESSION_CLAIM,
 };
 use latchkey_core::users::{User, UserRef};
 use latchkey_store::{Missing, NewSession, SessionWrite, StoreError};

@@ -30,36 +30,109 @@ impl SessionOptions {
 
 /// An existing session named by a request, and the token it was named by (empty when it was
 /// named by a JWT: tokens are stored only as digests, so they cannot be given back).
-pub struct Presented {
-    pub session: Session,
+pub struct Presented<S = Session> {
+    pub session: S,
     pub token: String,
 }
 
-/// Finds the active session a token or a JWT names; `None` when neither is given.
-pub async fn presented_session(
+/// A kind of session a request can name by its token or by a JWT: a consumer [`Session`] or a
+/// B2B [`MemberSession`].
+pub trait Presentable: Sized {
+    /// The keys that sign this kind's JWTs; a JWT of the other kind does not verify.
+    const KEYS: KeyKind;
+
+    fn by_token(
+        state: &AppState,
+        project_id: &ProjectId,
+        digest: &SecretDigest,
+    ) -> impl std::future::Future<Output = Result<Option<Self>, StoreError>> + Send;
+
+    /// The session of this kind `id` names; `None` for an id of another kind.
+    fn by_id(
+        state: &AppState,
+        project_id: &ProjectId,
+        id: &str,
+    ) -> impl std::future::Future<Output = Result<Option<Self>, StoreError>> + Send;
+
+    fn is_active(&self, now: DateTime<Utc>) -> bool;
+}
+
+impl Presentable for Session {
+    const KEYS: KeyKind = KeyKind::Consumer;
+
+    async fn by_token(
+        state: &AppState,
+        project_id: &ProjectId,
+        digest: &SecretDigest,
+    ) -> Result<Option<Session>, StoreError> {
+        state.store.session_by_token(project_id, digest).await
+    }
+
+    async fn by_id(
+        state: &AppState,
+        project_id: &ProjectId,
+        id: &str,
+    ) -> Result<Option<Session>, StoreError> {
+        match SessionId::parse(id) {
+            Ok(id) => state.store.session_by_id(project_id, &id).await,
+            Err(_) => Ok(None),
+        }
+    }
+
+    fn is_active(&self, now: DateTime<Utc>) -> bool {
+        Session::is_active(self, now)
+    }
+}
+
+impl Presentable for MemberSession {
+    const KEYS: KeyKind = KeyKind::B2b;
+
+    async fn by_token(
+        state: &AppState,
+        project_id: &ProjectId,
+        digest: &SecretDigest,
+    ) -> Result<Option<MemberSession>, StoreError> {
+        state
+            .store
+            .member_session_by_token(project_id, digest)
+            .await
+    }
+
+    async fn by_id(
+        state: &AppState,
+        project_id: &ProjectId,
+        id: &str,
+    ) -> Result<Option<MemberSession>, StoreError> {
+        match MemberSessionId::parse(id) {
+            Ok(id) => state.store.member_session_by_id(project_id, &id).await,
+            Err(_) => Ok(None),
+        }
+    }
+
+    fn is_active(&self, now: DateTime<Utc>) -> bool {
+        MemberSession::is_active(self, now)
+    }
+}
+
+/// Finds the active session of kind `S` a token or a JWT names; `None` when neither is given.
+/// A session that is gone, expired, or of the other kind is not found.
+pub async fn presented<S: Presentable>(
     state: &AppState,
     project_id: &ProjectId,
     named: Option<&SessionRef>,
     now: DateTime<Utc>,
-) -> Result<Option<Presented>, ApiError> {
+) -> Result<Option<Presented<S>>, ApiError> {
     let (session, token) = match named {
         None => return Ok(None),
         Some(SessionRef::Token(token)) => {
-            let session = state
-                .store
-                .session_by_token(project_id, &SecretDigest::of(token))
-                .await?;
+            let session = S::by_token(state, project_id, &SecretDigest::of(token)).await?;
             (session, token.clone())
         }
         Some(SessionRef::Jwt(jwt)) => {
-            let session_id = jwt_session_id(state, project_id, KeyKind::Consumer, jwt)
+            let id = jwt_session_id(state, project_id, S::KEYS, jwt)
                 .await?
-                .and_then(|id| SessionId::parse(&id).ok())
                 .ok_or(SessionError::NotFound)?;
-            (
-                state.store.session_by_id(project_id, &session_id).await?,
-                String::new(),
-            )
+            (S::by_id(state, project_id, &id).await?, String::new())
         }
     };
     match session {
@@ -75,7 +148,7 @@ pub async fn required_session(
     request: &SessionRequest,
     now: DateTime<Utc>,
 ) -> Result<Presented, ApiError> {
-    presented_session(state, project_id, request.presented(), now)
+    presented(state, project_id, request.presented(), now)
         .await?
         .ok_or_else(|| SessionError::NoArguments.into())
 }

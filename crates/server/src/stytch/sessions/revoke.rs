@@ -44,7 +44,7 @@ pub(super) async fn revoke(
         None => {
             let named =
                 SessionRequest::parse(request.session_token, request.session_jwt, None, None)?;
-            presented_session(&state, project_id, named.presented(), now)
+            presented::<Session>(&state, project_id, named.presented(), now)
                 .await?
                 .ok_or(SessionError::NotFound)?
                 .session

@@ -94,23 +94,16 @@ pub(super) async fn authenticate(
         now,
     )?;
     // Reserved before it is checked, like a password: concurrent guesses cannot pass the lock.
-    let attempt = authentication::reserve_attempt(
+    let proof = authentication::prove_code(
         &state,
         &auth.project,
         PrincipalId::User(user.user_id.clone()),
         Factor::Totp,
         now,
+        || accept_code(&state.vault, project_id, registration, &code, now),
+        TotpError::Unauthenticated,
     )
     .await?;
-    let accepted = accept_code(&state.vault, project_id, registration, &code, now)?;
-    let ((factor, consume), attempt) = attempt
-        .judge(&state, &auth.project, accepted, TotpError::Unauthenticated)
-        .await?;
-    let proof = Proof {
-        factor: Some(factor),
-        consume: Some(consume),
-        attempt: Some(attempt),
-    };
     use_up(&state, &auth, user.user_id, &session_request, proof, now).await
 }
 

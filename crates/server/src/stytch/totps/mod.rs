@@ -99,7 +99,8 @@ fn codes_context(project_id: &ProjectId, totp_id: &str) -> String {
 }
 
 /// The stored forms of `codes` for registration `totp_id`: their digests, which a login checks
-/// and uses up in constant time, and the list sealed, to show them again as Stytch does.
+/// and uses up in constant time, and the list sealed, one code a line (codes are visible ASCII,
+/// `totps::parse_recovery_codes`), to show them again as Stytch does.
 pub fn stored_codes(
     vault: &Vault,
     project_id: &ProjectId,
@@ -110,8 +111,10 @@ pub fn stored_codes(
         .iter()
         .map(|code| code_digest(vault, totp_id, code))
         .collect();
-    let list = serde_json::to_vec(codes).unwrap_or_default();
-    let sealed = vault.seal(&codes_context(project_id, totp_id), &list);
+    let sealed = vault.seal(
+        &codes_context(project_id, totp_id),
+        codes.join("\n").as_bytes(),
+    );
     (digests, sealed)
 }
 
@@ -129,15 +132,14 @@ pub fn unused_codes(
     let opened = vault
         .open(&codes_context(project_id, &registration.totp_id), sealed)
         .map_err(|error| error.to_string())
-        .and_then(|list| {
-            serde_json::from_slice::<Vec<String>>(&list).map_err(|error| error.to_string())
-        });
+        .and_then(|list| String::from_utf8(list).map_err(|error| error.to_string()));
     let codes = opened.map_err(|error| {
         tracing::error!(totp_id = %registration.totp_id, %error, "recovery codes did not open");
         ApiError::internal()
     })?;
     Ok(codes
-        .into_iter()
+        .lines()
+        .map(str::to_owned)
         .filter(|code| {
             holds_code(
                 &registration.recovery_codes,

@@ -34,27 +34,15 @@ pub(super) async fn recover(
         .into_iter()
         .find(|totp| totp.verified)
         .ok_or(StoreError::NotFound(Missing::Totp))?;
-    let attempt = authentication::reserve_attempt(
+    let proof = authentication::prove_code(
         &state,
         &auth.project,
         PrincipalId::User(user.user_id.clone()),
         Factor::RecoveryCode,
         now,
+        || Ok(accept_recovery_code(&state.vault, registration, &code, now)),
+        TotpError::RecoveryCodeRejected,
     )
     .await?;
-    let accepted = accept_recovery_code(&state.vault, registration, &code, now);
-    let ((factor, consume), attempt) = attempt
-        .judge(
-            &state,
-            &auth.project,
-            accepted,
-            TotpError::RecoveryCodeRejected,
-        )
-        .await?;
-    let proof = Proof {
-        factor: Some(factor),
-        consume: Some(consume),
-        attempt: Some(attempt),
-    };
     use_up(&state, &auth, user.user_id, &session_request, proof, now).await
 }
