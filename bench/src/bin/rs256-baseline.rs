@@ -8,8 +8,9 @@
 
 use anyhow::Context;
 use clap::Parser;
-use latchkey_core::ids::Environment;
+use latchkey_core::ids::{Environment, ProjectId};
 use latchkey_core::jwt::SigningKey;
+use latchkey_core::vault::Vault;
 use serde_json::json;
 
 #[derive(Debug, Parser)]
@@ -26,8 +27,11 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     let threads = latchkey_bench::threads_or_cores(args.threads);
     let now = chrono::Utc::now();
+    let vault = Vault::from_key_text(&Vault::generate_key_text())
+        .map_err(|error| anyhow::anyhow!("a vault key: {error}"))?;
     let key = SigningKey::generate(
-        Environment::Test,
+        &vault,
+        &ProjectId::generate(Environment::Test),
         latchkey_core::jwt::KeyKind::Consumer,
         now,
     )
@@ -57,10 +61,10 @@ fn main() -> anyhow::Result<()> {
         }
     });
 
-    let (key, claims) = (&key, &claims);
+    let (key, claims, vault) = (&key, &claims, &vault);
     let (signatures, elapsed) = latchkey_bench::count_for(threads, args.seconds, || {
         move || {
-            let token = key.sign(claims).map_err(|error| error.to_string())?;
+            let token = key.sign(vault, claims).map_err(|error| error.to_string())?;
             if token.split('.').count() != 3 {
                 return Err("not a compact JWS".to_owned());
             }

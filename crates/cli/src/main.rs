@@ -1,5 +1,6 @@
-//! The `latchkey` binary: `serve` runs the API; `project` manages projects; `keys` rotates a
-//! project's JWT signing keys.
+//! The `latchkey` binary: `serve` runs the API; `project` manages projects; `keys` rotates and
+//! retires a project's JWT signing keys; `secrets reseal` finishes a rotation of the secrets
+//! key.
 //!
 //! Logs go to stderr; stdout carries only machine-readable output (the JSON of
 //! `project create` and `project list`).
@@ -9,7 +10,7 @@ use std::net::SocketAddr;
 use anyhow::Context;
 use chrono::Utc;
 use clap::{Parser, Subcommand, ValueEnum};
-use latchkey_core::ids::{Environment, ProjectId};
+use latchkey_core::ids::{Environment, ProjectId, SigningKeyId};
 use latchkey_core::jwt::{KeyKind, SigningKey};
 use latchkey_core::lock;
 use latchkey_core::passwords::Argon2Settings;
@@ -71,6 +72,11 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: KeysCommand,
+    },
+    /// Rotate the secrets key that seals secrets at rest.
+    Secrets {
+        #[command(subcommand)]
+        command: SecretsCommand,
     },
 }
 
@@ -175,8 +181,9 @@ impl LimitsArgs {
     }
 }
 
-/// The key that seals TOTP secrets and digests recovery codes. The database never holds it:
-/// losing it loses every TOTP secret and recovery code.
+/// The key that seals TOTP secrets, recovery codes and JWT signing keys, and digests recovery
+/// codes. The database never holds it: losing it loses every TOTP secret, recovery code and
+/// signing key.
 #[derive(Debug, clap::Args)]
 struct SecretsKeyArgs {
     /// A file holding the key (32 bytes, base64). With SQLite and neither this nor
@@ -184,17 +191,59 @@ struct SecretsKeyArgs {
     /// PostgreSQL requires one of the two.
     #[arg(long, env = "LATCHKEY_SECRETS_KEY_FILE")]
     secrets_key_file: Option<std::path::PathBuf>,
+    /// During a rotation of the secrets key: a file holding an old key, which still opens what
+    /// it sealed until `latchkey secrets reseal` has moved everything to the current key
+    /// (repeatable; old keys may also be given in LATCHKEY_OLD_SECRETS_KEYS, comma-separated).
+    #[arg(long)]
+    old_secrets_key_file: Vec<std::path::PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
 enum KeysCommand {
-    /// Add a new signing key. New JWTs are signed with it; JWTs signed with the older keys still
-    /// validate, as the JWKS keeps publishing them.
+    /// Add a new signing key of each kind (consumer and B2B). New JWTs are signed with it; JWTs
+    /// signed with the older keys still validate, as the JWKS keeps publishing them until they
+    /// are retired.
     Rotate {
         #[arg(long)]
         project_id: String,
         #[arg(long, default_value = DEFAULT_DATABASE_URL, env = "LATCHKEY_DATABASE_URL")]
         database_url: String,
+        #[command(flatten)]
+        secrets: SecretsKeyArgs,
+    },
+    /// Retire a signing key: it signs nothing from now on, and leaves the JWKS (JWTs it signed
+    /// stop validating) once they have expired, six minutes later. The project's next JWT of
+    /// that kind is signed by its newest key that is not retired, or by a new one.
+    Retire {
+        #[arg(long)]
+        project_id: String,
+        /// The key's id, as the JWKS and `keys list` show it.
+        #[arg(long)]
+        kid: String,
+        #[arg(long, default_value = DEFAULT_DATABASE_URL, env = "LATCHKEY_DATABASE_URL")]
+        database_url: String,
+    },
+    /// List the project's signing keys as JSON lines, newest first: kind, whether each signs,
+    /// and until when a retired one is published.
+    List {
+        #[arg(long)]
+        project_id: String,
+        #[arg(long, default_value = DEFAULT_DATABASE_URL, env = "LATCHKEY_DATABASE_URL")]
+        database_url: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum SecretsCommand {
+    /// Move every sealed value (TOTP secrets, recovery codes, signing keys) to the current
+    /// secrets key. Run it while the servers run with the new key and the old one
+    /// (--old-secrets-key-file or LATCHKEY_OLD_SECRETS_KEYS); once it has finished, the old key
+    /// can be dropped. Prints what it moved as JSON.
+    Reseal {
+        #[arg(long, default_value = DEFAULT_DATABASE_URL, env = "LATCHKEY_DATABASE_URL")]
+        database_url: String,
+        #[command(flatten)]
+        secrets: SecretsKeyArgs,
     },
 }
 
@@ -362,20 +411,47 @@ async fn main() -> anyhow::Result<()> {
                 Ok(())
             }
         },
-        Command::Keys {
+        Command::Keys { command } => keys(command).await,
+        Command::Secrets {
             command:
-                KeysCommand::Rotate {
-                    project_id,
+                SecretsCommand::Reseal {
                     database_url,
+                    secrets,
                 },
         } => {
             let store = open_store(&database_url).await?;
+            let vault = checked_vault(store.as_ref(), &database_url, &secrets).await?;
+            let report = latchkey_server::vault::reseal_all(store.as_ref(), &vault)
+                .await
+                .context("re-sealing")?;
+            if report.unmovable_recovery_codes > 0 {
+                tracing::warn!(
+                    registrations = report.unmovable_recovery_codes,
+                    "some TOTP registrations predate sealed recovery codes: their codes stop \
+                     working once the old key is dropped (TOTP itself keeps working)"
+                );
+            }
+            println!("{}", json!(report));
+            Ok(())
+        }
+    }
+}
+
+async fn keys(command: KeysCommand) -> anyhow::Result<()> {
+    match command {
+        KeysCommand::Rotate {
+            project_id,
+            database_url,
+            secrets,
+        } => {
+            let store = open_store(&database_url).await?;
+            let vault = checked_vault(store.as_ref(), &database_url, &secrets).await?;
             let project = find_project(store.as_ref(), &project_id).await?;
             // Both kinds: consumer sessions' keys and B2B member sessions' keys.
             let now = Utc::now();
             let mut kids = serde_json::Map::new();
             for kind in KeyKind::ALL {
-                let key = SigningKey::generate(project.environment, kind, now)?;
+                let key = SigningKey::generate(&vault, &project.project_id, kind, now)?;
                 store.add_signing_key(&project.project_id, &key).await?;
                 kids.insert(kind.as_str().to_owned(), json!(key.kid));
             }
@@ -385,7 +461,96 @@ async fn main() -> anyhow::Result<()> {
             );
             Ok(())
         }
+        KeysCommand::Retire {
+            project_id,
+            kid,
+            database_url,
+        } => {
+            let store = open_store(&database_url).await?;
+            let project = find_project(store.as_ref(), &project_id).await?;
+            let kid = SigningKeyId::parse(&kid).context("--kid is not a signing key id")?;
+            store
+                .retire_signing_key(&project.project_id, &kid, Utc::now())
+                .await
+                .with_context(|| format!("no signing key {kid} in project {project_id}"))?;
+            let keys = store.signing_keys(&project.project_id).await?;
+            let key = keys
+                .iter()
+                .find(|key| key.kid == kid)
+                .with_context(|| format!("key {kid} is gone"))?;
+            println!("{}", key_json(key));
+            Ok(())
+        }
+        KeysCommand::List {
+            project_id,
+            database_url,
+        } => {
+            let store = open_store(&database_url).await?;
+            let project = find_project(store.as_ref(), &project_id).await?;
+            for key in store.signing_keys(&project.project_id).await? {
+                println!("{}", key_json(&key));
+            }
+            Ok(())
+        }
     }
+}
+
+/// A signing key as `keys list` and `keys retire` show it: never its private half.
+fn key_json(key: &SigningKey) -> serde_json::Value {
+    let time = |at: chrono::DateTime<Utc>| at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let now = Utc::now();
+    json!({
+        "kid": key.kid,
+        "kind": key.kind.as_str(),
+        "created_at": time(key.created_at),
+        "signs": key.signs(),
+        "published": key.published(now),
+        "retired_at": key.retired_at.map(time),
+        "published_until": key.published_until().map(time),
+    })
+}
+
+/// The configured secrets key (with any old keys of a rotation), checked against the database.
+async fn checked_vault(
+    store: &dyn Store,
+    database_url: &str,
+    args: &SecretsKeyArgs,
+) -> anyhow::Result<Vault> {
+    let mut vault = secrets_key(store, database_url, args).await?;
+    for old in old_secrets_keys(args)? {
+        vault = vault.with_old_key(old);
+    }
+    latchkey_server::vault::check_key(store, &vault)
+        .await
+        .context("checking the secrets key")?;
+    Ok(vault)
+}
+
+/// The old keys of a rotation: LATCHKEY_OLD_SECRETS_KEYS (comma-separated) and each
+/// --old-secrets-key-file.
+fn old_secrets_keys(args: &SecretsKeyArgs) -> anyhow::Result<Vec<Vault>> {
+    let mut old = Vec::new();
+    if let Ok(text) = std::env::var("LATCHKEY_OLD_SECRETS_KEYS") {
+        for (at, key) in text
+            .split(',')
+            .filter(|key| !key.trim().is_empty())
+            .enumerate()
+        {
+            old.push(
+                Vault::from_key_text(key)
+                    .with_context(|| format!("LATCHKEY_OLD_SECRETS_KEYS, key {}", at + 1))?,
+            );
+        }
+    }
+    for path in &args.old_secrets_key_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the old secrets key file {}", path.display()))?;
+        old.push(
+            Vault::from_key_text(&text)
+                .with_context(|| format!("the old secrets key file {}", path.display()))?,
+        );
+    }
+    Ok(old)
 }
 
 /// Finds the secrets key: `LATCHKEY_SECRETS_KEY`, else `--secrets-key-file`, else (SQLite
@@ -503,8 +668,8 @@ struct Issued {
     secret_server_key: Secret,
 }
 
-/// Creates a project with its Stytch secret, its first signing key and its Stack Auth keys, in
-/// one transaction.
+/// Creates a project with its Stytch secret and its Stack Auth keys, in one transaction. Its
+/// signing keys are made (and sealed) by the server when it first signs.
 async fn create_project(
     store: &dyn Store,
     name: &str,
@@ -521,9 +686,8 @@ async fn create_project(
         settings: ProjectSettings::default(),
         stack_keys: Some(stack_keys),
     };
-    let key = SigningKey::generate(env, KeyKind::Consumer, project.created_at)?;
     store
-        .create_project(&project, &key)
+        .create_project(&project)
         .await
         .context("storing the project")?;
     Ok((
@@ -565,10 +729,16 @@ async fn serve(
     limits: latchkey_server::operations::Limits,
 ) -> anyhow::Result<()> {
     let store = open_store(database_url).await?;
-    let vault = secrets_key(store.as_ref(), database_url, &secrets).await?;
-    latchkey_server::vault::check_key(store.as_ref(), &vault)
+    let vault = checked_vault(store.as_ref(), database_url, &secrets).await?;
+    let sealed = latchkey_server::vault::seal_signing_keys(store.as_ref(), &vault)
         .await
-        .context("checking the secrets key")?;
+        .context("sealing the signing keys")?;
+    if sealed > 0 {
+        tracing::info!(
+            keys = sealed,
+            "sealed signing keys stored before keys were sealed"
+        );
+    }
     if store.list_projects().await?.is_empty() {
         let (project, issued) =
             create_project(store.as_ref(), "Default test project", Environment::Test).await?;

@@ -1,8 +1,13 @@
-//! Checks at start-up that the configured secrets key is the one this database's secrets were
-//! sealed with, so a wrong key stops the server instead of failing each TOTP login.
+//! The secrets key and the database: the check at start-up that the configured key is the one
+//! this database's secrets were sealed with (so a wrong key stops the server instead of failing
+//! each TOTP login), and the re-seal pass that moves every sealed value to a new key during a
+//! rotation (`docs/security.md`, "Secrets key rotation").
 
-use latchkey_core::vault::Vault;
-use latchkey_store::{Store, StoreError};
+use latchkey_core::ids::ProjectId;
+use latchkey_core::vault::{Resealed, Vault};
+use latchkey_store::{Store, StoreError, TotpOwner};
+
+use crate::stytch::totps::{lost_codes, resealed_totp};
 
 #[derive(Debug, thiserror::Error)]
 pub enum KeyCheckError {
@@ -28,4 +33,162 @@ pub async fn check_key(store: &dyn Store, vault: &Vault) -> Result<(), KeyCheckE
     } else {
         Err(KeyCheckError::WrongKey)
     }
+}
+
+/// What a re-seal pass did: the values it moved to the vault's current key (or, for signing
+/// keys stored before sealing, sealed for the first time), and the registrations whose recovery
+/// codes no sealed list could digest anew.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct ResealReport {
+    pub signing_keys: u64,
+    pub totps: u64,
+    pub member_totps: u64,
+    pub check_value: bool,
+    pub unmovable_recovery_codes: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ResealError {
+    #[error("project {project_id}: {what} {id} does not open with any configured secrets key")]
+    CannotOpen {
+        project_id: ProjectId,
+        what: &'static str,
+        id: String,
+    },
+    #[error("the database's check value does not open with any configured secrets key")]
+    WrongKey,
+    #[error(
+        "project {0}: TOTP registrations kept changing while they were re-sealed; run the pass again"
+    )]
+    KeptChanging(ProjectId),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Registrations read at a time.
+const RESEAL_BATCH: u32 = 200;
+/// Passes over a project's registrations before giving up on ones that logins keep changing.
+const RESEAL_ROUNDS: usize = 5;
+
+/// Seals every signing key of `project_id` that is still plaintext (stored before keys were
+/// sealed) or sealed with an old key.
+pub async fn reseal_signing_keys(
+    store: &dyn Store,
+    vault: &Vault,
+    project_id: &ProjectId,
+) -> Result<u64, ResealError> {
+    let mut moved = 0;
+    for key in store.signing_keys(project_id).await? {
+        let sealed = key.resealed(vault).map_err(|_| ResealError::CannotOpen {
+            project_id: project_id.clone(),
+            what: "signing key",
+            id: key.kid.to_string(),
+        })?;
+        if let Some(sealed) = sealed {
+            // A key's private half is written once and changed only here: a lost race means
+            // another pass sealed it.
+            if store
+                .reseal_signing_key(project_id, &key.kid, &key.private_key, sealed)
+                .await?
+            {
+                moved += 1;
+            }
+        }
+    }
+    Ok(moved)
+}
+
+/// Seals the plaintext signing keys of every project: `latchkey serve` runs it at start, so
+/// keys stored before sealing are sealed before anything signs with them.
+pub async fn seal_signing_keys(store: &dyn Store, vault: &Vault) -> Result<u64, ResealError> {
+    let mut sealed = 0;
+    for project in store.list_projects().await? {
+        sealed += reseal_signing_keys(store, vault, &project.project_id).await?;
+    }
+    Ok(sealed)
+}
+
+/// Moves every sealed value of `project_id` to the vault's current key: signing keys, and the
+/// TOTP registrations of users and members (secret, recovery-code list and digests). Each row
+/// is replaced only if unchanged since it was read (a login may use a code meanwhile); the
+/// pass goes over the registrations again until none changed under it.
+pub async fn reseal_project(
+    store: &dyn Store,
+    vault: &Vault,
+    project_id: &ProjectId,
+) -> Result<ResealReport, ResealError> {
+    let mut report = ResealReport {
+        signing_keys: reseal_signing_keys(store, vault, project_id).await?,
+        ..ResealReport::default()
+    };
+    for owner in [TotpOwner::User, TotpOwner::Member] {
+        let mut settled = false;
+        for round in 0..RESEAL_ROUNDS {
+            let mut raced = false;
+            let mut after: Option<String> = None;
+            loop {
+                let batch = store
+                    .sealed_totps(owner, project_id, after.as_deref(), RESEAL_BATCH)
+                    .await?;
+                let Some(last) = batch.last() else { break };
+                after = Some(last.totp_id.clone());
+                for registration in &batch {
+                    if round == 0 && lost_codes(vault, registration) {
+                        report.unmovable_recovery_codes += 1;
+                    }
+                    let resealed =
+                        resealed_totp(vault, project_id, registration).map_err(|_| {
+                            ResealError::CannotOpen {
+                                project_id: project_id.clone(),
+                                what: "TOTP registration",
+                                id: registration.totp_id.clone(),
+                            }
+                        })?;
+                    let Some(new) = resealed else { continue };
+                    if !store
+                        .reseal_totp(owner, project_id, registration, &new)
+                        .await?
+                    {
+                        raced = true;
+                        continue;
+                    }
+                    match owner {
+                        TotpOwner::User => report.totps += 1,
+                        TotpOwner::Member => report.member_totps += 1,
+                    }
+                }
+            }
+            if !raced {
+                settled = true;
+                break;
+            }
+        }
+        if !settled {
+            return Err(ResealError::KeptChanging(project_id.clone()));
+        }
+    }
+    Ok(report)
+}
+
+/// The whole pass, for `latchkey secrets reseal`: every project, then the check value. Once it
+/// has finished, every sealed value opens with the current key alone and the old keys can be
+/// dropped from the configuration.
+pub async fn reseal_all(store: &dyn Store, vault: &Vault) -> Result<ResealReport, ResealError> {
+    let mut report = ResealReport::default();
+    for project in store.list_projects().await? {
+        let project_report = reseal_project(store, vault, &project.project_id).await?;
+        report.signing_keys += project_report.signing_keys;
+        report.totps += project_report.totps;
+        report.member_totps += project_report.member_totps;
+        report.unmovable_recovery_codes += project_report.unmovable_recovery_codes;
+    }
+    if let Some(check) = store.vault_check().await? {
+        let resealed = vault
+            .reseal_check_value(&check)
+            .map_err(|_| ResealError::WrongKey)?;
+        if let Resealed::Moved(new) = resealed {
+            report.check_value = store.reseal_vault_check(&check, new).await?;
+        }
+    }
+    Ok(report)
 }

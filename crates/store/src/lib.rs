@@ -162,6 +162,7 @@ pub enum Missing {
     Member,
     ContactChannel,
     VerificationCode,
+    SigningKey,
 }
 
 impl std::fmt::Display for Missing {

@@ -3,12 +3,19 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use latchkey_core::ids::{Environment, ProjectId};
+use latchkey_core::ids::{Environment, ProjectId, SigningKeyId};
 use latchkey_core::jwt::SigningKey;
 use latchkey_core::passwords::strength::Policy;
 use latchkey_core::secret::{Secret, SecretDigest};
 
 use crate::*;
+
+/// Whose TOTP registrations: users' (`totps`) or members' (`member_totps`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TotpOwner {
+    User,
+    Member,
+}
 
 /// A project as authentication needs it. The secret is only ever a digest.
 #[derive(Clone, Debug)]
@@ -71,12 +78,10 @@ pub trait ProjectStore: Send + Sync {
     /// The connection pools and their use, for metrics.
     fn pool_stats(&self) -> Vec<PoolStats>;
 
-    /// Creates the project with its first JWT signing key, in one transaction.
-    async fn create_project(
-        &self,
-        project: &ProjectRecord,
-        key: &SigningKey,
-    ) -> Result<(), StoreError>;
+    /// Creates the project with its settings and Stack keys, in one transaction. Its signing
+    /// keys are made when first needed (they are sealed with the vault, which the store never
+    /// holds).
+    async fn create_project(&self, project: &ProjectRecord) -> Result<(), StoreError>;
 
     async fn get_project(
         &self,
@@ -94,6 +99,48 @@ pub trait ProjectStore: Send + Sync {
         project_id: &ProjectId,
         key: &SigningKey,
     ) -> Result<(), StoreError>;
+
+    /// Stops key `kid` signing from `now` on (a key already retired keeps its first
+    /// retirement). `NotFound(SigningKey)` if the project has no such key.
+    async fn retire_signing_key(
+        &self,
+        project_id: &ProjectId,
+        kid: &SigningKeyId,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Replaces key `kid`'s stored private key `old` by `new` (sealed anew); `false` if it is no
+    /// longer `old`.
+    async fn reseal_signing_key(
+        &self,
+        project_id: &ProjectId,
+        kid: &SigningKeyId,
+        old: &[u8],
+        new: Vec<u8>,
+    ) -> Result<bool, StoreError>;
+
+    /// Up to `limit` TOTP registrations of the project's users or members, by id after `after`,
+    /// for the re-seal pass.
+    async fn sealed_totps(
+        &self,
+        owner: TotpOwner,
+        project_id: &ProjectId,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<StoredTotp>, StoreError>;
+
+    /// Replaces registration `old`'s sealed secret, recovery-code digests and sealed code list
+    /// by `new`'s; `false` if any of them is no longer `old`'s (a code was used meanwhile).
+    async fn reseal_totp(
+        &self,
+        owner: TotpOwner,
+        project_id: &ProjectId,
+        old: &StoredTotp,
+        new: &StoredTotp,
+    ) -> Result<bool, StoreError>;
+
+    /// Replaces the vault check value `old` by `new`; `false` if it is no longer `old`.
+    async fn reseal_vault_check(&self, old: &[u8], new: Vec<u8>) -> Result<bool, StoreError>;
 
     async fn update_project_settings(
         &self,

@@ -124,7 +124,6 @@ mod tests {
     use chrono::Utc;
     use latchkey_core::ids::Environment;
     use latchkey_core::ids::ProjectId;
-    use latchkey_core::jwt::SigningKey;
     use latchkey_core::passwords::hash_password;
     use latchkey_core::passwords::Argon2Settings;
     use latchkey_core::search::{Filter, Operator, SearchQuery};
@@ -184,13 +183,7 @@ mod tests {
             settings: ProjectSettings::default(),
             stack_keys: None,
         };
-        let key = SigningKey::generate(
-            Environment::Test,
-            latchkey_core::jwt::KeyKind::Consumer,
-            now,
-        )
-        .unwrap();
-        store.create_project(&project, &key).await.unwrap();
+        store.create_project(&project).await.unwrap();
         let id = &project.project_id;
 
         let batch = vec![

@@ -305,6 +305,16 @@ fn migrated_tables(engine: &str) -> Vec<(String, String)> {
                 .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
                 .collect();
             let body = piece.split(");").next().unwrap_or(piece).to_owned();
+            // A table built to replace another (SQLite rebuilds a table to drop a constraint)
+            // is that table once renamed.
+            let renamed = format!("ALTER TABLE {name} RENAME TO ");
+            let name = match sql.split(&renamed).nth(1) {
+                Some(rest) => rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                    .collect(),
+                None => name,
+            };
             tables.push((name, body));
         }
     }

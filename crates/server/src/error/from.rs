@@ -46,6 +46,7 @@ impl From<StoreError> for ApiError {
                     Missing::Member => "Member could not be found.",
                     Missing::ContactChannel => "Email could not be found.",
                     Missing::VerificationCode => "Verification code could not be found.",
+                    Missing::SigningKey => "Signing key could not be found.",
                 },
             ),
             StoreError::Conflict(Conflict::DuplicateEmail) => ApiError::new(

@@ -142,6 +142,8 @@ error_table! {
     OrganizationNotFound => "organization_not_found", NOT_FOUND;
     MemberNotFound => "member_not_found", NOT_FOUND;
     VerificationCodeNotFound => "verification_code_not_found", NOT_FOUND, "VERIFICATION_CODE_NOT_FOUND";
+    // Latchkey's own: signing keys are managed by `latchkey keys`, which no HTTP route reaches.
+    SigningKeyNotFound => "signing_key_not_found", NOT_FOUND;
     // HTTP itself, and the server's own state.
     RouteNotFound => "route_not_found", NOT_FOUND;
     MethodNotAllowed => "method_not_allowed", METHOD_NOT_ALLOWED;
@@ -225,6 +227,7 @@ impl ErrorType {
             Missing::Organization => ErrorType::OrganizationNotFound,
             Missing::Member => ErrorType::MemberNotFound,
             Missing::VerificationCode => ErrorType::VerificationCodeNotFound,
+            Missing::SigningKey => ErrorType::SigningKeyNotFound,
         }
     }
 }

@@ -5,7 +5,6 @@ use std::sync::Arc;
 
 use chrono::Utc;
 use latchkey_core::ids::{Environment, ProjectId};
-use latchkey_core::jwt::SigningKey;
 use latchkey_core::secret::Secret;
 use latchkey_server::AppState;
 use latchkey_store::{ProjectRecord, ProjectSettings, Store};
@@ -69,6 +68,11 @@ pub const TEST_ARGON2: latchkey_core::passwords::Argon2Settings =
 /// check value the first test server writes).
 pub const TEST_VAULT_KEY: &str = "bGF0Y2hrZXktdGVzdC12YXVsdC1rZXktMzItYnl0ZXM=";
 
+/// The vault of every test server.
+pub fn test_vault() -> latchkey_core::vault::Vault {
+    latchkey_core::vault::Vault::from_key_text(TEST_VAULT_KEY).unwrap()
+}
+
 /// A running server and a client authenticated as one project.
 pub struct TestApp {
     pub base_url: String,
@@ -82,6 +86,8 @@ pub struct TestApp {
     /// The server's hashing pool, to see what became of its jobs.
     pub hashing: latchkey_server::HashPool,
     sqlite_path: Option<std::path::PathBuf>,
+    /// Whether dropping it removes the SQLite files (a restarted server shares them).
+    owns_files: bool,
 }
 
 /// A response: status and JSON body.
@@ -147,13 +153,35 @@ pub async fn spawn_app_with(
             (Arc::new(store), None)
         }
     };
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let address = listener.local_addr().unwrap();
-    let vault = latchkey_core::vault::Vault::from_key_text(TEST_VAULT_KEY).unwrap();
+    let vault = test_vault();
     latchkey_server::vault::check_key(store.as_ref(), &vault)
         .await
         .unwrap();
-    let mut state = AppState::new(store.clone(), vault).with_limits(limits);
+    let (base_url, hashing) = serve(store.clone(), vault, limits).await;
+    let project = create_project_with_stack_keys(store.as_ref()).await;
+    TestApp {
+        base_url,
+        client: reqwest::Client::new(),
+        store,
+        project_id: project.project_id,
+        secret: project.secret,
+        publishable_client_key: project.publishable_client_key,
+        secret_server_key: project.secret_server_key,
+        hashing,
+        sqlite_path,
+        owns_files: true,
+    }
+}
+
+/// Starts a server on `store` with `vault`: its base URL and its hashing pool.
+async fn serve(
+    store: Arc<dyn Store>,
+    vault: latchkey_core::vault::Vault,
+    limits: latchkey_server::operations::Limits,
+) -> (String, latchkey_server::HashPool) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let mut state = AppState::new(store, vault).with_limits(limits);
     // Cheap argon2id so the suite stays fast; the defaults are covered by unit tests.
     state.argon2 = TEST_ARGON2;
     let hashing = state.hashing.clone();
@@ -166,18 +194,7 @@ pub async fn spawn_app_with(
         limits,
         std::future::pending(),
     ));
-    let project = create_project_with_stack_keys(store.as_ref()).await;
-    TestApp {
-        base_url: format!("http://{address}"),
-        client: reqwest::Client::new(),
-        store,
-        project_id: project.project_id,
-        secret: project.secret,
-        publishable_client_key: project.publishable_client_key,
-        secret_server_key: project.secret_server_key,
-        hashing,
-        sqlite_path,
-    }
+    (format!("http://{address}"), hashing)
 }
 
 pub async fn create_project(store: &dyn Store) -> (ProjectId, String) {
@@ -206,13 +223,7 @@ pub async fn create_project_with_stack_keys(store: &dyn Store) -> IssuedProject 
         settings: ProjectSettings::default(),
         stack_keys: Some(stack_keys),
     };
-    let key = SigningKey::generate(
-        Environment::Test,
-        latchkey_core::jwt::KeyKind::Consumer,
-        project.created_at,
-    )
-    .unwrap();
-    store.create_project(&project, &key).await.unwrap();
+    store.create_project(&project).await.unwrap();
     IssuedProject {
         project_id: project.project_id,
         secret: secret.expose().to_owned(),
@@ -223,7 +234,7 @@ pub async fn create_project_with_stack_keys(store: &dyn Store) -> IssuedProject 
 
 impl Drop for TestApp {
     fn drop(&mut self) {
-        if let Some(path) = &self.sqlite_path {
+        if let Some(path) = self.sqlite_path.as_ref().filter(|_| self.owns_files) {
             for suffix in ["", "-wal", "-shm"] {
                 let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
             }
@@ -232,6 +243,26 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
+    /// Another server on the same database and project, with `vault` as its secrets key (a
+    /// restart after a key rotation). The database's check value is not looked at: on the
+    /// shared PostgreSQL database it is the suite's.
+    pub async fn restarted_with(&self, vault: latchkey_core::vault::Vault) -> TestApp {
+        let limits = latchkey_server::operations::Limits::default();
+        let (base_url, hashing) = serve(self.store.clone(), vault, limits).await;
+        TestApp {
+            base_url,
+            client: reqwest::Client::new(),
+            store: self.store.clone(),
+            project_id: self.project_id.clone(),
+            secret: self.secret.clone(),
+            publishable_client_key: self.publishable_client_key.clone(),
+            secret_server_key: self.secret_server_key.clone(),
+            hashing,
+            sqlite_path: self.sqlite_path.clone(),
+            owns_files: false,
+        }
+    }
+
     /// The SQLite database file, for tests that read it raw.
     pub fn sqlite_path(&self) -> Option<&std::path::Path> {
         self.sqlite_path.as_deref()

@@ -23,6 +23,7 @@ mod organizations;
 mod ownership;
 mod passwords;
 mod search_bounds;
+mod secrets_at_rest;
 mod sessions;
 mod slow_clients;
 mod totps;

@@ -352,7 +352,8 @@ async fn rotated_keys_keep_old_jwts_valid(engine: Engine) {
     let (_, _, body) = logged_in(&app, 60).await;
     let old_jwt = body["session_jwt"].as_str().unwrap().to_owned();
     let key = latchkey_core::jwt::SigningKey::generate(
-        app.project_id.environment(),
+        &crate::helpers::test_vault(),
+        &app.project_id,
         latchkey_core::jwt::KeyKind::Consumer,
         Utc::now() + Duration::seconds(1),
     )

@@ -26,7 +26,7 @@ use latchkey_core::ids::{
     OAuthUserRegistrationId, OrganizationId, PasswordId, PhoneId, ProjectId, SessionId,
     SigningKeyId, TotpId, UserId, WebAuthnRegistrationId,
 };
-use latchkey_core::jwt::{KeyKind, SigningKey};
+use latchkey_core::jwt::{KeyKind, SigningKey, StoredKey};
 use latchkey_core::lock::{Factor, FactorAttempts, Lock, LockPolicy};
 use latchkey_core::members::{Member, MemberStatus};
 use latchkey_core::organizations::{Organization, OrganizationSlug};

@@ -125,19 +125,28 @@ pub(super) async fn insert_signing_key(
     key: &SigningKey,
 ) -> Result<(), StoreError> {
     sqlx::query(
-        "INSERT INTO signing_keys (kid, project_id, kind, private_der, n, e, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        "INSERT INTO signing_keys (kid, project_id, kind, private_key, n, e, created_at, retired_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(key.kid.as_str())
     .bind(project_id.as_str())
     .bind(key.kind.as_str())
-    .bind(key.private_der.clone())
+    .bind(key.private_key.clone())
     .bind(&key.n)
     .bind(&key.e)
     .bind(to_micros(key.created_at))
+    .bind(key.retired_at.map(to_micros))
     .execute(&mut *conn)
     .await?;
     Ok(())
+}
+
+/// The table, id column and owner column of `owner`'s TOTP registrations.
+fn totp_table(owner: TotpOwner) -> (&'static str, &'static str) {
+    match owner {
+        TotpOwner::User => ("totps", "totp_id"),
+        TotpOwner::Member => ("member_totps", "totp_registration_id"),
+    }
 }
 
 #[async_trait]
@@ -151,11 +160,7 @@ impl ProjectStore for Engine {
         self.pools()
     }
 
-    async fn create_project(
-        &self,
-        project: &ProjectRecord,
-        key: &SigningKey,
-    ) -> Result<(), StoreError> {
+    async fn create_project(&self, project: &ProjectRecord) -> Result<(), StoreError> {
         let mut tx = self.writer().begin().await?;
         sqlx::query(
             "INSERT INTO projects (project_id, name, environment, secret_digest, created_at) \
@@ -172,7 +177,6 @@ impl ProjectStore for Engine {
         if let Some(keys) = &project.stack_keys {
             write_stack_keys(&mut tx, &project.project_id, keys).await?;
         }
-        insert_signing_key(&mut tx, &project.project_id, key).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -213,7 +217,7 @@ impl ProjectStore for Engine {
         }
         let read_at = std::time::Instant::now();
         let rows = sqlx::query(
-            "SELECT kid, kind, private_der, n, e, created_at FROM signing_keys \
+            "SELECT kid, kind, private_key, n, e, created_at, retired_at FROM signing_keys \
              WHERE project_id = $1 ORDER BY created_at DESC, kid DESC",
         )
         .bind(project_id.as_str())
@@ -222,15 +226,17 @@ impl ProjectStore for Engine {
         let mut keys = Vec::with_capacity(rows.len());
         for row in &rows {
             let kind: String = row.try_get("kind")?;
-            keys.push(SigningKey::from_parts(
-                stored_id(row, "signing_keys", "kid", SigningKeyId::parse)?,
-                KeyKind::parse(&kind)
+            keys.push(SigningKey::from_stored(StoredKey {
+                kid: stored_id(row, "signing_keys", "kid", SigningKeyId::parse)?,
+                project_id: project_id.clone(),
+                kind: KeyKind::parse(&kind)
                     .ok_or_else(|| corrupt("signing_keys", "kind", "not a key kind"))?,
-                row.try_get("private_der")?,
-                row.try_get("n")?,
-                row.try_get("e")?,
-                instant(row, "signing_keys", "created_at")?,
-            ));
+                private_key: row.try_get("private_key")?,
+                n: row.try_get("n")?,
+                e: row.try_get("e")?,
+                created_at: instant(row, "signing_keys", "created_at")?,
+                retired_at: optional_instant(row, "signing_keys", "retired_at")?,
+            }));
         }
         // An unknown project has no keys; only found ones are kept.
         if !keys.is_empty() {
@@ -248,6 +254,105 @@ impl ProjectStore for Engine {
         let written = insert_signing_key(&mut conn, project_id, key).await;
         self.signing_keys.forget(project_id);
         written
+    }
+
+    async fn retire_signing_key(
+        &self,
+        project_id: &ProjectId,
+        kid: &SigningKeyId,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut conn = self.writer().acquire().await?;
+        let found = sqlx::query(
+            "UPDATE signing_keys SET retired_at = COALESCE(retired_at, $1) \
+             WHERE project_id = $2 AND kid = $3",
+        )
+        .bind(to_micros(now))
+        .bind(project_id.as_str())
+        .bind(kid.as_str())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        self.signing_keys.forget(project_id);
+        if found == 0 {
+            return Err(StoreError::NotFound(Missing::SigningKey));
+        }
+        Ok(())
+    }
+
+    async fn reseal_signing_key(
+        &self,
+        project_id: &ProjectId,
+        kid: &SigningKeyId,
+        old: &[u8],
+        new: Vec<u8>,
+    ) -> Result<bool, StoreError> {
+        let mut conn = self.writer().acquire().await?;
+        let replaced = sqlx::query(
+            "UPDATE signing_keys SET private_key = $1 \
+             WHERE project_id = $2 AND kid = $3 AND private_key = $4",
+        )
+        .bind(new)
+        .bind(project_id.as_str())
+        .bind(kid.as_str())
+        .bind(old)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        self.signing_keys.forget(project_id);
+        Ok(replaced == 1)
+    }
+
+    async fn sealed_totps(
+        &self,
+        owner: TotpOwner,
+        project_id: &ProjectId,
+        after: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<StoredTotp>, StoreError> {
+        let (table, id_column) = totp_table(owner);
+        let rows = sqlx::query(&format!(
+            "SELECT {id_column} AS totp_id, verified, secret_sealed, last_step, expires_at, \
+             recovery_codes, recovery_codes_sealed, created_at FROM {table} \
+             WHERE project_id = $1 AND {id_column} > $2 AND secret_sealed IS NOT NULL \
+             ORDER BY {id_column} LIMIT $3"
+        ))
+        .bind(project_id.as_str())
+        .bind(after.unwrap_or_default())
+        .bind(i64::from(limit))
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter().map(|row| totp_row(row, table)).collect()
+    }
+
+    async fn reseal_totp(
+        &self,
+        owner: TotpOwner,
+        project_id: &ProjectId,
+        old: &StoredTotp,
+        new: &StoredTotp,
+    ) -> Result<bool, StoreError> {
+        let (table, id_column) = totp_table(owner);
+        let mut conn = self.writer().acquire().await?;
+        // The stored digests are compared as written; a used code changes them, and the pass
+        // then reads the registration again.
+        let replaced = sqlx::query(&format!(
+            "UPDATE {table} SET secret_sealed = $1, recovery_codes = $2, recovery_codes_sealed = $3 \
+             WHERE project_id = $4 AND {id_column} = $5 AND secret_sealed = $6 \
+             AND recovery_codes = $7 AND recovery_codes_sealed IS NOT DISTINCT FROM $8"
+        ))
+        .bind(new.secret_sealed.clone())
+        .bind(digests_to_text(&new.recovery_codes))
+        .bind(new.recovery_codes_sealed.clone())
+        .bind(project_id.as_str())
+        .bind(&old.totp_id)
+        .bind(old.secret_sealed.clone())
+        .bind(digests_to_text(&old.recovery_codes))
+        .bind(old.recovery_codes_sealed.clone())
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        Ok(replaced == 1)
     }
 
     async fn update_project_settings(
@@ -278,6 +383,19 @@ impl ProjectStore for Engine {
                 .fetch_optional(self.reader())
                 .await?,
         )
+    }
+
+    async fn reseal_vault_check(&self, old: &[u8], new: Vec<u8>) -> Result<bool, StoreError> {
+        let mut conn = self.writer().acquire().await?;
+        let replaced = sqlx::query(
+            "UPDATE server_settings SET value = $1 WHERE name = 'vault_check' AND value = $2",
+        )
+        .bind(new)
+        .bind(old)
+        .execute(&mut *conn)
+        .await?
+        .rows_affected();
+        Ok(replaced == 1)
     }
 
     async fn init_vault_check(&self, value: Vec<u8>) -> Result<Vec<u8>, StoreError> {

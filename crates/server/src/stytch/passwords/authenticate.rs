@@ -47,15 +47,17 @@ pub(super) async fn verify_login(
     // bcrypt's 72 bytes that matched by its first 72 leaves only itself able to log in.
     let verified = state
         .hashing
-        .run(project_id, move || match hash.verify(&password, &settings) {
-            Ok(true) => {
-                let replacement = hash
-                    .needs_upgrade(&settings)
-                    .then(|| hash_password(&password, &settings).ok())
-                    .flatten();
-                (Ok(true), replacement)
+        .run(project_id, move || {
+            match hash.verify(&password, &settings) {
+                Ok(true) => {
+                    let replacement = hash
+                        .needs_upgrade(&settings)
+                        .then(|| hash_password(&password, &settings).ok())
+                        .flatten();
+                    (Ok(true), replacement)
+                }
+                other => (other, None),
             }
-            other => (other, None),
         })
         .await;
     let (verdict, replacement) = match verified {

@@ -232,30 +232,34 @@ pub async fn session_fields(
     Ok((token.to_owned(), jwt, Some(session.to_object(roles))))
 }
 
-/// The project's signing keys of `kind`, newest first. A project's first B2B key is made when
-/// first needed: projects from before the two kinds had consumer keys only.
+/// The project's signing keys of `kind` in its key set now, newest first but for the key that
+/// signs, which comes first: retired keys stay until their JWTs have expired
+/// (`jwt::RETIRED_KEY_PUBLISHED_SECONDS`). A project's first key of a kind, and a new one once
+/// every key of the kind is retired, is made when first needed, sealed with the vault.
 pub async fn keys_of(
     state: &AppState,
     project_id: &ProjectId,
     kind: KeyKind,
 ) -> Result<Vec<SigningKey>, ApiError> {
-    let keys: Vec<SigningKey> = state
+    let now = Utc::now();
+    let mut keys: Vec<SigningKey> = state
         .store
         .signing_keys(project_id)
         .await?
         .into_iter()
-        .filter(|key| key.kind == kind)
+        .filter(|key| key.kind == kind && key.published(now))
         .collect();
-    if !keys.is_empty() || kind == KeyKind::Consumer {
+    if let Some(signing) = keys.iter().position(|key| key.signs()) {
+        keys[..=signing].rotate_right(1);
         return Ok(keys);
     }
     if state.store.get_project(project_id).await?.is_none() {
         return Ok(keys);
     }
-    let environment = project_id.environment();
+    let vault = state.vault.clone();
+    let owner = project_id.clone();
     let generated =
-        tokio::task::spawn_blocking(move || SigningKey::generate(environment, kind, Utc::now()))
-            .await;
+        tokio::task::spawn_blocking(move || SigningKey::generate(&vault, &owner, kind, now)).await;
     let key = match generated {
         Ok(Ok(key)) => key,
         Ok(Err(error)) => {
@@ -268,7 +272,8 @@ pub async fn keys_of(
         }
     };
     state.store.add_signing_key(project_id, &key).await?;
-    Ok(vec![key])
+    keys.insert(0, key);
+    Ok(keys)
 }
 
 /// Signs `claims` with the project's current key of `kind`.
@@ -279,12 +284,12 @@ pub async fn sign(
     claims: &Value,
 ) -> Result<String, ApiError> {
     let keys = keys_of(state, project_id, kind).await?;
-    let key = keys.first().ok_or_else(|| {
+    let key = keys.first().filter(|key| key.signs()).ok_or_else(|| {
         tracing::error!(project_id = %project_id, "project has no signing key");
         ApiError::internal()
     })?;
-    key.sign(claims).map_err(|error| {
-        tracing::error!(%error, "signing a session JWT failed");
+    key.sign(&state.vault, claims).map_err(|error| {
+        tracing::error!(%error, kid = %key.kid, "signing a session JWT failed");
         ApiError::internal()
     })
 }

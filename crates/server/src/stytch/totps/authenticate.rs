@@ -43,10 +43,12 @@ pub fn accept_recovery_code(
     code: &str,
     now: DateTime<Utc>,
 ) -> Option<(AuthenticationFactor, Consume)> {
-    let digest = code_digest(vault, &registration.totp_id, code);
-    if !holds_code(&registration.recovery_codes, &digest) {
-        return None;
-    }
+    let digest = matching_digest(
+        vault,
+        &registration.recovery_codes,
+        &registration.totp_id,
+        code,
+    )?;
     let factor = AuthenticationFactor::recovery_code(registration.totp_id.clone(), now);
     let consume = Consume::RecoveryCode {
         totp_id: registration.totp_id,

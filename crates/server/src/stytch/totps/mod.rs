@@ -13,7 +13,7 @@ use latchkey_core::principal::PrincipalId;
 use latchkey_core::sessions::{AuthenticationFactor, SessionRequest};
 use latchkey_core::totps::{self, TotpSecret};
 use latchkey_core::users::UserRef;
-use latchkey_core::vault::Vault;
+use latchkey_core::vault::{Resealed, Vault, VaultError};
 use latchkey_store::{
     CodeDigest, Consume, Missing, NewTotp, PasswordWrite, StoreError, StoredTotp,
 };
@@ -81,11 +81,25 @@ pub fn open_secret(
         })
 }
 
-/// Whether `digest` is among `stored`, comparing each in constant time.
-fn holds_code(stored: &[CodeDigest], digest: &CodeDigest) -> bool {
-    stored
-        .iter()
-        .fold(false, |found, code| found | bool::from(code.ct_eq(digest)))
+/// The digest among `stored` that `code` has under a key the vault accepts (its current key,
+/// or an old one during a rotation), comparing each in constant time.
+pub fn matching_digest(
+    vault: &Vault,
+    stored: &[CodeDigest],
+    totp_id: &str,
+    code: &str,
+) -> Option<CodeDigest> {
+    let candidates = vault.code_digests(totp_id, &totps::normalize_recovery_code(code));
+    stored.iter().fold(None, |found, digest| {
+        let matched = candidates.iter().fold(false, |any, candidate| {
+            any | bool::from(digest.ct_eq(candidate))
+        });
+        if matched {
+            Some(*digest)
+        } else {
+            found
+        }
+    })
 }
 
 /// The stored form of a recovery code of registration `totp_id`.
@@ -141,12 +155,63 @@ pub fn unused_codes(
         .lines()
         .map(str::to_owned)
         .filter(|code| {
-            holds_code(
+            matching_digest(
+                vault,
                 &registration.recovery_codes,
-                &code_digest(vault, &registration.totp_id, code),
+                &registration.totp_id,
+                code,
             )
+            .is_some()
         })
         .collect())
+}
+
+/// `registration` with its secret and code list sealed with the vault's current key and its
+/// unused codes digested with it, if an old key sealed or digested any of them; `None` when
+/// nothing is to be written. Digests of a registration from before code lists were sealed
+/// cannot be made anew (its codes are known nowhere): they are kept, and stop matching once
+/// the old key is dropped (`lost_codes`).
+pub fn resealed_totp(
+    vault: &Vault,
+    project_id: &ProjectId,
+    registration: &StoredTotp,
+) -> Result<Option<StoredTotp>, VaultError> {
+    let id = &registration.totp_id;
+    let mut new = registration.clone();
+    let mut changed = false;
+    if let Resealed::Moved(sealed) =
+        vault.reseal(&seal_context(project_id, id), &registration.secret_sealed)?
+    {
+        new.secret_sealed = sealed;
+        changed = true;
+    }
+    if let Some(list) = &registration.recovery_codes_sealed {
+        let context = codes_context(project_id, id);
+        let opened = vault.open(&context, list)?;
+        let codes = String::from_utf8_lossy(&opened);
+        let digests: Vec<CodeDigest> = codes
+            .lines()
+            .filter(|code| matching_digest(vault, &registration.recovery_codes, id, code).is_some())
+            .map(|code| code_digest(vault, id, code))
+            .collect();
+        if digests != registration.recovery_codes {
+            new.recovery_codes = digests;
+            changed = true;
+        }
+        if let Resealed::Moved(sealed) = vault.reseal(&context, list)? {
+            new.recovery_codes_sealed = Some(sealed);
+            changed = true;
+        }
+    }
+    Ok(changed.then_some(new))
+}
+
+/// Whether `registration`'s recovery codes are digests that only an old key made and no sealed
+/// list can make anew: they stop working when that key is dropped.
+pub fn lost_codes(vault: &Vault, registration: &StoredTotp) -> bool {
+    registration.recovery_codes_sealed.is_none()
+        && vault.has_old_keys()
+        && !registration.recovery_codes.is_empty()
 }
 
 /// The secret, and the QR code of its `otpauth://` URI labelled with `issuer` and `account`.
