@@ -151,8 +151,7 @@ def test_the_secrets_key_rotates_without_losing_a_secret(database):
         resealed = run("secrets", "reseal", "--database-url", url, *both)
         assert resealed.returncode == 0, resealed.stderr
         report = json.loads(resealed.stdout)
-        # `serve` moved the signing keys itself when it started with both keys.
-        assert report["totps"] == 1 and report["signing_keys"] == 0 and report["check_value"]
+        assert report["totps"] == 1 and report["signing_keys"] >= 1 and report["check_value"]
         assert report["unmovable_recovery_codes"] == 0
         again = json.loads(run("secrets", "reseal", "--database-url", url, *both).stdout)
         assert again == {"signing_keys": 0, "totps": 0, "member_totps": 0,

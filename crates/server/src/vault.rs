@@ -70,15 +70,27 @@ const RESEAL_BATCH: u32 = 200;
 /// Passes over a project's registrations before giving up on ones that logins keep changing.
 const RESEAL_ROUNDS: usize = 5;
 
-/// Seals every signing key of `project_id` that is still plaintext (stored before keys were
-/// sealed) or sealed with an old key.
+/// Which signing keys a pass seals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum KeysToSeal {
+    /// Those stored before keys were sealed.
+    Plaintext,
+    /// Those too that an old key of a rotation sealed.
+    NotCurrent,
+}
+
+/// Seals the signing keys of `project_id` that `which` names.
 pub async fn reseal_signing_keys(
     store: &dyn Store,
     vault: &Vault,
     project_id: &ProjectId,
+    which: KeysToSeal,
 ) -> Result<u64, ResealError> {
     let mut moved = 0;
     for key in store.signing_keys(project_id).await? {
+        if which == KeysToSeal::Plaintext && !key.is_plaintext() {
+            continue;
+        }
         let sealed = key.resealed(vault).map_err(|_| ResealError::CannotOpen {
             project_id: project_id.clone(),
             what: "signing key",
@@ -99,11 +111,13 @@ pub async fn reseal_signing_keys(
 }
 
 /// Seals the plaintext signing keys of every project: `latchkey serve` runs it at start, so
-/// keys stored before sealing are sealed before anything signs with them.
+/// keys stored before sealing are sealed before anything signs with them. Keys sealed with an
+/// old key are left to `latchkey secrets reseal`.
 pub async fn seal_signing_keys(store: &dyn Store, vault: &Vault) -> Result<u64, ResealError> {
     let mut sealed = 0;
     for project in store.list_projects().await? {
-        sealed += reseal_signing_keys(store, vault, &project.project_id).await?;
+        sealed +=
+            reseal_signing_keys(store, vault, &project.project_id, KeysToSeal::Plaintext).await?;
     }
     Ok(sealed)
 }
@@ -118,7 +132,7 @@ pub async fn reseal_project(
     project_id: &ProjectId,
 ) -> Result<ResealReport, ResealError> {
     let mut report = ResealReport {
-        signing_keys: reseal_signing_keys(store, vault, project_id).await?,
+        signing_keys: reseal_signing_keys(store, vault, project_id, KeysToSeal::NotCurrent).await?,
         ..ResealReport::default()
     };
     for owner in [TotpOwner::User, TotpOwner::Member] {

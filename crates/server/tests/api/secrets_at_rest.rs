@@ -101,6 +101,7 @@ async fn signing_keys_are_sealed_and_open_only_with_the_vault(engine: Engine) {
         app.store.as_ref(),
         &test_vault(),
         &app.project_id,
+        latchkey_server::vault::KeysToSeal::Plaintext,
     )
     .await
     .unwrap();
