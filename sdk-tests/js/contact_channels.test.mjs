@@ -7,66 +7,14 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
-import { createServer } from "node:net";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
+import { execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
+
+import { BIN, engines, startServer, stopServer } from "./harness.mjs";
 
 const require = createRequire(import.meta.url);
 const { StackServerApp, StackClientApp } = require("@stackframe/js");
 const { KnownErrors } = require("@stackframe/stack-shared");
-
-const here = dirname(fileURLToPath(import.meta.url));
-const BIN = process.env.LATCHKEY_BIN ?? join(here, "../../target/debug/latchkey");
-const POSTGRES_URL = process.env.LATCHKEY_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-// The HTTP and Python suites' key for the shared PostgreSQL test database.
-const TEST_SECRETS_KEY = "bGF0Y2hrZXktdGVzdC12YXVsdC1rZXktMzItYnl0ZXM=";
-
-function freePort() {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function startServer(databaseUrl) {
-  const env = { ...process.env };
-  delete env.LATCHKEY_SECRETS_KEY;
-  if (!databaseUrl.startsWith("sqlite")) env.LATCHKEY_SECRETS_KEY = TEST_SECRETS_KEY;
-  const project = JSON.parse(
-    execFileSync(BIN, ["project", "create", "--name", "stack-js-suite", "--database-url", databaseUrl], { env }).toString(),
-  );
-  const port = await freePort();
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const child = spawn(BIN, ["serve", "--listen", `127.0.0.1:${port}`, "--database-url", databaseUrl], {
-    env,
-    stdio: ["ignore", "ignore", process.env.LATCHKEY_TEST_LOGS ? "inherit" : "ignore"],
-  });
-  for (let attempt = 0; ; attempt++) {
-    try {
-      if ((await fetch(`${baseUrl}/readyz`)).ok) break;
-    } catch {}
-    if (attempt > 300) throw new Error("latchkey did not start");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { project, baseUrl, child, databaseUrl, env };
-}
-
-function stopServer(server) {
-  return new Promise((resolve) => {
-    server.child.on("exit", (code) => {
-      assert.equal(code, 0, "latchkey must exit cleanly on SIGTERM");
-      resolve();
-    });
-    server.child.kill("SIGTERM");
-  });
-}
 
 /// A Stytch API call, with the project's Basic credentials.
 async function stytch(server, method, path, body) {
@@ -97,13 +45,10 @@ function apps(server, secretServerKey = server.project.secret_server_key) {
   };
 }
 
-const engines = [["sqlite", () => `sqlite://${mkdtempSync(join(tmpdir(), "latchkey-js-"))}/latchkey.db`]];
-if (process.env.LATCHKEY_SKIP_POSTGRES !== "1") engines.push(["postgres", () => POSTGRES_URL]);
-
-for (const [engine, databaseUrl] of engines) {
+for (const [engine, databaseUrl] of engines("latchkey-js-")) {
   let server;
   before(async () => {
-    server = await startServer(databaseUrl());
+    server = await startServer(databaseUrl(), "stack-js-suite");
   });
   after(async () => {
     await stopServer(server);

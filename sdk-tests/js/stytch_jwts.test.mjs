@@ -4,65 +4,17 @@
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, execFileSync } from "node:child_process";
-import { createServer } from "node:net";
 import { createHmac, randomUUID } from "node:crypto";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, dirname } from "node:path";
-import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
+
+import { engines, startServer, stopServer } from "./harness.mjs";
 
 const require = createRequire(import.meta.url);
 const stytch = require("stytch");
 
-const here = dirname(fileURLToPath(import.meta.url));
-const BIN = process.env.LATCHKEY_BIN ?? join(here, "../../target/debug/latchkey");
-const POSTGRES_URL = process.env.LATCHKEY_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-// The HTTP and Python suites' key for the shared PostgreSQL test database.
-const TEST_SECRETS_KEY = "bGF0Y2hrZXktdGVzdC12YXVsdC1rZXktMzItYnl0ZXM=";
 // Seed 004's B2B TOTP secret (base32).
 const MEMBER_SECRET = "BTGNX5RKJRMQWQFRQKTG34JCF6XDRHZS";
 const PASSWORD = "vRIQomL!faE2S44s-lantern";
-
-function freePort() {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address();
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function startServer(databaseUrl) {
-  const env = { ...process.env };
-  delete env.LATCHKEY_SECRETS_KEY;
-  if (!databaseUrl.startsWith("sqlite")) env.LATCHKEY_SECRETS_KEY = TEST_SECRETS_KEY;
-  const project = JSON.parse(
-    execFileSync(BIN, ["project", "create", "--name", "stytch-node-suite", "--database-url", databaseUrl], { env }).toString(),
-  );
-  const port = await freePort();
-  const baseUrl = `http://127.0.0.1:${port}`;
-  const child = spawn(BIN, ["serve", "--listen", `127.0.0.1:${port}`, "--database-url", databaseUrl], {
-    env,
-    stdio: ["ignore", "ignore", process.env.LATCHKEY_TEST_LOGS ? "inherit" : "ignore"],
-  });
-  for (let attempt = 0; ; attempt++) {
-    try {
-      if ((await fetch(`${baseUrl}/readyz`)).ok) break;
-    } catch {}
-    if (attempt > 300) throw new Error("latchkey did not start");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  return { project, baseUrl, child };
-}
-
-async function stopServer(server) {
-  const exited = new Promise((resolve) => server.child.on("exit", resolve));
-  server.child.kill("SIGTERM");
-  assert.equal(await exited, 0, "latchkey must exit cleanly on SIGTERM");
-}
 
 /// A Stytch API call made by hand, for what the Node SDK has no method for here.
 async function call(server, path, body) {
@@ -90,13 +42,10 @@ function totpCode(base32, unix = Math.floor(Date.now() / 1000)) {
   return String((mac.readUInt32BE(offset) & 0x7fffffff) % 1_000_000).padStart(6, "0");
 }
 
-const engines = [["sqlite", () => `sqlite://${mkdtempSync(join(tmpdir(), "latchkey-node-"))}/latchkey.db`]];
-if (process.env.LATCHKEY_SKIP_POSTGRES !== "1") engines.push(["postgres", () => POSTGRES_URL]);
-
-for (const [engine, databaseUrl] of engines) {
+for (const [engine, databaseUrl] of engines("latchkey-node-")) {
   let server;
   before(async () => {
-    server = await startServer(databaseUrl());
+    server = await startServer(databaseUrl(), "stytch-node-suite");
   });
   after(async () => {
     await stopServer(server);

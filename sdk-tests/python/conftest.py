@@ -31,21 +31,26 @@ def free_port() -> int:
 
 
 class Server:
-    def __init__(self, database_url: str):
+    """`latchkey serve` on `database_url` with `serve_args`, for `project` (by default a new one,
+    made with `project create`)."""
+
+    def __init__(self, database_url: str, *serve_args: str, project: dict | None = None):
         self.database_url = database_url
-        created = subprocess.run(
-            [BIN, "project", "create", "--name", "sdk-suite", "--database-url", database_url],
-            check=True,
-            capture_output=True,
-            text=True,
-        )
-        lines = [line for line in created.stdout.splitlines() if line.strip()]
-        assert len(lines) == 1, f"project create must print exactly one JSON object: {created.stdout!r}"
-        self.project = json.loads(lines[0])
+        if project is None:
+            created = subprocess.run(
+                [BIN, "project", "create", "--name", "sdk-suite", "--database-url", database_url],
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            lines = [line for line in created.stdout.splitlines() if line.strip()]
+            assert len(lines) == 1, f"project create must print exactly one JSON object: {created.stdout!r}"
+            project = json.loads(lines[0])
+        self.project = project
         port = free_port()
         self.base_url = f"http://127.0.0.1:{port}/"
         self.process = subprocess.Popen(
-            [BIN, "serve", "--listen", f"127.0.0.1:{port}", "--database-url", database_url],
+            [BIN, "serve", "--listen", f"127.0.0.1:{port}", "--database-url", database_url, *serve_args],
             env=self.environment(),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -66,6 +71,7 @@ class Server:
     def environment(self) -> dict:
         env = dict(os.environ)
         env.pop("LATCHKEY_SECRETS_KEY", None)
+        env.pop("LATCHKEY_OLD_SECRETS_KEYS", None)
         if not self.database_url.startswith("sqlite"):
             env["LATCHKEY_SECRETS_KEY"] = TEST_SECRETS_KEY
         return env

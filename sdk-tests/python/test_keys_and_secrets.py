@@ -8,14 +8,12 @@ import os
 import subprocess
 import tempfile
 import time
-import urllib.request
 
 import pyotp
 import pytest
-import stytch
 from stytch.core.response_base import StytchError
 
-from conftest import BIN, free_port
+from conftest import BIN, Server
 
 PASSWORD = "vRIQomL!faE2S44s-lantern"
 
@@ -29,45 +27,6 @@ def run(*args: str) -> subprocess.CompletedProcess:
 
 def json_lines(text: str) -> list:
     return [json.loads(line) for line in text.splitlines() if line.strip()]
-
-
-class Serving:
-    def __init__(self, database_url: str, *extra: str):
-        env = dict(os.environ)
-        env.pop("LATCHKEY_SECRETS_KEY", None)
-        env.pop("LATCHKEY_OLD_SECRETS_KEYS", None)
-        port = free_port()
-        self.base_url = f"http://127.0.0.1:{port}/"
-        self.process = subprocess.Popen(
-            [BIN, "serve", "--listen", f"127.0.0.1:{port}", "--database-url", database_url, *extra],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(self.base_url + "readyz", timeout=1) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"latchkey did not start: {self.process.stderr.read()}")
-            time.sleep(0.05)
-
-    def client(self, project: dict) -> stytch.Client:
-        return stytch.Client(
-            project_id=project["project_id"],
-            secret=project["secret"],
-            environment=self.base_url,
-            suppress_warnings=True,
-        )
-
-    def stop(self) -> None:
-        self.process.terminate()
-        assert self.process.wait(timeout=30) == 0
 
 
 def kid_of(jwt: str) -> str:
@@ -86,9 +45,9 @@ def database():
 
 def test_a_retired_key_signs_nothing_but_its_jwts_still_validate(database):
     _, url, project = database
-    server = Serving(url)
+    server = Server(url, project=project)
     try:
-        client = server.client(project)
+        client = server.client()
         first = client.passwords.create(
             email="retire@example.com", password=PASSWORD, session_duration_minutes=60
         )
@@ -124,9 +83,9 @@ def test_a_retired_key_signs_nothing_but_its_jwts_still_validate(database):
 def test_the_secrets_key_rotates_without_losing_a_secret(database):
     directory, url, project = database
     old_key = f"{directory}/latchkey.db.key"
-    server = Serving(url)
+    server = Server(url, project=project)
     try:
-        client = server.client(project)
+        client = server.client()
         user = client.users.create(email="rotate@example.com")
         totp = client.totps.create(user_id=user.user_id)
         codes = list(totp.recovery_codes)
@@ -146,7 +105,7 @@ def test_the_secrets_key_rotates_without_losing_a_secret(database):
 
     # Step 1: serving with both keys; step 2: the re-seal pass, while it serves.
     both = ("--secrets-key-file", new_key, "--old-secrets-key-file", old_key)
-    server = Serving(url, *both)
+    server = Server(url, *both, project=project)
     try:
         resealed = run("secrets", "reseal", "--database-url", url, *both)
         assert resealed.returncode == 0, resealed.stderr
@@ -161,10 +120,10 @@ def test_the_secrets_key_rotates_without_losing_a_secret(database):
 
     # Step 3: the new key alone serves every secret; the old key alone no longer starts.
     with pytest.raises(RuntimeError):
-        Serving(url, "--secrets-key-file", old_key)
-    server = Serving(url, "--secrets-key-file", new_key)
+        Server(url, "--secrets-key-file", old_key, project=project)
+    server = Server(url, "--secrets-key-file", new_key, project=project)
     try:
-        client = server.client(project)
+        client = server.client()
         recovered = client.totps.recover(user_id=user.user_id, recovery_code=codes[0])
         assert recovered.user_id == user.user_id
         shown = client.totps.recovery_codes(user_id=user.user_id)
