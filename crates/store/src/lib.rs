@@ -17,6 +17,7 @@ use latchkey_core::InputError;
 
 mod authentication;
 mod contact_channels;
+mod magic_links;
 mod member_sessions;
 mod members;
 mod organizations;
@@ -32,6 +33,7 @@ mod users;
 
 pub use authentication::*;
 pub use contact_channels::*;
+pub use magic_links::*;
 pub use member_sessions::*;
 pub use members::*;
 pub use organizations::*;
@@ -163,6 +165,7 @@ pub enum Missing {
     ContactChannel,
     VerificationCode,
     SigningKey,
+    MagicLink,
 }
 
 impl std::fmt::Display for Missing {
@@ -198,6 +201,8 @@ pub enum Refusal {
     /// The recovery code is not among the registration's unused codes: wrong, or used already
     /// (also by a concurrent request).
     RecoveryCodeRejected,
+    /// The magic-link token was used already or has expired.
+    MagicLinkUnusable,
     /// The user has a verified TOTP registration already; only one is allowed.
     ActiveTotpExists,
     /// A member's MFA phone number is set once; it must be deleted before another is set.
@@ -234,6 +239,7 @@ pub trait Store:
     + SessionStore
     + AuthenticationStore
     + TotpStore
+    + MagicLinkStore
     + OrganizationStore
     + MemberStore
     + MemberSessionStore
@@ -252,6 +258,7 @@ impl<T> Store for T where
         + SessionStore
         + AuthenticationStore
         + TotpStore
+        + MagicLinkStore
         + OrganizationStore
         + MemberStore
         + MemberSessionStore

@@ -59,6 +59,13 @@ pub enum Consume {
     /// Remove one recovery code of the registration, only if it is still there; otherwise
     /// `Refusal::RecoveryCodeRejected`.
     RecoveryCode { totp_id: String, digest: CodeDigest },
+    /// Use up a user's magic-link token at `at`, only if it is still unused and unexpired
+    /// (`Refusal::MagicLinkUnusable`; `NotFound(MagicLink)` if the user has no such token); the
+    /// email it was sent to becomes verified and a pending user active. Consumer only.
+    MagicLink {
+        digest: CodeDigest,
+        at: DateTime<Utc>,
+    },
 }
 
 #[async_trait]

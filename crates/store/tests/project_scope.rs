@@ -14,11 +14,12 @@
 use std::path::PathBuf;
 
 /// Every table whose rows belong to a project (all but `server_settings`).
-const PROJECT_TABLES: [&str; 20] = [
+const PROJECT_TABLES: [&str; 21] = [
     "authentication_attempts",
     "biometric_registrations",
     "crypto_wallets",
     "email_verification_codes",
+    "magic_links",
     "member_sessions",
     "member_totps",
     "members",

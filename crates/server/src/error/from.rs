@@ -47,6 +47,10 @@ impl From<StoreError> for ApiError {
                     Missing::ContactChannel => "Email could not be found.",
                     Missing::VerificationCode => "Verification code could not be found.",
                     Missing::SigningKey => "Signing key could not be found.",
+                    Missing::MagicLink => {
+                        "The magic link could not be authenticated, try sending another magic \
+                         link to the user."
+                    }
                 },
             ),
             StoreError::Conflict(Conflict::DuplicateEmail) => ApiError::new(
@@ -118,6 +122,11 @@ impl From<StoreError> for ApiError {
             StoreError::Refused(Refusal::TotpStepUsed) => ApiError::new(
                 ErrorType::TotpCodeAlreadyAuthenticated,
                 "This TOTP code was already used. Wait for the next code.",
+            ),
+            StoreError::Refused(Refusal::MagicLinkUnusable) => ApiError::new(
+                ErrorType::UnableToAuthMagicLink,
+                "The magic link could not be authenticated because it was either already used or \
+                 expired. Send another magic link to this user.",
             ),
             // Wrong, or used already: the caller cannot tell which.
             StoreError::Refused(Refusal::RecoveryCodeRejected) => ApiError::new(

@@ -144,6 +144,8 @@ error_table! {
     VerificationCodeNotFound => "verification_code_not_found", NOT_FOUND, "VERIFICATION_CODE_NOT_FOUND";
     // Latchkey's own: signing keys are managed by `latchkey keys`, which no HTTP route reaches.
     SigningKeyNotFound => "signing_key_not_found", NOT_FOUND;
+    MagicLinkNotFound => "magic_link_not_found", NOT_FOUND;
+    UnableToAuthMagicLink => "unable_to_auth_magic_link", UNAUTHORIZED;
     // HTTP itself, and the server's own state.
     RouteNotFound => "route_not_found", NOT_FOUND;
     MethodNotAllowed => "method_not_allowed", METHOD_NOT_ALLOWED;
@@ -228,6 +230,7 @@ impl ErrorType {
             Missing::Member => ErrorType::MemberNotFound,
             Missing::VerificationCode => ErrorType::VerificationCodeNotFound,
             Missing::SigningKey => ErrorType::SigningKeyNotFound,
+            Missing::MagicLink => ErrorType::MagicLinkNotFound,
         }
     }
 }

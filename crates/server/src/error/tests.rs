@@ -8,6 +8,16 @@ fn every_store_error_maps_to_its_stytch_type_and_status() {
         (StoreError::NotFound(Missing::User), "user_not_found", 404),
         (StoreError::NotFound(Missing::Email), "email_not_found", 404),
         (
+            StoreError::NotFound(Missing::MagicLink),
+            "magic_link_not_found",
+            404,
+        ),
+        (
+            StoreError::Refused(Refusal::MagicLinkUnusable),
+            "unable_to_auth_magic_link",
+            401,
+        ),
+        (
             StoreError::NotFound(Missing::PhoneNumber),
             "phone_number_not_found",
             404,

@@ -16,6 +16,7 @@ mod http_conventions;
 mod isolation;
 mod lockout;
 mod logs;
+mod magic_links;
 mod members;
 mod openapi;
 mod operations;

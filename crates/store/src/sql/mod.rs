@@ -48,6 +48,7 @@ use crate::*;
 
 mod authentication;
 mod contact_channels;
+mod magic_links;
 mod member_sessions;
 mod members;
 mod organizations;

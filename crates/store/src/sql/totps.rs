@@ -109,6 +109,9 @@ pub(super) async fn consume(
             .execute(&mut *conn)
             .await?;
         }
+        Consume::MagicLink { digest, at } => {
+            super::magic_links::use_magic_link(conn, project, owner, digest, *at).await?;
+        }
     }
     Ok(())
 }

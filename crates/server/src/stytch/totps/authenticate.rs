@@ -123,7 +123,7 @@ pub(super) async fn use_up(
         Some(Consume::TotpStep { totp_id, .. } | Consume::RecoveryCode { totp_id, .. }) => {
             totp_id.clone()
         }
-        None => {
+        Some(Consume::MagicLink { .. }) | None => {
             tracing::error!("a TOTP authentication completed without its step or code");
             return Err(ApiError::internal());
         }
