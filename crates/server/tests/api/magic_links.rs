@@ -27,6 +27,11 @@ async fn pending_user(app: &TestApp) -> (UserId, EmailId) {
     )
 }
 
+/// A digest no other test's token has (the PostgreSQL database is shared).
+fn fresh_digest() -> [u8; 32] {
+    test_vault().code_digest("magic-links-test", &uuid::Uuid::new_v4().to_string())
+}
+
 fn completion(user_id: &UserId, digest: [u8; 32], at: chrono::DateTime<Utc>) -> Completion {
     Completion::User(UserCompletion {
         user_id: user_id.clone(),
@@ -102,7 +107,11 @@ async fn a_token_is_used_once_and_proves_its_email(engine: Engine) {
     // A digest no token has.
     assert!(matches!(
         app.store
-            .complete(&app.project_id, completion(&user_id, [7; 32], now), now)
+            .complete(
+                &app.project_id,
+                completion(&user_id, fresh_digest(), now),
+                now
+            )
             .await,
         Err(StoreError::NotFound(Missing::MagicLink))
     ));
@@ -112,6 +121,12 @@ async fn an_expired_or_embedded_token_proves_no_email(engine: Engine) {
     let app = crate::helpers::spawn_app(engine).await;
     let (user_id, email_id) = pending_user(&app).await;
     let now = Utc::now();
+    let (one, two, three, four) = (
+        fresh_digest(),
+        fresh_digest(),
+        fresh_digest(),
+        fresh_digest(),
+    );
     let issue = |digest: [u8; 32], email: Option<EmailId>, purpose, expires_at| NewMagicLink {
         token_digest: digest,
         user_id: user_id.clone(),
@@ -124,7 +139,7 @@ async fn an_expired_or_embedded_token_proves_no_email(engine: Engine) {
         .issue_magic_link(
             &app.project_id,
             issue(
-                [1; 32],
+                one,
                 Some(email_id.clone()),
                 LinkPurpose::Login,
                 now + Duration::minutes(5),
@@ -136,7 +151,7 @@ async fn an_expired_or_embedded_token_proves_no_email(engine: Engine) {
     let later = now + Duration::minutes(5);
     assert!(matches!(
         app.store
-            .complete(&app.project_id, completion(&user_id, [1; 32], later), later)
+            .complete(&app.project_id, completion(&user_id, one, later), later)
             .await,
         Err(StoreError::Refused(Refusal::MagicLinkUnusable))
     ));
@@ -145,7 +160,7 @@ async fn an_expired_or_embedded_token_proves_no_email(engine: Engine) {
         .issue_magic_link(
             &app.project_id,
             issue(
-                [2; 32],
+                two,
                 None,
                 LinkPurpose::Embedded,
                 now + Duration::minutes(60),
@@ -155,7 +170,7 @@ async fn an_expired_or_embedded_token_proves_no_email(engine: Engine) {
         .await
         .unwrap();
     app.store
-        .complete(&app.project_id, completion(&user_id, [2; 32], now), now)
+        .complete(&app.project_id, completion(&user_id, two, now), now)
         .await
         .unwrap();
     let user = app.get(&format!("/v1/users/{user_id}")).await;
@@ -169,7 +184,7 @@ async fn an_expired_or_embedded_token_proves_no_email(engine: Engine) {
             .issue_magic_link(
                 &app.project_id,
                 issue(
-                    [3; 32],
+                    three,
                     Some(other_email),
                     LinkPurpose::Login,
                     now + Duration::minutes(60)
@@ -181,7 +196,7 @@ async fn an_expired_or_embedded_token_proves_no_email(engine: Engine) {
     ));
     let (other, _) = app.other_project().await;
     let mut foreign = issue(
-        [4; 32],
+        four,
         None,
         LinkPurpose::Embedded,
         now + Duration::minutes(60),

@@ -3,7 +3,7 @@
 -- transaction) and not after `expires_at`. `email_id` is where it was sent (none for an
 -- embedded token); `code_challenge` the PKCE challenge its authenticate must meet.
 CREATE TABLE magic_links (
-    token_digest   BLOB PRIMARY KEY,
+    token_digest   BLOB NOT NULL,
     project_id     TEXT NOT NULL REFERENCES projects (project_id) ON DELETE CASCADE,
     user_id        TEXT NOT NULL REFERENCES users (user_id) ON DELETE CASCADE,
     email_id       TEXT REFERENCES user_emails (email_id) ON DELETE CASCADE,
@@ -12,6 +12,7 @@ CREATE TABLE magic_links (
     code_challenge TEXT,
     expires_at     INTEGER NOT NULL,
     used_at        INTEGER,
-    created_at     INTEGER NOT NULL
+    created_at     INTEGER NOT NULL,
+    PRIMARY KEY (project_id, token_digest)
 );
 CREATE INDEX magic_links_user ON magic_links (project_id, user_id);
