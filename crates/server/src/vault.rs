@@ -47,6 +47,16 @@ pub struct ResealReport {
     pub unmovable_recovery_codes: u64,
 }
 
+impl std::ops::AddAssign for ResealReport {
+    fn add_assign(&mut self, other: ResealReport) {
+        self.signing_keys += other.signing_keys;
+        self.totps += other.totps;
+        self.member_totps += other.member_totps;
+        self.check_value |= other.check_value;
+        self.unmovable_recovery_codes += other.unmovable_recovery_codes;
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ResealError {
     #[error("project {project_id}: {what} {id} does not open with any configured secrets key")]
@@ -190,11 +200,7 @@ pub async fn reseal_project(
 pub async fn reseal_all(store: &dyn Store, vault: &Vault) -> Result<ResealReport, ResealError> {
     let mut report = ResealReport::default();
     for project in store.list_projects().await? {
-        let project_report = reseal_project(store, vault, &project.project_id).await?;
-        report.signing_keys += project_report.signing_keys;
-        report.totps += project_report.totps;
-        report.member_totps += project_report.member_totps;
-        report.unmovable_recovery_codes += project_report.unmovable_recovery_codes;
+        report += reseal_project(store, vault, &project.project_id).await?;
     }
     if let Some(check) = store.vault_check().await? {
         let resealed = vault

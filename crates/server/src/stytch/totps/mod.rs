@@ -189,10 +189,18 @@ pub fn resealed_totp(
         let context = codes_context(project_id, id);
         let opened = vault.open(&context, list)?;
         let codes = String::from_utf8_lossy(&opened);
+        // Each unused code's digest under every accepted key, once: it is unused if any of them
+        // is stored, and its new digest is the current key's (the first).
         let digests: Vec<CodeDigest> = codes
             .lines()
-            .filter(|code| matching_digest(vault, &registration.recovery_codes, id, code).is_some())
-            .map(|code| code_digest(vault, id, code))
+            .filter_map(|code| {
+                let candidates = vault.code_digests(id, &totps::normalize_recovery_code(code));
+                let unused = registration
+                    .recovery_codes
+                    .iter()
+                    .any(|stored| candidates.iter().any(|c| bool::from(stored.ct_eq(c))));
+                unused.then(|| candidates.first().copied()).flatten()
+            })
             .collect();
         if digests != registration.recovery_codes {
             new.recovery_codes = digests;
