@@ -62,6 +62,8 @@ enum Command {
         secrets: SecretsKeyArgs,
         #[command(flatten)]
         limits: LimitsArgs,
+        #[command(flatten)]
+        delivery: Box<DeliveryArgs>,
     },
     /// Manage projects.
     Project {
@@ -78,6 +80,81 @@ enum Command {
         #[command(subcommand)]
         command: SecretsCommand,
     },
+}
+
+/// Where messages go. With no SMTP server, emails stay in the development outbox
+/// (`latchkey project outbox`); with no Twilio account, SMS and WhatsApp messages do.
+#[derive(Debug, clap::Args)]
+struct DeliveryArgs {
+    /// The SMTP server, in lettre's URL form: `smtp://user:pass@host:587?tls=required`
+    /// (STARTTLS), `smtps://user:pass@host:465` (TLS) or `smtp://host:25` (plain).
+    #[arg(long, env = "LATCHKEY_SMTP_URL", hide_env_values = true)]
+    smtp_url: Option<String>,
+    /// The From address of every email, e.g. `Acme <login@acme.example>`.
+    #[arg(long, env = "LATCHKEY_EMAIL_FROM")]
+    email_from: Option<String>,
+    /// The Twilio account that sends SMS and WhatsApp messages.
+    #[arg(long, env = "LATCHKEY_TWILIO_ACCOUNT_SID")]
+    twilio_account_sid: Option<String>,
+    /// Its auth token (from the environment only, never the command line).
+    #[arg(skip = std::env::var("LATCHKEY_TWILIO_AUTH_TOKEN").ok())]
+    twilio_auth_token: Option<String>,
+    /// The sending number (E.164); WhatsApp messages are sent from `whatsapp:<it>`.
+    #[arg(long, env = "LATCHKEY_TWILIO_FROM")]
+    twilio_from: Option<String>,
+    /// Twilio's API base URL (a test may point it at a local recorder).
+    #[arg(long, env = "LATCHKEY_TWILIO_API_BASE", default_value = latchkey_server::delivery::TWILIO_API_BASE)]
+    twilio_api_base: String,
+    /// Messages a minute to one email address or phone number.
+    #[arg(long, env = "LATCHKEY_SEND_LIMIT_PER_DESTINATION",
+          default_value_t = latchkey_core::delivery::DEFAULT_SEND_LIMITS.per_destination,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    send_limit_per_destination: u64,
+    /// Messages a minute for one user.
+    #[arg(long, env = "LATCHKEY_SEND_LIMIT_PER_USER",
+          default_value_t = latchkey_core::delivery::DEFAULT_SEND_LIMITS.per_user,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    send_limit_per_user: u64,
+    /// Messages a minute for one project.
+    #[arg(long, env = "LATCHKEY_SEND_LIMIT_PER_PROJECT",
+          default_value_t = latchkey_core::delivery::DEFAULT_SEND_LIMITS.per_project,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    send_limit_per_project: u64,
+}
+
+impl DeliveryArgs {
+    fn config(self) -> anyhow::Result<latchkey_server::delivery::DeliveryConfig> {
+        let twilio = match (
+            self.twilio_account_sid,
+            self.twilio_auth_token,
+            self.twilio_from,
+        ) {
+            (Some(account_sid), Some(auth_token), Some(from)) => {
+                Some(latchkey_server::delivery::TwilioConfig {
+                    account_sid,
+                    auth_token,
+                    from,
+                    api_base: self.twilio_api_base,
+                })
+            }
+            (None, None, None) => None,
+            _ => anyhow::bail!(
+                "Twilio needs all of LATCHKEY_TWILIO_ACCOUNT_SID, LATCHKEY_TWILIO_AUTH_TOKEN and \
+                 LATCHKEY_TWILIO_FROM"
+            ),
+        };
+        Ok(latchkey_server::delivery::DeliveryConfig {
+            smtp_url: self.smtp_url,
+            email_from: self.email_from,
+            twilio,
+            limits: Some(latchkey_core::delivery::SendLimits {
+                per_destination: self.send_limit_per_destination,
+                per_user: self.send_limit_per_user,
+                per_project: self.send_limit_per_project,
+                ..latchkey_core::delivery::DEFAULT_SEND_LIMITS
+            }),
+        })
+    }
 }
 
 /// The cost of the argon2id hashes written for new passwords and for upgraded legacy hashes.
@@ -281,6 +358,9 @@ enum ProjectCommand {
         limit: u32,
         #[arg(long, default_value = DEFAULT_DATABASE_URL, env = "LATCHKEY_DATABASE_URL")]
         database_url: String,
+        /// Messages are sealed at rest: the key opens them.
+        #[command(flatten)]
+        secrets: SecretsKeyArgs,
     },
     /// Change a project's user-lock settings.
     Settings {
@@ -294,6 +374,14 @@ enum ProjectCommand {
         #[arg(long, value_parser = clap::value_parser!(i64)
             .range(lock::MIN_LOCK_SECONDS..=lock::MAX_LOCK_SECONDS))]
         lock_ttl_seconds: Option<i64>,
+        /// The redirect URLs the project allows, replacing the list (repeatable): `URL` for
+        /// every type, or `TYPES=URL` with comma-separated types among login, signup, invite,
+        /// reset_password and discovery. The first URL of each type is its default.
+        #[arg(long = "redirect-url", value_name = "[TYPES=]URL")]
+        redirect_urls: Vec<String>,
+        /// Remove every redirect URL (a test project then accepts localhost URLs).
+        #[arg(long, conflicts_with = "redirect_urls")]
+        clear_redirect_urls: bool,
         #[arg(long, default_value = DEFAULT_DATABASE_URL, env = "LATCHKEY_DATABASE_URL")]
         database_url: String,
     },
@@ -310,14 +398,25 @@ async fn main() -> anyhow::Result<()> {
             argon2,
             secrets,
             limits,
+            delivery,
         } => {
+            let delivery = latchkey_server::delivery::Delivery::new((*delivery).config()?)
+                .context("the delivery settings")?;
             let argon2 = Argon2Settings::new(
                 argon2.argon2_memory_kib,
                 argon2.argon2_iterations,
                 argon2.argon2_parallelism,
             )
             .context("the --argon2-* settings")?;
-            serve(listen, &database_url, argon2, secrets, limits.limits()).await
+            serve(
+                listen,
+                &database_url,
+                argon2,
+                secrets,
+                limits.limits(),
+                delivery,
+            )
+            .await
         }
         Command::Project { command } => match command {
             ProjectCommand::Create {
@@ -365,17 +464,41 @@ async fn main() -> anyhow::Result<()> {
                 project_id,
                 limit,
                 database_url,
+                secrets,
             } => {
                 let store = open_store(&database_url).await?;
+                let vault = checked_vault(store.as_ref(), &database_url, &secrets).await?;
                 let project = find_project(store.as_ref(), &project_id).await?;
                 for message in store.outbox(&project.project_id, limit).await? {
+                    let content = match &message.sealed {
+                        Some(sealed) => {
+                            let context = latchkey_core::delivery::MessageContent::context(
+                                project.project_id.as_str(),
+                                &message.message_id,
+                            );
+                            let plain = vault
+                                .open(&context, sealed)
+                                .context("a message does not open with this secrets key")?;
+                            serde_json::from_slice(&plain)
+                                .context("a message's content is not readable")?
+                        }
+                        None => latchkey_core::delivery::MessageContent {
+                            text: message.body.clone(),
+                            html: None,
+                        },
+                    };
                     println!(
                         "{}",
                         json!({
                             "message_id": message.message_id,
+                            "channel": message.channel.as_str(),
                             "to": message.recipient,
                             "subject": message.subject,
-                            "body": message.body,
+                            "body": content.text,
+                            "html": content.html,
+                            "status": message.status.as_str(),
+                            "attempts": message.attempts,
+                            "last_error": message.last_error,
                             "created_at": message.created_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
                         })
                     );
@@ -386,10 +509,18 @@ async fn main() -> anyhow::Result<()> {
                 project_id,
                 lock_threshold,
                 lock_ttl_seconds,
+                redirect_urls,
+                clear_redirect_urls,
                 database_url,
             } => {
                 let store = open_store(&database_url).await?;
                 let project = find_project(store.as_ref(), &project_id).await?;
+                if !redirect_urls.is_empty() || clear_redirect_urls {
+                    let urls = parse_redirect_urls(&redirect_urls)?;
+                    store
+                        .replace_redirect_urls(&project.project_id, urls, chrono::Utc::now())
+                        .await?;
+                }
                 let mut settings = project.settings;
                 if let Some(threshold) = lock_threshold {
                     settings.lock_threshold = threshold;
@@ -406,6 +537,9 @@ async fn main() -> anyhow::Result<()> {
                         "project_id": project.project_id,
                         "lock_threshold": settings.lock_threshold,
                         "lock_ttl_seconds": settings.lock_ttl_seconds,
+                        "redirect_urls": redirect_urls_json(
+                            &store.redirect_urls(&project.project_id).await?
+                        ),
                     })
                 );
                 Ok(())
@@ -721,12 +855,65 @@ fn project_json(project: &ProjectRecord, issued: Option<&Issued>) -> serde_json:
     value
 }
 
+/// `--redirect-url` values: `URL` (every type) or `TYPES=URL`; the first URL of each type
+/// is its default.
+fn parse_redirect_urls(values: &[String]) -> anyhow::Result<Vec<latchkey_store::RedirectUrl>> {
+    use latchkey_core::redirect_urls::RedirectType;
+    let mut defaults = std::collections::HashSet::new();
+    let mut urls: Vec<latchkey_store::RedirectUrl> = Vec::new();
+    for value in values {
+        let (types, url) = match value.split_once('=') {
+            Some((types, url)) if !types.contains(':') && !types.contains('/') => {
+                let types = types
+                    .split(',')
+                    .map(|name| {
+                        RedirectType::parse(name.trim())
+                            .with_context(|| format!("{name:?} is not a redirect URL type"))
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                (types, url)
+            }
+            _ => (RedirectType::ALL.to_vec(), value.as_str()),
+        };
+        let parsed = url::Url::parse(url).with_context(|| format!("{url:?} is not a URL"))?;
+        anyhow::ensure!(
+            !parsed.cannot_be_a_base() && parsed.fragment().is_none(),
+            "{url:?} cannot be a redirect URL"
+        );
+        let valid_types = types
+            .into_iter()
+            .map(|kind| (kind, defaults.insert(kind)))
+            .collect();
+        urls.push(latchkey_store::RedirectUrl {
+            url: url.to_owned(),
+            valid_types,
+        });
+    }
+    Ok(urls)
+}
+
+/// Redirect URLs as Stytch's management API shows them.
+fn redirect_urls_json(urls: &[latchkey_store::RedirectUrl]) -> serde_json::Value {
+    urls.iter()
+        .map(|url| {
+            json!({
+                "url": url.url,
+                "valid_types": url.valid_types.iter().map(|(kind, is_default)| json!({
+                    "type": kind.wire_name(),
+                    "is_default": is_default,
+                })).collect::<Vec<_>>(),
+            })
+        })
+        .collect()
+}
+
 async fn serve(
     listen: SocketAddr,
     database_url: &str,
     argon2: Argon2Settings,
     secrets: SecretsKeyArgs,
     limits: latchkey_server::operations::Limits,
+    delivery: latchkey_server::delivery::Delivery,
 ) -> anyhow::Result<()> {
     let store = open_store(database_url).await?;
     let vault = checked_vault(store.as_ref(), database_url, &secrets).await?;
@@ -753,10 +940,20 @@ async fn serve(
         .await
         .with_context(|| format!("binding {listen}"))?;
     tracing::info!(address = %listener.local_addr()?, "latchkey listening");
-    let mut state = latchkey_server::AppState::new(store, vault).with_limits(limits);
+    let mut state = latchkey_server::AppState::new(store, vault)
+        .with_limits(limits)
+        .with_delivery(delivery);
     state.argon2 = argon2;
+    tracing::info!(delivery = ?state.delivery, "delivery");
+    let worker = tokio::spawn(latchkey_server::delivery::run_worker(
+        state.store.clone(),
+        state.vault.clone(),
+        state.delivery.clone(),
+    ));
     let app = latchkey_server::router(state);
     latchkey_server::serve::serve(listener, app, limits, shutdown_signal()).await;
+    // A message being sent now is claimed; its claim lapses and another start sends it.
+    worker.abort();
     tracing::info!("latchkey stopped");
     Ok(())
 }

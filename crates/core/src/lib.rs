@@ -5,6 +5,7 @@
 //! matter for correctness are passed in by callers or drawn from the OS RNG for fresh secrets.
 
 pub mod contact_channels;
+pub mod delivery;
 pub mod error;
 pub mod ids;
 pub mod jwt;
@@ -15,6 +16,7 @@ pub mod organizations;
 pub mod otps;
 pub mod passwords;
 pub mod principal;
+pub mod redirect_urls;
 pub mod search;
 pub mod secret;
 pub mod sessions;

@@ -55,10 +55,17 @@ pub enum Factor {
     Password,
     Totp,
     RecoveryCode,
+    /// A one-time passcode by SMS, WhatsApp or email.
+    Otp,
 }
 
 impl Factor {
-    pub const ALL: [Factor; 3] = [Factor::Password, Factor::Totp, Factor::RecoveryCode];
+    pub const ALL: [Factor; 4] = [
+        Factor::Password,
+        Factor::Totp,
+        Factor::RecoveryCode,
+        Factor::Otp,
+    ];
 
     /// The name it is stored under.
     pub fn as_str(self) -> &'static str {
@@ -66,6 +73,7 @@ impl Factor {
             Factor::Password => "password",
             Factor::Totp => "totp",
             Factor::RecoveryCode => "recovery_code",
+            Factor::Otp => "otp",
         }
     }
 

@@ -1,6 +1,6 @@
 //! One-time passcodes by SMS, WhatsApp and email, as Stytch has them: six digits, two minutes
 //! by default (one to ten), one live code per `method_id` (sending again replaces it), used
-//! once. A code is stored only as a keyed digest bound to its method ([`code_context`]).
+//! once. A code is stored only as a keyed digest bound to its destination ([`code_context`]).
 
 use chrono::Duration;
 use rand::rngs::OsRng;
@@ -20,6 +20,9 @@ pub const CODE_DIGITS: usize = 6;
 pub const DEFAULT_EXPIRATION_MINUTES: i64 = 2;
 pub const MIN_EXPIRATION_MINUTES: i64 = 1;
 pub const MAX_EXPIRATION_MINUTES: i64 = 10;
+
+/// Wrong guesses a code survives: the tenth kills it, whatever the user's lock says.
+pub const MAX_WRONG_CODES: u32 = 10;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum OtpError {
@@ -74,10 +77,10 @@ pub fn parse_code(code: &str) -> Result<&str, OtpError> {
 }
 
 /// What a code's keyed digest binds ([`crate::vault::Vault::code_digest`]): its project and the
-/// `email_id` or `phone_id` it was sent to, so a code for one destination never passes for
+/// phone number or email it was sent to, so a code for one destination never passes for
 /// another's.
-pub fn code_context(project_id: &ProjectId, method_id: &str) -> String {
-    format!("otp:{project_id}:{method_id}")
+pub fn code_context(project_id: &ProjectId, destination: &str) -> String {
+    format!("otp:{project_id}:{destination}")
 }
 
 #[cfg(test)]

@@ -12,6 +12,7 @@ use latchkey_store::Store;
 pub mod app;
 pub mod authentication;
 pub mod batching;
+pub mod delivery;
 pub mod error;
 pub mod extract;
 pub mod hashing;
@@ -46,6 +47,8 @@ pub struct AppState {
     /// The buckets of Stack's client-side traffic, per project and client address (`None`:
     /// unlimited).
     pub client_rate_limiter: Option<Arc<operations::ClientRateLimiter>>,
+    /// The mail and SMS providers, the send limits, and the delivery worker's wake-up.
+    pub delivery: Arc<delivery::Delivery>,
 }
 
 impl AppState {
@@ -64,7 +67,14 @@ impl AppState {
             limits: operations::Limits::default(),
             rate_limiter: operations::ProjectRateLimiter::new(&operations::Limits::default()),
             client_rate_limiter: operations::ClientRateLimiter::new(&operations::Limits::default()),
+            delivery: Arc::new(delivery::Delivery::default()),
         }
+    }
+
+    /// The same state delivering through `delivery`'s providers.
+    pub fn with_delivery(mut self, delivery: delivery::Delivery) -> AppState {
+        self.delivery = Arc::new(delivery);
+        self
     }
 
     /// The same state with other limits.

@@ -19,7 +19,7 @@ pub use latchkey_core::contact_channels::{ContactChannel, ContactChannelPatch, N
 pub struct NewVerification {
     pub code_digest: SecretDigest,
     pub expires_at: DateTime<Utc>,
-    pub message: OutboxMessage,
+    pub message: NewMessage,
 }
 
 #[async_trait]

@@ -21,7 +21,9 @@ mod magic_links;
 mod member_sessions;
 mod members;
 mod organizations;
+mod otps;
 mod outbox;
+mod passwordless;
 mod passwords;
 pub mod postgres;
 mod project_cache;
@@ -37,7 +39,9 @@ pub use magic_links::*;
 pub use member_sessions::*;
 pub use members::*;
 pub use organizations::*;
+pub use otps::*;
 pub use outbox::*;
+pub use passwordless::*;
 pub use passwords::*;
 pub use postgres::PostgresStore;
 pub use project_cache::PROJECT_TTL;
@@ -166,6 +170,8 @@ pub enum Missing {
     VerificationCode,
     SigningKey,
     MagicLink,
+    OtpCode,
+    RedirectUrl,
 }
 
 impl std::fmt::Display for Missing {
@@ -203,6 +209,9 @@ pub enum Refusal {
     RecoveryCodeRejected,
     /// The magic-link token was used already or has expired.
     MagicLinkUnusable,
+    /// A new email or phone waits until the user's unverified ones are verified (Stytch's
+    /// `too_many_unverified_factors`).
+    TooManyUnverifiedFactors,
     /// The user has a verified TOTP registration already; only one is allowed.
     ActiveTotpExists,
     /// A member's MFA phone number is set once; it must be deleted before another is set.
@@ -240,6 +249,8 @@ pub trait Store:
     + AuthenticationStore
     + TotpStore
     + MagicLinkStore
+    + OtpStore
+    + PasswordlessStore
     + OrganizationStore
     + MemberStore
     + MemberSessionStore
@@ -259,6 +270,8 @@ impl<T> Store for T where
         + AuthenticationStore
         + TotpStore
         + MagicLinkStore
+        + OtpStore
+        + PasswordlessStore
         + OrganizationStore
         + MemberStore
         + MemberSessionStore

@@ -13,6 +13,8 @@ type Engine = PostgresStore;
 /// One writer connection on SQLite; PostgreSQL runs concurrent write transactions well.
 const WRITE_LANES: usize = 8;
 const FOR_UPDATE: &str = " FOR UPDATE";
+/// How a worker's claim skips rows another worker holds.
+const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
 /// PostgreSQL keeps its statistics itself (autovacuum analyses), so its planner needs no hint.
 const SELECTIVE_PROJECT_COLUMN: &str = "u.project_id";
 

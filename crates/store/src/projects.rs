@@ -50,6 +50,13 @@ impl Default for ProjectSettings {
     }
 }
 
+/// A redirect URL a project allows, and the flow types it serves (`true`: the type's default).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RedirectUrl {
+    pub url: String,
+    pub valid_types: Vec<(latchkey_core::redirect_urls::RedirectType, bool)>,
+}
+
 /// A project's Stack Auth keys: the publishable client key (public by design) and the digest of
 /// the secret server key.
 #[derive(Clone, Debug)]
@@ -156,6 +163,33 @@ pub trait ProjectStore: Send + Sync {
     ) -> Result<(), StoreError>;
 
     /// The vault check value kept in the database, if one was written.
+    /// The project's redirect URLs, in the order they were added.
+    async fn redirect_urls(&self, project_id: &ProjectId) -> Result<Vec<RedirectUrl>, StoreError>;
+
+    /// Adds `url` for its types, or replaces the types of a URL already there. A type it is
+    /// the default for stops being another URL's default.
+    async fn put_redirect_url(
+        &self,
+        project_id: &ProjectId,
+        url: RedirectUrl,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
+    /// Removes `url` (`NotFound(RedirectUrl)` if the project has no such URL).
+    async fn delete_redirect_url(
+        &self,
+        project_id: &ProjectId,
+        url: &str,
+    ) -> Result<(), StoreError>;
+
+    /// Replaces the whole list.
+    async fn replace_redirect_urls(
+        &self,
+        project_id: &ProjectId,
+        urls: Vec<RedirectUrl>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
     async fn vault_check(&self) -> Result<Option<Vec<u8>>, StoreError>;
 
     /// Writes the vault check value unless one exists; returns the one that is stored.

@@ -16,6 +16,9 @@ type Engine = SqliteStore;
 const WRITE_LANES: usize = 1;
 /// The single writer connection already excludes other writers.
 const FOR_UPDATE: &str = "";
+/// How a worker's claim skips rows another worker holds (SQLite's one writer already
+/// serialises claims).
+const SKIP_LOCKED: &str = "";
 /// SQLite's unary `+` keeps a term off the indexes, so the planner starts elsewhere.
 const SELECTIVE_PROJECT_COLUMN: &str = "+u.project_id";
 

@@ -66,6 +66,14 @@ pub enum Consume {
         digest: CodeDigest,
         at: DateTime<Utc>,
     },
+    /// Use up the user's live one-time passcode of `method_id` at `at`, only if it is still
+    /// `digest` and unexpired (`NotFound(OtpCode)` otherwise); the phone number or email it was
+    /// sent to becomes verified and a pending user active. Consumer only.
+    Otp {
+        method_id: String,
+        digest: CodeDigest,
+        at: DateTime<Utc>,
+    },
 }
 
 #[async_trait]

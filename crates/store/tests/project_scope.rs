@@ -14,7 +14,7 @@
 use std::path::PathBuf;
 
 /// Every table whose rows belong to a project (all but `server_settings`).
-const PROJECT_TABLES: [&str; 21] = [
+const PROJECT_TABLES: [&str; 23] = [
     "authentication_attempts",
     "biometric_registrations",
     "crypto_wallets",
@@ -25,9 +25,11 @@ const PROJECT_TABLES: [&str; 21] = [
     "members",
     "oauth_registrations",
     "organizations",
+    "otp_codes",
     "outbox",
     "passwords",
     "projects",
+    "redirect_urls",
     "sessions",
     "signing_keys",
     "totps",
@@ -46,10 +48,17 @@ const SCOPING_HELPERS: [&str; 3] = [
 ];
 
 /// Statements that are about every project by design, each with the reason.
-const ACROSS_PROJECTS: [(&str, &str); 1] = [(
-    "SELECT {PROJECT_COLUMNS} FROM projects ORDER BY",
-    "`latchkey project list`: the operator's list of every project",
-)];
+const ACROSS_PROJECTS: [(&str, &str); 2] = [
+    (
+        "SELECT {PROJECT_COLUMNS} FROM projects ORDER BY",
+        "`latchkey project list`: the operator's list of every project",
+    ),
+    (
+        "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1 WHERE message_id IN",
+        "the delivery worker claims due messages of every project; it records each outcome \
+         by project and message",
+    ),
+];
 
 /// One string literal of a source file: its text (escapes and line continuations resolved as
 /// far as SQL needs) and the line it starts on.

@@ -44,6 +44,15 @@ pub struct FactorObject {
     pub authenticator_app_factor: Option<AuthenticatorAppFactor>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub recovery_code_factor: Option<RecoveryCodeFactor>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phone_number_factor: Option<PhoneNumberFactor>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PhoneNumberFactor {
+    pub phone_id: String,
+    pub phone_number: String,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -102,6 +111,8 @@ pub struct AuthenticationFactor {
     pub email: Option<(EmailId, String)>,
     /// The TOTP registration of an `authenticator_app` or `recovery_code` factor.
     pub totp_id: Option<String>,
+    /// The phone (id and number) of an SMS or WhatsApp passcode.
+    pub phone: Option<(String, String)>,
 }
 
 impl AuthenticationFactor {
@@ -114,6 +125,59 @@ impl AuthenticationFactor {
             updated_at: now,
             email: Some((email_id, email)),
             totp_id: None,
+            phone: None,
+        }
+    }
+
+    /// An email magic link (or an email passcode: `kind` `otp`) sent to `email`.
+    pub fn by_email(
+        kind: &str,
+        email_id: EmailId,
+        email: String,
+        now: DateTime<Utc>,
+    ) -> AuthenticationFactor {
+        AuthenticationFactor {
+            kind: kind.to_owned(),
+            delivery_method: "email".to_owned(),
+            last_authenticated_at: now,
+            created_at: now,
+            updated_at: now,
+            email: Some((email_id, email)),
+            totp_id: None,
+            phone: None,
+        }
+    }
+
+    /// An embeddable magic link: Stytch's `magic_link` factor delivered `embedded`.
+    pub fn embedded_magic_link(now: DateTime<Utc>) -> AuthenticationFactor {
+        AuthenticationFactor {
+            kind: "magic_link".to_owned(),
+            delivery_method: "embedded".to_owned(),
+            last_authenticated_at: now,
+            created_at: now,
+            updated_at: now,
+            email: None,
+            totp_id: None,
+            phone: None,
+        }
+    }
+
+    /// A passcode by `delivery_method` (`sms` or `whatsapp`) to the phone `phone_id`.
+    pub fn phone_otp(
+        delivery_method: &str,
+        phone_id: String,
+        phone_number: String,
+        now: DateTime<Utc>,
+    ) -> AuthenticationFactor {
+        AuthenticationFactor {
+            kind: "otp".to_owned(),
+            delivery_method: delivery_method.to_owned(),
+            last_authenticated_at: now,
+            created_at: now,
+            updated_at: now,
+            email: None,
+            totp_id: None,
+            phone: Some((phone_id, phone_number)),
         }
     }
 
@@ -127,6 +191,7 @@ impl AuthenticationFactor {
             updated_at: now,
             email: None,
             totp_id: Some(totp_id),
+            phone: None,
         }
     }
 
@@ -140,6 +205,7 @@ impl AuthenticationFactor {
             updated_at: now,
             email: None,
             totp_id: Some(totp_id),
+            phone: None,
         }
     }
 
@@ -165,6 +231,12 @@ impl AuthenticationFactor {
             }),
             recovery_code_factor: totp(true).map(|totp_id| RecoveryCodeFactor {
                 totp_recovery_code_id: totp_id.clone(),
+            }),
+            phone_number_factor: self.phone.as_ref().map(|(phone_id, phone_number)| {
+                PhoneNumberFactor {
+                    phone_id: phone_id.clone(),
+                    phone_number: phone_number.clone(),
+                }
             }),
         }
     }
@@ -193,6 +265,13 @@ impl AuthenticationFactor {
             .as_str()
             .or_else(|| value["recovery_code_factor"]["totp_recovery_code_id"].as_str())
             .map(str::to_owned);
+        let phone = match &value["phone_number_factor"] {
+            Value::Object(fields) => Some((
+                fields.get("phone_id")?.as_str()?.to_owned(),
+                fields.get("phone_number")?.as_str()?.to_owned(),
+            )),
+            _ => None,
+        };
         Some(AuthenticationFactor {
             kind: value["type"].as_str()?.to_owned(),
             delivery_method: value["delivery_method"].as_str()?.to_owned(),
@@ -201,6 +280,7 @@ impl AuthenticationFactor {
             updated_at: time("updated_at")?,
             email,
             totp_id,
+            phone,
         })
     }
 
@@ -211,6 +291,7 @@ impl AuthenticationFactor {
             && self.delivery_method == other.delivery_method
             && self.email == other.email
             && self.totp_id == other.totp_id
+            && self.phone == other.phone
     }
 }
 

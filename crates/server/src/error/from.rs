@@ -51,6 +51,10 @@ impl From<StoreError> for ApiError {
                         "The magic link could not be authenticated, try sending another magic \
                          link to the user."
                     }
+                    Missing::OtpCode => {
+                        "The passcode provided was incorrect and could not be authenticated."
+                    }
+                    Missing::RedirectUrl => "Redirect URL could not be found.",
                 },
             ),
             StoreError::Conflict(Conflict::DuplicateEmail) => ApiError::new(
@@ -118,6 +122,11 @@ impl From<StoreError> for ApiError {
             StoreError::Refused(Refusal::MfaPhoneNumberExists) => ApiError::new(
                 ErrorType::DuplicateMemberPhoneNumberForMember,
                 "The member already has an MFA phone number; delete it before setting another.",
+            ),
+            StoreError::Refused(Refusal::TooManyUnverifiedFactors) => ApiError::new(
+                ErrorType::TooManyUnverifiedFactors,
+                "We were unable to create a new auth factor. This user already has too many \
+                 unverified factors.",
             ),
             StoreError::Refused(Refusal::TotpStepUsed) => ApiError::new(
                 ErrorType::TotpCodeAlreadyAuthenticated,

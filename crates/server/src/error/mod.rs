@@ -146,6 +146,20 @@ error_table! {
     SigningKeyNotFound => "signing_key_not_found", NOT_FOUND;
     MagicLinkNotFound => "magic_link_not_found", NOT_FOUND;
     UnableToAuthMagicLink => "unable_to_auth_magic_link", UNAUTHORIZED;
+    OtpCodeNotFound => "otp_code_not_found", NOT_FOUND;
+    UnableToAuthOtpCode => "unable_to_auth_otp_code", UNAUTHORIZED;
+    RedirectUrlNotFound => "redirect_url_not_found", NOT_FOUND;
+    InvalidCode => "invalid_code", BAD_REQUEST;
+    InvalidMethodId => "invalid_method_id", BAD_REQUEST;
+    InvalidMagicLinkUrl => "invalid_magic_link_url", BAD_REQUEST;
+    NoMatchForProvidedMagicLinkUrl => "no_match_for_provided_magic_link_url", BAD_REQUEST;
+    InvalidRedirectUrl => "invalid_redirect_url", BAD_REQUEST;
+    PkceMismatch => "pkce_mismatch", BAD_REQUEST;
+    PkceExpectedCodeVerifier => "pkce_expected_code_verifier", BAD_REQUEST;
+    TooManyUnverifiedFactors => "too_many_unverified_factors", BAD_REQUEST;
+    InvalidExpirationMinutes => "invalid_expiration_minutes", BAD_REQUEST;
+    InvalidCodeChallenge => "invalid_code_challenge", BAD_REQUEST;
+    UnableToAuthPasswordResetToken => "unable_to_auth_password_reset_token", UNAUTHORIZED;
     // HTTP itself, and the server's own state.
     RouteNotFound => "route_not_found", NOT_FOUND;
     MethodNotAllowed => "method_not_allowed", METHOD_NOT_ALLOWED;
@@ -231,6 +245,8 @@ impl ErrorType {
             Missing::VerificationCode => ErrorType::VerificationCodeNotFound,
             Missing::SigningKey => ErrorType::SigningKeyNotFound,
             Missing::MagicLink => ErrorType::MagicLinkNotFound,
+            Missing::OtpCode => ErrorType::OtpCodeNotFound,
+            Missing::RedirectUrl => ErrorType::RedirectUrlNotFound,
         }
     }
 }

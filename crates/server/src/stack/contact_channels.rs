@@ -7,12 +7,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{Duration, Utc};
+use latchkey_core::delivery::{Channel, MessageContent};
 use latchkey_core::ids::EmailId;
 use latchkey_core::secret::{Secret, SecretDigest};
 use latchkey_core::values::Email;
-use latchkey_store::{
-    ContactChannel, ContactChannelPatch, NewContactChannel, NewVerification, OutboxMessage,
-};
+use latchkey_store::{ContactChannel, ContactChannelPatch, NewContactChannel, NewVerification};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
@@ -310,6 +309,7 @@ async fn remove(
         .store
         .delete_contact_channel(&auth.project.project_id, &user_id, &email_id)
         .await?;
+    state.delivery.queued();
     Ok(success())
 }
 
@@ -418,15 +418,19 @@ async fn send_code(
     let verification = NewVerification {
         code_digest: code.digest(),
         expires_at: now + Duration::hours(VERIFICATION_CODE_HOURS),
-        message: OutboxMessage {
-            message_id: uuid::Uuid::new_v4().to_string(),
-            recipient: channel.value.clone(),
-            subject: format!("Verify your email for {}", auth.project.name),
-            body: format!(
-                "Verify your email address by opening this link within {VERIFICATION_CODE_HOURS} hours:\n{link}\n"
-            ),
-            created_at: now,
-        },
+        message: state.delivery.compose(
+            &state.vault,
+            &auth.project.project_id,
+            Channel::Email,
+            &channel.value,
+            format!("Verify your email for {}", auth.project.name),
+            &MessageContent {
+                text: format!(
+                    "Verify your email address by opening this link within {VERIFICATION_CODE_HOURS} hours:\n{link}\n"
+                ),
+                html: None,
+            },
+        ),
     };
     state
         .store

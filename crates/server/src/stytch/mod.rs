@@ -13,7 +13,11 @@ use utoipa::ToSchema;
 pub use crate::openapi::Envelope;
 
 pub mod b2b;
+pub mod magic_links;
+pub mod otps;
+pub mod passwordless;
 pub mod passwords;
+pub mod redirect_urls;
 pub mod sessions;
 pub mod totps;
 pub mod users;

@@ -5,7 +5,7 @@
 use chrono::{Duration, Utc};
 use latchkey_core::ids::{EmailId, UserId};
 use latchkey_core::secret::Secret;
-use latchkey_store::{NewVerification, OutboxMessage};
+use latchkey_store::NewVerification;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -713,10 +713,10 @@ async fn email_verification_through_the_outbox(engine: Engine) {
     )
     .await;
     assert_eq!(sent.assert_status(200)["success"], true);
-    let outbox = app.store.outbox(&app.project_id, 5).await.unwrap();
-    assert_eq!(outbox[0].recipient, email);
+    let outbox = app.outbox_texts(5).await;
+    assert_eq!(outbox[0].0, email);
     let link = outbox[0]
-        .body
+        .1
         .split_whitespace()
         .find(|word| word.starts_with("https://"))
         .unwrap()
@@ -800,11 +800,13 @@ async fn email_verification_through_the_outbox(engine: Engine) {
             NewVerification {
                 code_digest: stale.digest(),
                 expires_at: now - Duration::minutes(1),
-                message: OutboxMessage {
+                message: latchkey_store::NewMessage {
                     message_id: uuid::Uuid::new_v4().to_string(),
+                    channel: latchkey_core::delivery::Channel::Email,
                     recipient: "x@example.com".to_owned(),
                     subject: "s".to_owned(),
-                    body: "b".to_owned(),
+                    sealed: Vec::new(),
+                    status: latchkey_store::MessageStatus::Held,
                     created_at: now,
                 },
             },
@@ -834,9 +836,7 @@ async fn email_verification_through_the_outbox(engine: Engine) {
     )
     .await
     .assert_status(200);
-    let fresh = app.store.outbox(&app.project_id, 1).await.unwrap()[0]
-        .body
-        .clone();
+    let fresh = app.outbox_texts(1).await[0].1.clone();
     let fresh_code = fresh.rsplit("code=").next().unwrap().trim().to_owned();
     stack(
         &app,
@@ -914,11 +914,11 @@ async fn deprecated_send_verification_code_takes_the_primary_email(engine: Engin
     )
     .await;
     assert_eq!(sent.assert_status(200)["success"], true);
-    let outbox = app.store.outbox(&app.project_id, 5).await.unwrap();
+    let outbox = app.outbox_texts(5).await;
     assert_eq!(outbox.len(), 1);
-    assert_eq!(outbox[0].recipient, email);
+    assert_eq!(outbox[0].0, email);
     let code = outbox[0]
-        .body
+        .1
         .rsplit("code=")
         .next()
         .unwrap()

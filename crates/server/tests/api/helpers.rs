@@ -134,6 +134,21 @@ pub async fn spawn_app_with(
     engine: Engine,
     limits: latchkey_server::operations::Limits,
 ) -> TestApp {
+    spawn_app_delivering(
+        engine,
+        limits,
+        latchkey_server::delivery::Delivery::default(),
+    )
+    .await
+}
+
+/// A server that delivers messages through `delivery`'s providers (its worker is the test's to
+/// run: [`latchkey_server::delivery::deliver_due`]).
+pub async fn spawn_app_delivering(
+    engine: Engine,
+    limits: latchkey_server::operations::Limits,
+    delivery: latchkey_server::delivery::Delivery,
+) -> TestApp {
     let (store, sqlite_path): (Arc<dyn Store>, _) = match engine {
         Engine::Sqlite => {
             let path =
@@ -157,7 +172,7 @@ pub async fn spawn_app_with(
     latchkey_server::vault::check_key(store.as_ref(), &vault)
         .await
         .unwrap();
-    let (base_url, hashing) = serve(store.clone(), vault, limits).await;
+    let (base_url, hashing) = serve_delivering(store.clone(), vault, limits, delivery).await;
     let project = create_project_with_stack_keys(store.as_ref()).await;
     TestApp {
         base_url,
@@ -179,9 +194,20 @@ async fn serve(
     vault: latchkey_core::vault::Vault,
     limits: latchkey_server::operations::Limits,
 ) -> (String, latchkey_server::HashPool) {
+    serve_delivering(store, vault, limits, Default::default()).await
+}
+
+async fn serve_delivering(
+    store: Arc<dyn Store>,
+    vault: latchkey_core::vault::Vault,
+    limits: latchkey_server::operations::Limits,
+    delivery: latchkey_server::delivery::Delivery,
+) -> (String, latchkey_server::HashPool) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
-    let mut state = AppState::new(store, vault).with_limits(limits);
+    let mut state = AppState::new(store, vault)
+        .with_limits(limits)
+        .with_delivery(delivery);
     // Cheap argon2id so the suite stays fast; the defaults are covered by unit tests.
     state.argon2 = TEST_ARGON2;
     let hashing = state.hashing.clone();
@@ -354,6 +380,33 @@ impl TestApp {
     }
 
     /// Creates a user and returns the response's `user` object.
+    /// The newest messages of the project's outbox, opened: `(recipient, plain text)`.
+    pub async fn outbox_texts(&self, limit: u32) -> Vec<(String, String)> {
+        let vault = test_vault();
+        self.store
+            .outbox(&self.project_id, limit)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|message| {
+                let text = match &message.sealed {
+                    Some(sealed) => {
+                        let context = latchkey_core::delivery::MessageContent::context(
+                            self.project_id.as_str(),
+                            &message.message_id,
+                        );
+                        let plain = vault.open(&context, sealed).unwrap();
+                        serde_json::from_slice::<latchkey_core::delivery::MessageContent>(&plain)
+                            .unwrap()
+                            .text
+                    }
+                    None => message.body.clone(),
+                };
+                (message.recipient, text)
+            })
+            .collect()
+    }
+
     pub async fn create_user(&self, body: Value) -> Value {
         let reply = self.post("/v1/users", body).await;
         reply.assert_ok();

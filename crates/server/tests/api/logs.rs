@@ -127,9 +127,9 @@ async fn a_full_flow_logs_no_secret() {
         .await
         .unwrap();
     assert_eq!(sent.status(), 200);
-    let outbox = app.store.outbox(&app.project_id, 1).await.unwrap();
+    let outbox = app.outbox_texts(1).await;
     let verification = outbox[0]
-        .body
+        .1
         .rsplit("code=")
         .next()
         .unwrap()

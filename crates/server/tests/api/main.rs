@@ -22,6 +22,7 @@ mod openapi;
 mod operations;
 mod organizations;
 mod ownership;
+mod passwordless;
 mod passwords;
 mod search_bounds;
 mod secrets_at_rest;

@@ -7,7 +7,7 @@ use chrono::{Duration, Utc};
 use latchkey_core::ids::{EmailId, UserId};
 use latchkey_core::secret::Secret;
 use latchkey_core::users::FactorKind;
-use latchkey_store::{NewFactor, NewVerification, OutboxMessage, Refusal, StoreError};
+use latchkey_store::{NewFactor, NewVerification, Refusal, StoreError};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -158,15 +158,9 @@ async fn a_claimed_address_never_shadows_its_verified_owner(engine: Engine) {
     )
     .await
     .assert_status(200);
-    let message = app.store.outbox(&app.project_id, 1).await.unwrap()[0].clone();
-    assert_eq!(message.recipient, victim);
-    let code = message
-        .body
-        .rsplit("code=")
-        .next()
-        .unwrap()
-        .trim()
-        .to_owned();
+    let (recipient, text) = app.outbox_texts(1).await[0].clone();
+    assert_eq!(recipient, victim);
+    let code = text.rsplit("code=").next().unwrap().trim().to_owned();
     stack(
         &app,
         As::Client(None),
@@ -499,11 +493,13 @@ async fn plant_code(
             NewVerification {
                 code_digest: code.digest(),
                 expires_at,
-                message: OutboxMessage {
+                message: latchkey_store::NewMessage {
                     message_id: uuid::Uuid::new_v4().to_string(),
+                    channel: latchkey_core::delivery::Channel::Email,
                     recipient: "planted@example.com".to_owned(),
                     subject: "s".to_owned(),
-                    body: "b".to_owned(),
+                    sealed: Vec::new(),
+                    status: latchkey_store::MessageStatus::Held,
                     created_at,
                 },
             },

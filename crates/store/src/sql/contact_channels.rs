@@ -243,7 +243,7 @@ pub(super) async fn prune(
     sqlx::query(
         "DELETE FROM outbox WHERE project_id = $1 AND message_id IN (\
          SELECT message_id FROM outbox WHERE project_id = $1 AND created_at < $2 \
-         ORDER BY created_at LIMIT $3)",
+         AND status <> 'queued' ORDER BY created_at LIMIT $3)",
     )
     .bind(project)
     .bind(before)
@@ -431,19 +431,7 @@ impl ContactChannelStore for Engine {
         .bind(to_micros(message.created_at))
         .execute(&mut *tx)
         .await?;
-        sqlx::query(
-            "INSERT INTO outbox (message_id, project_id, recipient, subject, body, created_at, user_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&message.message_id)
-        .bind(project)
-        .bind(&message.recipient)
-        .bind(&message.subject)
-        .bind(&message.body)
-        .bind(to_micros(message.created_at))
-        .bind(user_id.as_str())
-        .execute(&mut *tx)
-        .await?;
+        super::outbox::insert_message(&mut tx, project, Some(user_id), message).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -75,15 +75,7 @@ pub(super) async fn use_magic_link(
         .execute(&mut *conn)
         .await?;
     }
-    sqlx::query(
-        "UPDATE users SET status = 'active' \
-         WHERE project_id = $1 AND user_id = $2 AND status = 'pending'",
-    )
-    .bind(project)
-    .bind(user_id)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
+    super::otps::activate_pending(conn, project, user_id).await
 }
 
 #[async_trait]

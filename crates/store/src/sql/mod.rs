@@ -5,6 +5,8 @@
 //! - `WRITE_LANES`: how many write transactions the engine runs well at once;
 //! - `FOR_UPDATE`: the row-lock suffix for read-modify-write reads ("" where the writer is
 //!   already exclusive);
+//! - `SKIP_LOCKED`: the suffix by which a delivery worker's claim passes over rows another
+//!   worker holds;
 //! - `SELECTIVE_PROJECT_COLUMN`: how a search names `u.project_id` when a selective filter should
 //!   drive the plan (see `push_search_conditions`).
 //!
@@ -43,7 +45,7 @@ use latchkey_core::values::{merge_metadata, Email, Name, PhoneNumber};
 use serde_json::{Map, Value};
 use sqlx::{QueryBuilder, Row};
 
-use super::{Db, Engine, FOR_UPDATE, SELECTIVE_PROJECT_COLUMN, WRITE_LANES};
+use super::{Db, Engine, FOR_UPDATE, SELECTIVE_PROJECT_COLUMN, SKIP_LOCKED, WRITE_LANES};
 use crate::*;
 
 mod authentication;
@@ -52,7 +54,9 @@ mod magic_links;
 mod member_sessions;
 mod members;
 mod organizations;
+mod otps;
 mod outbox;
+mod passwordless;
 mod passwords;
 mod projects;
 mod sessions;
@@ -64,6 +68,7 @@ mod users_write;
 
 use member_sessions::*;
 use members::*;
+use outbox::*;
 use passwords::*;
 use sessions::*;
 use totps::*;

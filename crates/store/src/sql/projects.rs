@@ -1,6 +1,8 @@
 //! `ProjectStore`: projects, their settings, signing keys and Stack keys (cached for a second,
 //! see `project_cache.rs`), and the vault's check value.
 
+use latchkey_core::redirect_urls::RedirectType;
+
 use super::*;
 
 pub(super) const PROJECT_COLUMNS: &str =
@@ -377,6 +379,81 @@ impl ProjectStore for Engine {
         written
     }
 
+    async fn redirect_urls(&self, project_id: &ProjectId) -> Result<Vec<RedirectUrl>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT url, url_type, is_default, created_at FROM redirect_urls WHERE project_id = $1 \
+             ORDER BY created_at, url, url_type",
+        )
+        .bind(project_id.as_str())
+        .fetch_all(self.reader())
+        .await?;
+        let mut urls: Vec<RedirectUrl> = Vec::new();
+        for row in &rows {
+            let url: String = row.try_get("url")?;
+            let kind: String = row.try_get("url_type")?;
+            let kind = RedirectType::parse(&kind)
+                .ok_or_else(|| corrupt("redirect_urls", "url_type", "not a redirect type"))?;
+            let is_default: bool = row.try_get("is_default")?;
+            match urls.iter_mut().find(|known| known.url == url) {
+                Some(known) => known.valid_types.push((kind, is_default)),
+                None => urls.push(RedirectUrl {
+                    url,
+                    valid_types: vec![(kind, is_default)],
+                }),
+            }
+        }
+        Ok(urls)
+    }
+
+    async fn put_redirect_url(
+        &self,
+        project_id: &ProjectId,
+        url: RedirectUrl,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer().begin().await?;
+        write_redirect_url(&mut tx, project_id.as_str(), &url, to_micros(now)).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn delete_redirect_url(
+        &self,
+        project_id: &ProjectId,
+        url: &str,
+    ) -> Result<(), StoreError> {
+        let deleted = sqlx::query("DELETE FROM redirect_urls WHERE project_id = $1 AND url = $2")
+            .bind(project_id.as_str())
+            .bind(url)
+            .execute(self.writer())
+            .await?;
+        if deleted.rows_affected() == 0 {
+            return Err(StoreError::NotFound(Missing::RedirectUrl));
+        }
+        Ok(())
+    }
+
+    async fn replace_redirect_urls(
+        &self,
+        project_id: &ProjectId,
+        urls: Vec<RedirectUrl>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let project = project_id.as_str();
+        let mut tx = self.writer().begin().await?;
+        sqlx::query("DELETE FROM redirect_urls WHERE project_id = $1")
+            .bind(project)
+            .execute(&mut *tx)
+            .await?;
+        // Each URL a microsecond after the one before, so the list reads back in its order.
+        for (position, url) in urls.iter().enumerate() {
+            let at = to_micros(now) + i64::try_from(position).unwrap_or(i64::MAX / 2);
+            write_redirect_url(&mut tx, project, url, at).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn vault_check(&self) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(
             sqlx::query_scalar("SELECT value FROM server_settings WHERE name = 'vault_check'")
@@ -411,4 +488,51 @@ impl ProjectStore for Engine {
         tx.commit().await?;
         Ok(stored)
     }
+}
+
+/// Writes `url` with its types, replacing the types it had; a type it is the default for
+/// stops being any other URL's default.
+async fn write_redirect_url(
+    conn: &mut Conn,
+    project: &str,
+    url: &RedirectUrl,
+    at: i64,
+) -> Result<(), StoreError> {
+    let created: Option<i64> = sqlx::query_scalar(
+        "SELECT MIN(created_at) FROM redirect_urls WHERE project_id = $1 AND url = $2",
+    )
+    .bind(project)
+    .bind(&url.url)
+    .fetch_one(&mut *conn)
+    .await?;
+    sqlx::query("DELETE FROM redirect_urls WHERE project_id = $1 AND url = $2")
+        .bind(project)
+        .bind(&url.url)
+        .execute(&mut *conn)
+        .await?;
+    for (kind, is_default) in &url.valid_types {
+        if *is_default {
+            sqlx::query(
+                "UPDATE redirect_urls SET is_default = FALSE \
+                 WHERE project_id = $1 AND url_type = $2 AND is_default",
+            )
+            .bind(project)
+            .bind(kind.as_str())
+            .execute(&mut *conn)
+            .await?;
+        }
+        sqlx::query(
+            "INSERT INTO redirect_urls (project_id, url, url_type, is_default, created_at) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (project_id, url_type, url) \
+             DO UPDATE SET is_default = excluded.is_default",
+        )
+        .bind(project)
+        .bind(&url.url)
+        .bind(kind.as_str())
+        .bind(*is_default)
+        .bind(created.unwrap_or(at))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
 }

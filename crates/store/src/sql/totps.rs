@@ -112,6 +112,13 @@ pub(super) async fn consume(
         Consume::MagicLink { digest, at } => {
             super::magic_links::use_magic_link(conn, project, owner, digest, *at).await?;
         }
+        Consume::Otp {
+            method_id,
+            digest,
+            at,
+        } => {
+            super::otps::use_otp(conn, project, owner, method_id, digest, *at).await?;
+        }
     }
     Ok(())
 }

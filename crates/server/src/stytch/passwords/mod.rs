@@ -37,6 +37,7 @@ use crate::AppState;
 
 mod authenticate;
 mod create;
+mod email_reset;
 mod error;
 mod migrate;
 mod reset;
@@ -53,6 +54,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(strength_check::strength_check))
         .routes(routes!(reset::reset_by_existing_password))
         .routes(routes!(reset::reset_by_session))
+        .routes(routes!(email_reset::reset_start))
+        .routes(routes!(email_reset::reset))
 }
 
 fn required_password(
