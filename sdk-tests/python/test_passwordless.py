@@ -12,14 +12,19 @@ any port; each flow gets its own path so that a test can tell which URL a link w
 
 import base64
 import hashlib
+import json
 import re
 import secrets
+import subprocess
+import tempfile
+import time
 import urllib.parse
 import uuid
 
 import pytest
 from stytch.core.response_base import StytchError
 
+from conftest import BIN, Server, delivery_environment, free_port
 from delivery import EMAIL_FROM, TWILIO_FROM
 
 SIGNUP_URL = "http://localhost:3000/authenticate"
@@ -503,3 +508,68 @@ def test_a_token_from_another_project_never_works(passwordless_server, client):
     refused(lambda: other.magic_links.authenticate(token=token), 404, "magic_link_not_found")
     # It is still good for its own project.
     assert client.magic_links.authenticate(token=token).user_id == sent.user_id
+
+
+# The project's own wording, and delivery that survives a restart
+
+
+def test_a_project_template_words_the_mail(passwordless_server, client, tmp_path):
+    server = passwordless_server
+    text = tmp_path / "login.txt"
+    text.write_text("Hello from {{project_name}}!\nYour link ({{minutes}} minutes):\n{{link}}\n")
+    html = tmp_path / "login.html"
+    html.write_text('<p><a href="{{link}}">Log in to {{project_name}}</a></p>')
+    set_template = [BIN, "project", "template", "--project-id", server.project["project_id"],
+                    "--kind", "login", "--database-url", server.database_url]
+    shown = subprocess.run(set_template + ["--subject", "Your {{project_name}} link",
+                                           "--text-file", str(text), "--html-file", str(html)],
+                           check=True, capture_output=True, text=True, env=server.environment())
+    assert json.loads(shown.stdout)["template"]["subject"] == "Your {{project_name}} link"
+    # A template without the link is refused: every mail keeps it in plain text.
+    bare = tmp_path / "bare.txt"
+    bare.write_text("Hello\n")
+    refused_template = subprocess.run(set_template + ["--subject", "x", "--text-file", str(bare)],
+                                      capture_output=True, text=True, env=server.environment())
+    assert refused_template.returncode != 0 and "{{link}}" in refused_template.stderr
+    try:
+        email_address = fresh_email()
+        client.users.create(email=email_address)
+        client.magic_links.email.send(email=email_address, **{"login_magic_link_url": LOGIN_URL})
+        mail = mail_to(server, email_address)
+        assert mail.subject == "Your sdk-suite link"
+        assert mail.text.replace("\r\n", "\n").startswith("Hello from sdk-suite!\nYour link (60 minutes):\n")
+        token = magic_link(mail, LOGIN_URL)
+        assert "&amp;token=" in mail.html
+        assert client.magic_links.authenticate(token=token).user_id
+    finally:
+        subprocess.run(set_template + ["--reset"], check=True, capture_output=True,
+                       env=server.environment())
+
+
+def test_a_message_queued_before_a_restart_is_delivered_after_it(smtp_sink, twilio_recorder):
+    """A server whose SMTP server is down keeps the message queued; the next server on the same
+    database (with SMTP back) delivers it."""
+    directory = tempfile.mkdtemp(prefix="latchkey-restart-")
+    url = f"sqlite://{directory}/latchkey.db"
+    down = dict(delivery_environment(smtp_sink, twilio_recorder),
+                LATCHKEY_SMTP_URL=f"smtp://127.0.0.1:{free_port()}")
+    first = Server(url, env=down, log_file=True)
+    address = fresh_email()
+    first.client().magic_links.email.login_or_create(email=address,
+                                                     signup_magic_link_url=SIGNUP_URL)
+    time.sleep(1.5)
+    first.stop()
+    assert not smtp_sink.received(address, settle=0.2)
+    listed = subprocess.run([BIN, "project", "outbox", "--project-id", first.project["project_id"],
+                             "--database-url", url], check=True, capture_output=True, text=True,
+                            env=first.environment())
+    message = json.loads(listed.stdout.splitlines()[0])
+    assert (message["to"], message["status"]) == (address, "queued")
+    assert message["attempts"] >= 1 and message["last_error"]
+    second = Server(url, project=first.project, env=delivery_environment(smtp_sink, twilio_recorder),
+                    log_file=True)
+    try:
+        mail = smtp_sink.wait_for(to=address, timeout=20)
+        assert magic_link(mail, SIGNUP_URL)
+    finally:
+        second.stop()

@@ -362,6 +362,29 @@ enum ProjectCommand {
         #[command(flatten)]
         secrets: SecretsKeyArgs,
     },
+    /// Show or set the project's wording of a kind of message (over Latchkey's defaults).
+    /// Placeholders: {{project_name}}, {{minutes}}, {{link}} (links; required) or {{code}}
+    /// (passcodes; required on a line of its own), {{login_link}} (a reset mail's login link).
+    Template {
+        #[arg(long)]
+        project_id: String,
+        /// login, signup, invite, otp or reset_password.
+        #[arg(long)]
+        kind: String,
+        #[arg(long, requires = "text_file")]
+        subject: Option<String>,
+        /// The plain-text part (for otp, also the SMS and WhatsApp text).
+        #[arg(long, requires = "subject")]
+        text_file: Option<std::path::PathBuf>,
+        /// The HTML part (values are HTML-escaped where they are filled in).
+        #[arg(long, requires = "subject")]
+        html_file: Option<std::path::PathBuf>,
+        /// Go back to Latchkey's default wording.
+        #[arg(long, conflicts_with_all = ["subject", "text_file", "html_file"])]
+        reset: bool,
+        #[arg(long, default_value = DEFAULT_DATABASE_URL, env = "LATCHKEY_DATABASE_URL")]
+        database_url: String,
+    },
     /// Change a project's user-lock settings.
     Settings {
         #[arg(long)]
@@ -503,6 +526,54 @@ async fn main() -> anyhow::Result<()> {
                         })
                     );
                 }
+                Ok(())
+            }
+            ProjectCommand::Template {
+                project_id,
+                kind,
+                subject,
+                text_file,
+                html_file,
+                reset,
+                database_url,
+            } => {
+                use latchkey_core::delivery::{Template, TemplateKind};
+                let kind = TemplateKind::parse(&kind).with_context(|| {
+                    format!("{kind:?} is not one of login, signup, invite, otp, reset_password")
+                })?;
+                let store = open_store(&database_url).await?;
+                let project = find_project(store.as_ref(), &project_id).await?;
+                let now = chrono::Utc::now();
+                if reset {
+                    store
+                        .set_message_template(&project.project_id, kind, None, now)
+                        .await?;
+                } else if let (Some(subject), Some(text_file)) = (subject, text_file) {
+                    let read = |path: &std::path::Path| {
+                        std::fs::read_to_string(path)
+                            .with_context(|| format!("reading {}", path.display()))
+                    };
+                    let text = read(&text_file)?;
+                    let html = html_file.as_deref().map(read).transpose()?;
+                    let template = Template::new(kind, subject, text, html)
+                        .context("the template is refused")?;
+                    store
+                        .set_message_template(&project.project_id, kind, Some(template), now)
+                        .await?;
+                }
+                let current = store.message_template(&project.project_id, kind).await?;
+                println!(
+                    "{}",
+                    json!({
+                        "project_id": project.project_id,
+                        "kind": kind.as_str(),
+                        "template": current.map(|template| json!({
+                            "subject": template.subject,
+                            "text": template.text,
+                            "html": template.html,
+                        })),
+                    })
+                );
                 Ok(())
             }
             ProjectCommand::Settings {

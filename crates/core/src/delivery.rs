@@ -126,6 +126,154 @@ impl MessageContent {
     }
 }
 
+/// The messages a project may word its own way.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum TemplateKind {
+    Login,
+    Signup,
+    Invite,
+    /// A passcode, by email (subject, text, HTML) or by SMS and WhatsApp (the text).
+    Otp,
+    ResetPassword,
+}
+
+impl TemplateKind {
+    pub const ALL: [TemplateKind; 5] = [
+        TemplateKind::Login,
+        TemplateKind::Signup,
+        TemplateKind::Invite,
+        TemplateKind::Otp,
+        TemplateKind::ResetPassword,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TemplateKind::Login => "login",
+            TemplateKind::Signup => "signup",
+            TemplateKind::Invite => "invite",
+            TemplateKind::Otp => "otp",
+            TemplateKind::ResetPassword => "reset_password",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<TemplateKind> {
+        TemplateKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == name)
+    }
+
+    /// The placeholder the text must carry: the link, or the code on a line of its own.
+    fn required(self) -> &'static str {
+        match self {
+            TemplateKind::Otp => "{{code}}",
+            _ => "{{link}}",
+        }
+    }
+}
+
+/// A project's wording of one kind of message. Placeholders: `{{project_name}}`,
+/// `{{minutes}}` (the secret's life), `{{link}}` (links) or `{{code}}` (passcodes), and
+/// `{{login_link}}` (a reset mail's login link, empty when there is none).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Template {
+    pub subject: String,
+    pub text: String,
+    pub html: Option<String>,
+}
+
+/// Why a template is refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    #[error("the text must carry {0} (for a passcode, on a line of its own)")]
+    MissingPlaceholder(&'static str),
+    #[error("a template is at most 64 KiB")]
+    TooLong,
+    #[error("the subject must be one line")]
+    Subject,
+}
+
+/// The values a template is filled with.
+pub struct TemplateValues<'a> {
+    pub project_name: &'a str,
+    pub minutes: i64,
+    /// The link, or the code.
+    pub secret: &'a str,
+    pub login_link: Option<&'a str>,
+}
+
+impl Template {
+    /// A template fit for `kind`: its text carries the link, or the code on a line of its own,
+    /// so every message keeps what the user needs in plain text.
+    pub fn new(
+        kind: TemplateKind,
+        subject: String,
+        text: String,
+        html: Option<String>,
+    ) -> Result<Template, TemplateError> {
+        let size = subject.len() + text.len() + html.as_ref().map_or(0, String::len);
+        if size > 64 * 1024 {
+            return Err(TemplateError::TooLong);
+        }
+        if subject.contains(['\r', '\n']) {
+            return Err(TemplateError::Subject);
+        }
+        let carried = match kind {
+            TemplateKind::Otp => text.lines().any(|line| line.trim() == "{{code}}"),
+            _ => text.contains("{{link}}"),
+        };
+        if !carried {
+            return Err(TemplateError::MissingPlaceholder(kind.required()));
+        }
+        Ok(Template {
+            subject,
+            text,
+            html,
+        })
+    }
+
+    /// The message: subject and text filled in as they are, the HTML with each value escaped.
+    pub fn render(&self, values: &TemplateValues<'_>) -> (String, MessageContent) {
+        let fill = |template: &str, escape: fn(&str) -> String| {
+            let minutes = values.minutes.to_string();
+            [
+                ("{{project_name}}", values.project_name),
+                ("{{minutes}}", minutes.as_str()),
+                ("{{link}}", values.secret),
+                ("{{code}}", values.secret),
+                ("{{login_link}}", values.login_link.unwrap_or_default()),
+            ]
+            .iter()
+            .fold(template.to_owned(), |text, (placeholder, value)| {
+                text.replace(placeholder, &escape(value))
+            })
+        };
+        let plain = |text: &str| text.to_owned();
+        (
+            fill(&self.subject, plain),
+            MessageContent {
+                text: fill(&self.text, plain),
+                html: self.html.as_deref().map(|html| fill(html, escape_html)),
+            },
+        )
+    }
+}
+
+/// `text` safe inside HTML text and attribute values.
+pub fn escape_html(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for character in text.chars() {
+        match character {
+            '&' => escaped.push_str("&amp;"),
+            '<' => escaped.push_str("&lt;"),
+            '>' => escaped.push_str("&gt;"),
+            '"' => escaped.push_str("&quot;"),
+            '\'' => escaped.push_str("&#39;"),
+            other => escaped.push(other),
+        }
+    }
+    escaped
+}
+
 /// Stytch's sandbox values, answered by test projects only (never live ones): sends to these
 /// destinations are accepted and deliver nothing.
 pub mod sandbox {
@@ -183,6 +331,39 @@ mod tests {
         assert!((5..40).contains(&limits.per_destination));
         assert!(limits.per_user >= 1_000 && limits.per_project >= 1_000);
         assert_eq!(limits.window, TimeDelta::minutes(1));
+    }
+
+    #[test]
+    fn a_template_carries_its_secret_and_escapes_it_in_html() {
+        let refused = Template::new(
+            TemplateKind::Otp,
+            "Code".into(),
+            "Your code is {{code}}.".into(),
+            None,
+        );
+        assert_eq!(refused, Err(TemplateError::MissingPlaceholder("{{code}}")));
+        assert!(
+            Template::new(TemplateKind::Login, "a\nb".into(), "{{link}}".into(), None).is_err()
+        );
+        let template = Template::new(
+            TemplateKind::Login,
+            "Log in to {{project_name}}".into(),
+            "Go: {{link}} ({{minutes}} min)".into(),
+            Some("<a href=\"{{link}}\">{{project_name}}</a>".into()),
+        )
+        .unwrap();
+        let (subject, content) = template.render(&TemplateValues {
+            project_name: "A&B",
+            minutes: 60,
+            secret: "https://x.example/?a=1&token=t",
+            login_link: None,
+        });
+        assert_eq!(subject, "Log in to A&B");
+        assert_eq!(content.text, "Go: https://x.example/?a=1&token=t (60 min)");
+        assert_eq!(
+            content.html.unwrap(),
+            "<a href=\"https://x.example/?a=1&amp;token=t\">A&amp;B</a>"
+        );
     }
 
     #[test]

@@ -163,6 +163,22 @@ pub trait ProjectStore: Send + Sync {
     ) -> Result<(), StoreError>;
 
     /// The vault check value kept in the database, if one was written.
+    /// The project's wording of a kind of message, if it set one.
+    async fn message_template(
+        &self,
+        project_id: &ProjectId,
+        kind: latchkey_core::delivery::TemplateKind,
+    ) -> Result<Option<latchkey_core::delivery::Template>, StoreError>;
+
+    /// Sets (or with `None` removes) the project's wording of a kind of message.
+    async fn set_message_template(
+        &self,
+        project_id: &ProjectId,
+        kind: latchkey_core::delivery::TemplateKind,
+        template: Option<latchkey_core::delivery::Template>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError>;
+
     /// The project's redirect URLs, in the order they were added.
     async fn redirect_urls(&self, project_id: &ProjectId) -> Result<Vec<RedirectUrl>, StoreError>;
 

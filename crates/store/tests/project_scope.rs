@@ -14,7 +14,7 @@
 use std::path::PathBuf;
 
 /// Every table whose rows belong to a project (all but `server_settings`).
-const PROJECT_TABLES: [&str; 23] = [
+const PROJECT_TABLES: [&str; 24] = [
     "authentication_attempts",
     "biometric_registrations",
     "crypto_wallets",
@@ -23,6 +23,7 @@ const PROJECT_TABLES: [&str; 23] = [
     "member_sessions",
     "member_totps",
     "members",
+    "message_templates",
     "oauth_registrations",
     "organizations",
     "otp_codes",

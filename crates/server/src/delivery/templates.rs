@@ -1,25 +1,13 @@
-//! The default messages: login, sign-up, invite, passcode and password reset. Each email has a
-//! plain-text part, with the full link or the six-digit code on a line of its own, and an HTML
-//! part; SMS and WhatsApp carry the code in a short text.
+//! The messages: login, sign-up, invite, passcode and password reset, in the project's own
+//! wording when it set one (core `delivery::Template`, `latchkey project template`) and in
+//! Latchkey's defaults otherwise. Each email has a plain-text part, with the full link or the
+//! six-digit code on a line of its own, and an HTML part; SMS and WhatsApp carry the code in a
+//! short text.
 
-use latchkey_core::delivery::MessageContent;
+use latchkey_core::delivery::{MessageContent, Template, TemplateValues};
 use latchkey_core::magic_links::LinkPurpose;
 
-/// `text` safe inside HTML text and attribute values.
-fn escape(text: &str) -> String {
-    let mut escaped = String::with_capacity(text.len());
-    for character in text.chars() {
-        match character {
-            '&' => escaped.push_str("&amp;"),
-            '<' => escaped.push_str("&lt;"),
-            '>' => escaped.push_str("&gt;"),
-            '"' => escaped.push_str("&quot;"),
-            '\'' => escaped.push_str("&#39;"),
-            other => escaped.push(other),
-        }
-    }
-    escaped
-}
+use latchkey_core::delivery::escape_html as escape;
 
 fn html_page(title: &str, paragraphs: &[String]) -> String {
     let body: String = paragraphs.iter().map(|p| format!("<p>{p}</p>\n")).collect();
@@ -54,7 +42,16 @@ pub fn magic_link(
     purpose: LinkPurpose,
     link: &str,
     minutes: i64,
+    custom: Option<&Template>,
 ) -> (String, MessageContent) {
+    if let Some(template) = custom {
+        return template.render(&TemplateValues {
+            project_name,
+            minutes,
+            secret: link,
+            login_link: None,
+        });
+    }
     let (subject, intro, label) = match purpose {
         LinkPurpose::Signup => (
             format!("Finish signing up for {project_name}"),
@@ -98,7 +95,20 @@ pub fn magic_link(
 }
 
 /// A passcode by email.
-pub fn otp_email(project_name: &str, code: &str, minutes: i64) -> (String, MessageContent) {
+pub fn otp_email(
+    project_name: &str,
+    code: &str,
+    minutes: i64,
+    custom: Option<&Template>,
+) -> (String, MessageContent) {
+    if let Some(template) = custom {
+        return template.render(&TemplateValues {
+            project_name,
+            minutes,
+            secret: code,
+            login_link: None,
+        });
+    }
     let subject = format!("Your {project_name} passcode");
     let life = lifetime(minutes);
     let text = format!(
@@ -125,7 +135,24 @@ pub fn otp_email(project_name: &str, code: &str, minutes: i64) -> (String, Messa
 }
 
 /// A passcode by SMS or WhatsApp.
-pub fn otp_text(project_name: &str, code: &str) -> MessageContent {
+pub fn otp_text(
+    project_name: &str,
+    code: &str,
+    minutes: i64,
+    custom: Option<&Template>,
+) -> MessageContent {
+    if let Some(template) = custom {
+        let (_, content) = template.render(&TemplateValues {
+            project_name,
+            minutes,
+            secret: code,
+            login_link: None,
+        });
+        return MessageContent {
+            text: content.text,
+            html: None,
+        };
+    }
     MessageContent {
         text: format!("Your {project_name} passcode is {code}. Never share it."),
         html: None,
@@ -138,7 +165,16 @@ pub fn reset_password(
     reset_link: &str,
     login_link: Option<&str>,
     minutes: i64,
+    custom: Option<&Template>,
 ) -> (String, MessageContent) {
+    if let Some(template) = custom {
+        return template.render(&TemplateValues {
+            project_name,
+            minutes,
+            secret: reset_link,
+            login_link,
+        });
+    }
     let subject = format!("Reset your {project_name} password");
     let life = lifetime(minutes);
     let mut text = format!(
@@ -180,7 +216,7 @@ mod tests {
     #[test]
     fn the_text_part_carries_the_whole_link_and_the_html_escapes_it() {
         let link = "http://localhost:3000/a?x=1&stytch_token_type=magic_links&token=abc";
-        let (_, content) = magic_link("Acme", LinkPurpose::Login, link, 60);
+        let (_, content) = magic_link("Acme", LinkPurpose::Login, link, 60, None);
         assert!(content.text.lines().any(|line| line == link));
         let html = content.html.unwrap_or_default();
         assert!(html.contains("x=1&amp;stytch_token_type"));
@@ -189,7 +225,7 @@ mod tests {
 
     #[test]
     fn a_passcode_stands_on_a_line_of_its_own() {
-        let (_, content) = otp_email("Acme", "012345", 2);
+        let (_, content) = otp_email("Acme", "012345", 2, None);
         let six: Vec<&str> = content
             .text
             .lines()

@@ -1,6 +1,7 @@
 //! `ProjectStore`: projects, their settings, signing keys and Stack keys (cached for a second,
 //! see `project_cache.rs`), and the vault's check value.
 
+use latchkey_core::delivery::{Template, TemplateKind};
 use latchkey_core::redirect_urls::RedirectType;
 
 use super::*;
@@ -377,6 +378,62 @@ impl ProjectStore for Engine {
         let written = write_stack_keys(&mut conn, project_id, keys).await;
         self.projects.forget(project_id);
         written
+    }
+
+    async fn message_template(
+        &self,
+        project_id: &ProjectId,
+        kind: TemplateKind,
+    ) -> Result<Option<Template>, StoreError> {
+        let row = sqlx::query(
+            "SELECT subject, text_body, html_body FROM message_templates \
+             WHERE project_id = $1 AND kind = $2",
+        )
+        .bind(project_id.as_str())
+        .bind(kind.as_str())
+        .fetch_optional(self.reader())
+        .await?;
+        row.map(|row| {
+            Template::new(
+                kind,
+                row.try_get("subject")?,
+                row.try_get("text_body")?,
+                row.try_get("html_body")?,
+            )
+            .map_err(|why| corrupt("message_templates", "text_body", why))
+        })
+        .transpose()
+    }
+
+    async fn set_message_template(
+        &self,
+        project_id: &ProjectId,
+        kind: TemplateKind,
+        template: Option<Template>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer().begin().await?;
+        sqlx::query("DELETE FROM message_templates WHERE project_id = $1 AND kind = $2")
+            .bind(project_id.as_str())
+            .bind(kind.as_str())
+            .execute(&mut *tx)
+            .await?;
+        if let Some(template) = template {
+            sqlx::query(
+                "INSERT INTO message_templates (project_id, kind, subject, text_body, html_body, \
+                 updated_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(project_id.as_str())
+            .bind(kind.as_str())
+            .bind(template.subject)
+            .bind(template.text)
+            .bind(template.html)
+            .bind(to_micros(now))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn redirect_urls(&self, project_id: &ProjectId) -> Result<Vec<RedirectUrl>, StoreError> {

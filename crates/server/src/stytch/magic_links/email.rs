@@ -1,5 +1,7 @@
 //! `POST /v1/magic_links/email/send`, `/login_or_create`, `/invite` and `/revoke_invite`.
 
+use latchkey_core::delivery::{Template, TemplateKind};
+
 use super::*;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -74,6 +76,8 @@ struct Links {
     login_minutes: i64,
     signup_minutes: i64,
     code_challenge: Option<String>,
+    login_template: Option<Template>,
+    signup_template: Option<Template>,
 }
 
 impl Links {
@@ -91,7 +95,16 @@ impl Links {
         let login_life = LinkPurpose::Login.expiry(login_minutes)?;
         let signup_life = LinkPurpose::Signup.expiry(signup_minutes)?;
         refuse_templates(template_ids)?;
+        let project_id = &auth.project.project_id;
         Ok(Links {
+            login_template: state
+                .store
+                .message_template(project_id, TemplateKind::Login)
+                .await?,
+            signup_template: state
+                .store
+                .message_template(project_id, TemplateKind::Signup)
+                .await?,
             login: redirect_url(state, &auth.project, RedirectType::Login, login_url).await?,
             signup: redirect_url(state, &auth.project, RedirectType::Signup, signup_url).await?,
             login_minutes: login_life.num_minutes(),
@@ -107,28 +120,29 @@ impl Links {
         project: &latchkey_store::ProjectRecord,
         audience: Audience,
     ) -> Result<Prepared, ApiError> {
-        let (purpose, url, minutes, kind) = match audience {
+        let (purpose, url, minutes, kind, template) = match audience {
             Audience::Signup => (
                 LinkPurpose::Signup,
                 self.signup.clone(),
                 self.signup_minutes,
                 RedirectType::Signup,
+                self.signup_template.as_ref(),
             ),
             Audience::Login => (
                 LinkPurpose::Login,
                 self.login.clone(),
                 self.login_minutes,
                 RedirectType::Login,
+                self.login_template.as_ref(),
             ),
         };
         let url = need_url(url, kind)?;
         prepare_link(
             vault,
             project,
-            purpose,
-            &url,
-            minutes,
+            (purpose, &url, minutes),
             self.code_challenge.clone(),
+            template,
         )
     }
 }
@@ -148,14 +162,13 @@ pub fn refuse_templates<const N: usize>(template_ids: [Option<&str>; N]) -> Resu
 pub fn prepare_link(
     vault: &Vault,
     project: &latchkey_store::ProjectRecord,
-    purpose: LinkPurpose,
-    url: &url::Url,
-    minutes: i64,
+    (purpose, url, minutes): (LinkPurpose, &url::Url, i64),
     code_challenge: Option<String>,
+    template: Option<&Template>,
 ) -> Result<Prepared, ApiError> {
     let (token, token_digest) = new_token(vault, &project.project_id);
     let link = passwordless::link(url, purpose.token_type(), token.expose());
-    let message = templates::magic_link(&project.name, purpose, &link, minutes);
+    let message = templates::magic_link(&project.name, purpose, &link, minutes, template);
     Ok(Prepared {
         issue: Issue::MagicLink {
             token_digest,
@@ -297,6 +310,10 @@ pub(super) async fn invite(
     )
     .await?;
     let url = need_url(url, RedirectType::Invite)?;
+    let template = state
+        .store
+        .message_template(&auth.project.project_id, TemplateKind::Invite)
+        .await?;
     let sent = passwordless::send(
         &state,
         &auth.project,
@@ -311,10 +328,9 @@ pub(super) async fn invite(
             prepare_link(
                 &state.vault,
                 &auth.project,
-                LinkPurpose::Invite,
-                &url,
-                life.num_minutes(),
+                (LinkPurpose::Invite, &url, life.num_minutes()),
                 None,
+                template.as_ref(),
             )
         },
         Utc::now(),

@@ -9,7 +9,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::{Duration, Utc};
-use latchkey_core::delivery::{sandbox, Channel};
+use latchkey_core::delivery::{sandbox, Channel, Template, TemplateKind};
 use latchkey_core::ids::EmailId;
 use latchkey_core::lock::Factor;
 use latchkey_core::otps::{self, OtpChannel, OtpError};
@@ -112,9 +112,9 @@ pub struct OtpEmailSentResponse {
 fn prepare_code(
     state: &AppState,
     auth: &Authenticated,
-    channel: OtpChannel,
-    destination: &Destination,
+    (channel, destination): (OtpChannel, &Destination),
     life: Duration,
+    template: Option<&Template>,
 ) -> Prepared {
     let code = if is_sandbox(&auth.project, destination) {
         sandbox::OTP_CODE.to_owned()
@@ -127,8 +127,11 @@ fn prepare_code(
     );
     let name = &auth.project.name;
     let message = match channel {
-        OtpChannel::Email => templates::otp_email(name, &code, life.num_minutes()),
-        OtpChannel::Sms | OtpChannel::WhatsApp => (String::new(), templates::otp_text(name, &code)),
+        OtpChannel::Email => templates::otp_email(name, &code, life.num_minutes(), template),
+        OtpChannel::Sms | OtpChannel::WhatsApp => (
+            String::new(),
+            templates::otp_text(name, &code, life.num_minutes(), template),
+        ),
     };
     Prepared {
         issue: Issue::Otp {
@@ -169,13 +172,25 @@ async fn send_code(
         },
     };
     let prepared_for = destination.clone();
+    let template = state
+        .store
+        .message_template(&auth.project.project_id, TemplateKind::Otp)
+        .await?;
     passwordless::send(
         state,
         &auth.project,
         delivery_channel(channel),
         destination,
         recipient,
-        |_| Ok(prepare_code(state, auth, channel, &prepared_for, life)),
+        |_| {
+            Ok(prepare_code(
+                state,
+                auth,
+                (channel, &prepared_for),
+                life,
+                template.as_ref(),
+            ))
+        },
         now,
     )
     .await

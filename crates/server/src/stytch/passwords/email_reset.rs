@@ -2,7 +2,7 @@
 //! new password with its token. The token is a magic link of its own purpose
 //! (`stytch_token_type=reset_password`), used once; a refused password leaves it usable.
 
-use latchkey_core::delivery::Channel;
+use latchkey_core::delivery::{Channel, TemplateKind};
 use latchkey_core::magic_links::{self, LinkPurpose};
 use latchkey_core::redirect_urls::RedirectType;
 use latchkey_store::{Consume, Destination, Issue, Missing, Refusal};
@@ -65,6 +65,10 @@ pub(super) async fn reset_start(
         None => None,
     };
     let project = &auth.project;
+    let template = state
+        .store
+        .message_template(&project.project_id, TemplateKind::ResetPassword)
+        .await?;
     let login_life = LinkPurpose::Login.expiry(None)?;
     let prepare = |_| -> Result<Prepared, ApiError> {
         let (token, token_digest) = new_token(&state.vault, &project.project_id);
@@ -91,6 +95,7 @@ pub(super) async fn reset_start(
             &reset_link,
             login_link.as_deref(),
             life.num_minutes(),
+            template.as_ref(),
         );
         Ok(Prepared {
             issue: Issue::MagicLink {
