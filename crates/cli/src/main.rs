@@ -84,7 +84,7 @@ enum Command {
 
 /// Where messages go. With no SMTP server, emails stay in the development outbox
 /// (`latchkey project outbox`); with no Twilio account, SMS and WhatsApp messages do.
-#[derive(Debug, clap::Args)]
+#[derive(clap::Args)]
 struct DeliveryArgs {
     /// The SMTP server, in lettre's URL form: `smtp://user:pass@host:587?tls=required`
     /// (STARTTLS), `smtps://user:pass@host:465` (TLS) or `smtp://host:25` (plain).
@@ -120,6 +120,23 @@ struct DeliveryArgs {
           default_value_t = latchkey_core::delivery::DEFAULT_SEND_LIMITS.per_project,
           value_parser = clap::value_parser!(u64).range(1..))]
     send_limit_per_project: u64,
+}
+
+impl std::fmt::Debug for DeliveryArgs {
+    /// The SMTP URL may hold a password and the auth token is one: neither is shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeliveryArgs")
+            .field("smtp_url", &self.smtp_url.as_ref().map(|_| "<set>"))
+            .field("email_from", &self.email_from)
+            .field("twilio_account_sid", &self.twilio_account_sid)
+            .field(
+                "twilio_auth_token",
+                &self.twilio_auth_token.as_ref().map(|_| "<set>"),
+            )
+            .field("twilio_from", &self.twilio_from)
+            .field("twilio_api_base", &self.twilio_api_base)
+            .finish_non_exhaustive()
+    }
 }
 
 impl DeliveryArgs {
@@ -499,16 +516,24 @@ async fn main() -> anyhow::Result<()> {
                                 project.project_id.as_str(),
                                 &message.message_id,
                             );
-                            let plain = vault
-                                .open(&context, sealed)
-                                .context("a message does not open with this secrets key")?;
-                            serde_json::from_slice(&plain)
-                                .context("a message's content is not readable")?
+                            vault.open(&context, sealed).ok().and_then(|plain| {
+                                serde_json::from_slice::<latchkey_core::delivery::MessageContent>(
+                                    &plain,
+                                )
+                                .ok()
+                            })
                         }
-                        None => latchkey_core::delivery::MessageContent {
+                        None => Some(latchkey_core::delivery::MessageContent {
                             text: message.body.clone(),
                             html: None,
-                        },
+                        }),
+                    };
+                    let unreadable = content
+                        .is_none()
+                        .then_some("the message does not open with this secrets key");
+                    let (body, html) = match content {
+                        Some(content) => (Some(content.text), content.html),
+                        None => (None, None),
                     };
                     println!(
                         "{}",
@@ -517,8 +542,9 @@ async fn main() -> anyhow::Result<()> {
                             "channel": message.channel.as_str(),
                             "to": message.recipient,
                             "subject": message.subject,
-                            "body": content.text,
-                            "html": content.html,
+                            "body": body,
+                            "html": html,
+                            "error": unreadable,
                             "status": message.status.as_str(),
                             "attempts": message.attempts,
                             "last_error": message.last_error,

@@ -45,6 +45,10 @@ pub struct ResealReport {
     pub member_totps: u64,
     pub check_value: bool,
     pub unmovable_recovery_codes: u64,
+    /// Outbox messages sealed anew.
+    pub messages: u64,
+    /// Outbox messages that open with no configured key (they can no longer be sent).
+    pub unopenable_messages: u64,
 }
 
 impl std::ops::AddAssign for ResealReport {
@@ -54,6 +58,8 @@ impl std::ops::AddAssign for ResealReport {
         self.member_totps += other.member_totps;
         self.check_value |= other.check_value;
         self.unmovable_recovery_codes += other.unmovable_recovery_codes;
+        self.messages += other.messages;
+        self.unopenable_messages += other.unopenable_messages;
     }
 }
 
@@ -189,6 +195,24 @@ pub async fn reseal_project(
         }
         if !settled {
             return Err(ResealError::KeptChanging(project_id.clone()));
+        }
+    }
+    // Queued and kept messages: short-lived, so one that no key opens is counted, not fatal
+    // (the worker fails it); one delivered or replaced meanwhile is simply left.
+    for (message_id, sealed) in store.sealed_messages(project_id).await? {
+        let context =
+            latchkey_core::delivery::MessageContent::context(project_id.as_str(), &message_id);
+        match vault.reseal(&context, &sealed) {
+            Ok(Resealed::Current) => {}
+            Ok(Resealed::Moved(new)) => {
+                if store
+                    .reseal_message(project_id, &message_id, &sealed, new)
+                    .await?
+                {
+                    report.messages += 1;
+                }
+            }
+            Err(_) => report.unopenable_messages += 1,
         }
     }
     Ok(report)

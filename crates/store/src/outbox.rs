@@ -91,6 +91,8 @@ pub struct OutboxMessage {
 #[derive(Clone, Debug)]
 pub struct ClaimedMessage {
     pub project_id: ProjectId,
+    /// This claim's id: the outcome is recorded only while the claim holds.
+    pub claim_id: String,
     pub message: OutboxMessage,
 }
 
@@ -103,31 +105,49 @@ pub trait OutboxStore: Send + Sync {
         limit: u32,
     ) -> Result<Vec<OutboxMessage>, StoreError>;
 
-    /// Claims up to `limit` queued messages of any project that are due at `now`, until
-    /// `claimed_until`: no other worker (of this or another replica) gets them meanwhile, and
-    /// each claim counts as one attempt.
+    /// Claims up to `limit` queued messages of any project, of the `channels` the worker can
+    /// send, that are due at `now`, until `claimed_until`: no other worker (of this or another
+    /// replica) gets them meanwhile, and each claim counts as one attempt.
     async fn claim_messages(
         &self,
         now: DateTime<Utc>,
         claimed_until: DateTime<Utc>,
         limit: u32,
+        channels: &[Channel],
     ) -> Result<Vec<ClaimedMessage>, StoreError>;
 
-    /// Records a claimed message as sent.
+    /// Records a claimed message as sent, if the claim still holds (`false`: it lapsed and
+    /// another worker has the message).
     async fn message_sent(
         &self,
         project_id: &ProjectId,
-        message_id: &str,
+        claimed: &ClaimedMessage,
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
 
-    /// Records a failed try: the message is tried again at `retry_at`, or is `Failed` with no
-    /// retry (`None`). `error` is for the operator, and names no secret.
+    /// Records a failed try, if the claim still holds: the message is tried again at
+    /// `retry_at`, or is `Failed` with no retry (`None`). `error` is for the operator, and
+    /// names no secret.
     async fn message_failed(
         &self,
         project_id: &ProjectId,
-        message_id: &str,
+        claimed: &ClaimedMessage,
         error: &str,
         retry_at: Option<DateTime<Utc>>,
-    ) -> Result<(), StoreError>;
+    ) -> Result<bool, StoreError>;
+
+    /// The project's sealed messages, for a re-seal pass: `(message_id, sealed)`.
+    async fn sealed_messages(
+        &self,
+        project_id: &ProjectId,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError>;
+
+    /// Replaces a message's sealed content, only if it is still `old` (`false` otherwise).
+    async fn reseal_message(
+        &self,
+        project_id: &ProjectId,
+        message_id: &str,
+        old: &[u8],
+        new: Vec<u8>,
+    ) -> Result<bool, StoreError>;
 }

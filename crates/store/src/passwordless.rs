@@ -28,6 +28,22 @@ impl Destination {
             Destination::Phone(phone) => phone.as_str(),
         }
     }
+
+    /// What is missing when no user holds it.
+    pub fn missing(&self) -> Missing {
+        match self {
+            Destination::Email(_) => Missing::Email,
+            Destination::Phone(_) => Missing::PhoneNumber,
+        }
+    }
+
+    /// The uniqueness rule another user holding it breaks.
+    pub fn duplicate(&self) -> Conflict {
+        match self {
+            Destination::Email(_) => Conflict::DuplicateEmail,
+            Destination::Phone(_) => Conflict::DuplicatePhoneNumber,
+        }
+    }
 }
 
 /// The user that signs in with a destination, as a send sees it.
@@ -110,8 +126,9 @@ pub trait PasswordlessStore: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<Sent, StoreError>;
 
-    /// Deletes the pending user invited at `email` (and with it its unused links):
-    /// `NotFound(Email)` if no pending user holds it.
+    /// Revokes the pending invite of `email`: the invite links of the pending user holding it
+    /// are used up (the user stays, pending). `NotFound(Email)` if no pending user holding it
+    /// has an unused invite link.
     async fn revoke_invite(
         &self,
         project_id: &ProjectId,

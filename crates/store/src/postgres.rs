@@ -15,6 +15,9 @@ const WRITE_LANES: usize = 8;
 const FOR_UPDATE: &str = " FOR UPDATE";
 /// How a worker's claim skips rows another worker holds.
 const SKIP_LOCKED: &str = " FOR UPDATE SKIP LOCKED";
+/// How a transaction takes a lock on a name until it ends: the send limits count a
+/// destination's messages under it, whichever users list the destination.
+const NAME_LOCK: &str = "SELECT pg_advisory_xact_lock(hashtext($1))";
 /// PostgreSQL keeps its statistics itself (autovacuum analyses), so its planner needs no hint.
 const SELECTIVE_PROJECT_COLUMN: &str = "u.project_id";
 

@@ -19,6 +19,9 @@ const FOR_UPDATE: &str = "";
 /// How a worker's claim skips rows another worker holds (SQLite's one writer already
 /// serialises claims).
 const SKIP_LOCKED: &str = "";
+/// How a transaction takes a lock on a name until it ends (SQLite's one writer already
+/// holds every lock): the send limits count a destination's messages under it.
+const NAME_LOCK: &str = "";
 /// SQLite's unary `+` keeps a term off the indexes, so the planner starts elsewhere.
 const SELECTIVE_PROJECT_COLUMN: &str = "+u.project_id";
 

@@ -55,7 +55,7 @@ const ACROSS_PROJECTS: [(&str, &str); 2] = [
         "`latchkey project list`: the operator's list of every project",
     ),
     (
-        "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1 WHERE message_id IN",
+        "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1, claim_id = $4 WHERE message_id IN",
         "the delivery worker claims due messages of every project; it records each outcome \
          by project and message",
     ),

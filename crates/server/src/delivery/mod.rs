@@ -25,8 +25,12 @@ pub mod templates;
 /// Twilio's own API base.
 pub const TWILIO_API_BASE: &str = "https://api.twilio.com";
 
-/// How long one send may take before it counts as failed.
-const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long one step of a send may take (lettre's and reqwest's timeouts).
+const SEND_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How long a whole send may take before it counts as failed: well inside the claim
+/// (`CLAIM_SECONDS`), so no other worker takes the message over while it is being sent.
+const SEND_DEADLINE: Duration = Duration::from_secs(40);
 
 /// How many messages one claim takes.
 const CLAIM_BATCH: u32 = 16;
@@ -35,7 +39,7 @@ const CLAIM_BATCH: u32 = 16;
 const IDLE_POLL: Duration = Duration::from_secs(1);
 
 /// The providers, as configured.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct DeliveryConfig {
     /// lettre's URL form: `smtp://user:pass@host:587?tls=required`, `smtps://host`, ...
     pub smtp_url: Option<String>,
@@ -43,6 +47,18 @@ pub struct DeliveryConfig {
     pub email_from: Option<String>,
     pub twilio: Option<TwilioConfig>,
     pub limits: Option<SendLimits>,
+}
+
+impl std::fmt::Debug for DeliveryConfig {
+    /// The SMTP URL may hold a password: only whether there is one is shown.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeliveryConfig")
+            .field("smtp", &self.smtp_url.is_some())
+            .field("email_from", &self.email_from)
+            .field("twilio", &self.twilio)
+            .field("limits", &self.limits)
+            .finish()
+    }
 }
 
 #[derive(Clone)]
@@ -150,6 +166,14 @@ impl Delivery {
         })
     }
 
+    /// The channels a provider serves: the only ones this worker claims.
+    pub fn channels(&self) -> Vec<Channel> {
+        Channel::ALL
+            .into_iter()
+            .filter(|channel| self.serves(*channel))
+            .collect()
+    }
+
     /// Whether a provider sends messages of `channel`.
     pub fn serves(&self, channel: Channel) -> bool {
         match channel {
@@ -202,13 +226,15 @@ impl Delivery {
         recipient: &str,
         subject: &str,
         content: MessageContent,
-    ) -> Result<(), String> {
+    ) -> Result<(), SendError> {
         match channel {
             Channel::Email => {
-                let mailer = self.mailer.as_ref().ok_or("no SMTP server is configured")?;
-                let to = recipient
-                    .parse::<Mailbox>()
-                    .map_err(|error| format!("the recipient is not a mailbox: {error}"))?;
+                let mailer = self.mailer.as_ref().ok_or(SendError::Permanent(
+                    "no SMTP server is configured".to_owned(),
+                ))?;
+                let to = recipient.parse::<Mailbox>().map_err(|error| {
+                    SendError::Permanent(format!("the recipient is not a mailbox: {error}"))
+                })?;
                 let builder = Message::builder()
                     .from(mailer.from.clone())
                     .to(to)
@@ -219,16 +245,29 @@ impl Delivery {
                     }
                     None => builder.body(content.text),
                 }
-                .map_err(|error| format!("the message could not be built: {error}"))?;
+                .map_err(|error| {
+                    SendError::Permanent(format!("the message could not be built: {error}"))
+                })?;
                 mailer
                     .transport
                     .send(message)
                     .await
                     .map(|_| ())
-                    .map_err(|error| format!("SMTP: {error}"))
+                    .map_err(|error| {
+                        // A 5xx reply refuses this message for good; anything else may pass later.
+                        let text = format!("SMTP: {error}");
+                        if error.is_permanent() {
+                            SendError::Permanent(text)
+                        } else {
+                            SendError::Transient(text)
+                        }
+                    })
             }
             Channel::Sms | Channel::WhatsApp => {
-                let twilio = self.twilio.as_ref().ok_or("Twilio is not configured")?;
+                let twilio = self
+                    .twilio
+                    .as_ref()
+                    .ok_or(SendError::Permanent("Twilio is not configured".to_owned()))?;
                 let config = &twilio.config;
                 let (to, from) = match channel {
                     Channel::WhatsApp => (
@@ -253,21 +292,36 @@ impl Delivery {
                     ])
                     .send()
                     .await
-                    .map_err(|error| format!("Twilio: {}", reqwest_error_kind(&error)))?;
+                    .map_err(|error| {
+                        SendError::Transient(format!("Twilio: {}", reqwest_error_kind(&error)))
+                    })?;
                 let status = response.status();
                 if status.is_success() {
                     return Ok(());
                 }
                 // Twilio's error body names its code and message; neither holds the code sent.
                 let body: serde_json::Value = response.json().await.unwrap_or_default();
-                Err(format!(
+                let text = format!(
                     "Twilio answered {status}: {} {}",
                     body["code"],
                     body["message"].as_str().unwrap_or_default()
-                ))
+                );
+                // A 4xx (but a rate limit) is Twilio refusing this message: trying again
+                // would be refused again.
+                if status.is_client_error() && status.as_u16() != 429 {
+                    Err(SendError::Permanent(text))
+                } else {
+                    Err(SendError::Transient(text))
+                }
             }
         }
     }
+}
+
+/// Why a send failed: worth another try, or not.
+enum SendError {
+    Transient(String),
+    Permanent(String),
 }
 
 /// What went wrong with a request to Twilio, without its URL or body.
@@ -283,12 +337,10 @@ fn reqwest_error_kind(error: &reqwest::Error) -> &'static str {
     }
 }
 
-/// Sends one claimed message and records the outcome.
+/// Sends one claimed message and records the outcome (while the claim holds).
 async fn deliver(store: &dyn Store, vault: &Vault, delivery: &Delivery, claimed: ClaimedMessage) {
-    let ClaimedMessage {
-        project_id,
-        message,
-    } = claimed;
+    let message = &claimed.message;
+    let project_id = &claimed.project_id;
     let content = match &message.sealed {
         Some(sealed) => vault
             .open(
@@ -304,40 +356,52 @@ async fn deliver(store: &dyn Store, vault: &Vault, delivery: &Delivery, claimed:
     };
     let outcome = match content {
         Some(content) => {
-            delivery
-                .send(
-                    message.channel,
-                    &message.recipient,
-                    &message.subject,
-                    content,
-                )
-                .await
+            let send = delivery.send(
+                message.channel,
+                &message.recipient,
+                &message.subject,
+                content,
+            );
+            match tokio::time::timeout(SEND_DEADLINE, send).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(SendError::Transient("the send timed out".to_owned())),
+            }
         }
-        None => Err("the message does not open with the secrets key".to_owned()),
+        None => Err(SendError::Permanent(
+            "the message does not open with the secrets key".to_owned(),
+        )),
     };
     let now = Utc::now();
     let recorded = match outcome {
         Ok(()) => {
             tracing::info!(message_id = %message.message_id, channel = message.channel.as_str(),
                 "message delivered");
-            store
-                .message_sent(&project_id, &message.message_id, now)
-                .await
+            store.message_sent(project_id, &claimed, now).await
         }
         Err(error) => {
-            let retry_at = (message.attempts < MAX_DELIVERY_ATTEMPTS)
-                .then(|| now + retry_delay(message.attempts));
+            let (error, retry_at) = match error {
+                SendError::Transient(error) => (
+                    error,
+                    (message.attempts < MAX_DELIVERY_ATTEMPTS)
+                        .then(|| now + retry_delay(message.attempts)),
+                ),
+                SendError::Permanent(error) => (error, None),
+            };
             tracing::warn!(message_id = %message.message_id, channel = message.channel.as_str(),
                 attempts = message.attempts, retry = retry_at.is_some(), %error,
                 "message delivery failed");
             store
-                .message_failed(&project_id, &message.message_id, &error, retry_at)
+                .message_failed(project_id, &claimed, &error, retry_at)
                 .await
         }
     };
-    if let Err(error) = recorded {
+    match recorded {
+        Ok(true) => {}
+        // The claim lapsed: the worker that took the message over records its outcome.
+        Ok(false) => tracing::warn!(message_id = %message.message_id,
+            "a delivery outlived its claim; its outcome is not recorded"),
         // The claim lapses and the message is tried again: sent at least once.
-        tracing::warn!(?error, "recording a delivery failed");
+        Err(error) => tracing::warn!(?error, "recording a delivery failed"),
     }
 }
 
@@ -348,11 +412,16 @@ pub async fn deliver_due(
     delivery: &Delivery,
     now: chrono::DateTime<Utc>,
 ) -> Result<usize, latchkey_store::StoreError> {
+    let channels = delivery.channels();
+    if channels.is_empty() {
+        return Ok(0);
+    }
     let batch = store
         .claim_messages(
             now,
             now + chrono::TimeDelta::seconds(CLAIM_SECONDS),
             CLAIM_BATCH,
+            &channels,
         )
         .await?;
     let claimed = batch.len();
@@ -363,8 +432,9 @@ pub async fn deliver_due(
     Ok(claimed)
 }
 
-/// The delivery worker: runs until the task is dropped. Each replica runs one; claims keep
-/// them from sending a message twice.
+/// The delivery worker: runs until the task is dropped. Each replica runs one. A claim keeps
+/// other workers off a message while it is sent (each send ends well inside its claim); a
+/// worker that dies mid-send loses its claim, and the message is sent again: at least once.
 pub async fn run_worker(store: Arc<dyn Store>, vault: Vault, delivery: Arc<Delivery>) {
     loop {
         match deliver_due(store.as_ref(), &vault, &delivery, Utc::now()).await {

@@ -159,7 +159,6 @@ error_table! {
     TooManyUnverifiedFactors => "too_many_unverified_factors", BAD_REQUEST;
     InvalidExpirationMinutes => "invalid_expiration_minutes", BAD_REQUEST;
     InvalidCodeChallenge => "invalid_code_challenge", BAD_REQUEST;
-    UnableToAuthPasswordResetToken => "unable_to_auth_password_reset_token", UNAUTHORIZED;
     // HTTP itself, and the server's own state.
     RouteNotFound => "route_not_found", NOT_FOUND;
     MethodNotAllowed => "method_not_allowed", METHOD_NOT_ALLOWED;

@@ -10,8 +10,8 @@ use latchkey_core::redirect_urls::{RedirectType, MAX_URL_LENGTH, TEST_DEFAULT_UR
 use latchkey_core::users::{NewUser, UserStatus};
 use latchkey_core::values::{Email, Name, PhoneNumber};
 use latchkey_store::{
-    Conflict, Destination, Issue, Missing, NewMessage, PasswordlessSend, ProjectRecord, Refusal,
-    SendTarget, Sent, StoreError,
+    Destination, Issue, NewMessage, PasswordlessSend, ProjectRecord, Refusal, SendTarget, Sent,
+    StoreError,
 };
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -66,6 +66,17 @@ pub fn check_locale(locale: Option<&str>) -> Result<(), ApiError> {
     }
 }
 
+/// Refuses, on `login_or_create`, fields only `send` takes (and the other way round): a caller
+/// who names a user to add the destination to must not get a new user instead.
+pub fn refuse_fields(fields: &[(&str, bool)]) -> Result<(), ApiError> {
+    match fields.iter().find(|(_, given)| *given) {
+        Some((field, _)) => Err(ApiError::bad_request(format!(
+            "{field} is not a field of this endpoint."
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// Whether the project answers Stytch's sandbox values (test projects only).
 pub fn is_sandbox(project: &ProjectRecord, destination: &Destination) -> bool {
     project.environment == Environment::Test
@@ -114,19 +125,8 @@ pub async fn redirect_url(
         None => None,
     };
     let urls = state.store.redirect_urls(&project.project_id).await?;
-    let allowed: Vec<(Url, bool)> = urls
-        .iter()
-        .filter_map(|registered| {
-            let default = registered
-                .valid_types
-                .iter()
-                .find(|(registered_kind, _)| *registered_kind == kind)?
-                .1;
-            Some((Url::parse(&registered.url).ok()?, default))
-        })
-        .collect();
-    if allowed.is_empty() {
-        // A test project with no URLs of the type takes local development URLs on any port.
+    if urls.is_empty() {
+        // A test project with an empty list takes local development URLs on any port.
         if project.environment != Environment::Test {
             return match parsed {
                 Some(_) => Err(no_match(field)),
@@ -139,6 +139,17 @@ pub async fn redirect_url(
             None => Ok(Url::parse(TEST_DEFAULT_URL).ok()),
         };
     }
+    let allowed: Vec<(Url, bool)> = urls
+        .iter()
+        .filter_map(|registered| {
+            let default = registered
+                .valid_types
+                .iter()
+                .find(|(registered_kind, _)| *registered_kind == kind)?
+                .1;
+            Some((Url::parse(&registered.url).ok()?, default))
+        })
+        .collect();
     match parsed {
         Some(url) => {
             if allowed
@@ -279,11 +290,7 @@ pub async fn send(
             (Recipient::User(user_id), _) => (SendTarget::User(user_id.clone()), Audience::Login),
             (_, Some(holder)) if matches!(recipient, Recipient::Invite { .. }) => {
                 if holder.status != UserStatus::Pending {
-                    return Err(StoreError::Conflict(match destination {
-                        Destination::Email(_) => Conflict::DuplicateEmail,
-                        Destination::Phone(_) => Conflict::DuplicatePhoneNumber,
-                    })
-                    .into());
+                    return Err(StoreError::Conflict(destination.duplicate()).into());
                 }
                 (SendTarget::Holder(holder.user_id), Audience::Signup)
             }
@@ -295,11 +302,7 @@ pub async fn send(
                 (SendTarget::Holder(holder.user_id), audience)
             }
             (Recipient::Existing, None) => {
-                return Err(StoreError::NotFound(match destination {
-                    Destination::Email(_) => Missing::Email,
-                    Destination::Phone(_) => Missing::PhoneNumber,
-                })
-                .into())
+                return Err(StoreError::NotFound(destination.missing()).into())
             }
             (Recipient::LoginOrCreate { pending }, None) => (
                 new_user(*pending, Name::default(), Map::new(), Map::new()),

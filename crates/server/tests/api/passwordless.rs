@@ -91,6 +91,13 @@ async fn a_refused_redirect_url_writes_nothing(engine: Engine) {
     )
     .await
     .assert_error(400, "no_match_for_provided_magic_link_url");
+    // A type the list does not name has no URL at all, localhost included.
+    app.post(
+        "/v1/magic_links/email/invite",
+        json!({"email": unique_email("invitee"), "invite_magic_link_url": "http://localhost:3000/i"}),
+    )
+    .await
+    .assert_error(400, "no_match_for_provided_magic_link_url");
     let sent = app
         .post(
             "/v1/magic_links/email/login_or_create",
@@ -313,13 +320,14 @@ async fn messages_are_sealed_at_rest(engine: Engine) {
 type Forms = Arc<Mutex<Vec<Vec<(String, String)>>>>;
 
 /// A stand-in for Twilio's Messages API that fails the first request to `fail_once_to` with a
-/// 500.
+/// 500, and refuses every request to `refuse_to` with a 400 (as Twilio refuses a number it
+/// cannot send to).
 struct Recorder {
     url: String,
     bodies: Forms,
 }
 
-async fn twilio_recorder(fail_once_to: String) -> Recorder {
+async fn twilio_recorder(fail_once_to: String, refuse_to: String) -> Recorder {
     let bodies: Forms = Arc::default();
     let failed = Arc::new(AtomicUsize::new(0));
     let recorded = bodies.clone();
@@ -329,13 +337,17 @@ async fn twilio_recorder(fail_once_to: String) -> Recorder {
             let recorded = recorded.clone();
             let failed = failed.clone();
             let fail_once_to = fail_once_to.clone();
+            let refuse_to = refuse_to.clone();
             async move {
                 let form: Vec<(String, String)> = url::form_urlencoded::parse(body.as_bytes())
                     .into_owned()
                     .collect();
-                let to_it = form.iter().any(|(k, v)| k == "To" && *v == fail_once_to);
+                let to = |number: &str| form.iter().any(|(k, v)| k == "To" && v == number);
+                let (to_it, refused) = (to(&fail_once_to), to(&refuse_to));
                 recorded.lock().unwrap().push(form);
-                if to_it && failed.fetch_add(1, Ordering::SeqCst) == 0 {
+                if refused {
+                    (axum::http::StatusCode::BAD_REQUEST, "{\"code\":21211}")
+                } else if to_it && failed.fetch_add(1, Ordering::SeqCst) == 0 {
                     (
                         axum::http::StatusCode::INTERNAL_SERVER_ERROR,
                         "{\"code\":20500}",
@@ -373,8 +385,8 @@ fn twilio(url: &str) -> Delivery {
 }
 
 async fn a_failed_delivery_is_retried_and_each_message_is_claimed_once(engine: Engine) {
-    let phone = unique_phone();
-    let recorder = twilio_recorder(phone.clone()).await;
+    let (phone, refused) = (unique_phone(), unique_phone());
+    let recorder = twilio_recorder(phone.clone(), refused.clone()).await;
     let app = crate::helpers::spawn_app_delivering(
         engine,
         latchkey_server::operations::Limits::default(),
@@ -418,11 +430,32 @@ async fn a_failed_delivery_is_retried_and_each_message_is_claimed_once(engine: E
     drain(now).await;
     let failed = ours().await;
     assert_eq!(failed.status, MessageStatus::Queued);
+    // A refusal is final: the message fails at once, with no retry.
+    app.post(
+        "/v1/otps/sms/login_or_create",
+        json!({"phone_number": refused}),
+    )
+    .await
+    .assert_ok();
+    drain(Utc::now()).await;
+    let refusal = ours().await;
+    assert_eq!(refusal.recipient, refused);
+    assert_eq!(
+        (refusal.status, refusal.attempts),
+        (MessageStatus::Failed, 1)
+    );
     assert_eq!(failed.attempts, 1);
     assert!(failed.last_error.unwrap().contains("500"));
     let later = now + chrono::TimeDelta::seconds(10);
     drain(later).await;
-    let sent = ours().await;
+    let sent = app
+        .store
+        .outbox(&app.project_id, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|message| message.recipient == phone)
+        .unwrap();
     assert_eq!(sent.status, MessageStatus::Sent);
     assert_eq!(sent.attempts, 2);
     let bodies = recorder.bodies.lock().unwrap().clone();
@@ -445,22 +478,65 @@ async fn a_failed_delivery_is_retried_and_each_message_is_claimed_once(engine: E
         .assert_ok();
     }
     let until = later + chrono::TimeDelta::seconds(60);
+    // A worker claims only what it can send.
+    let email_only = app
+        .store
+        .claim_messages(later, until, 16, &[Channel::Email])
+        .await
+        .unwrap();
+    assert!(email_only
+        .iter()
+        .all(|claimed| claimed.message.channel == Channel::Email));
     let (a, b) = tokio::join!(
-        app.store.claim_messages(later, until, 16),
-        app.store.claim_messages(later, until, 16)
+        app.store.claim_messages(later, until, 16, &Channel::ALL),
+        app.store.claim_messages(later, until, 16, &Channel::ALL)
     );
-    let mut ids: Vec<String> = a
+    let claims: Vec<_> = a
         .unwrap()
         .into_iter()
         .chain(b.unwrap())
         .filter(|claimed| claimed.project_id == app.project_id)
-        .map(|claimed| claimed.message.message_id)
+        .collect();
+    let mut ids: Vec<String> = claims
+        .iter()
+        .map(|claimed| claimed.message.message_id.clone())
         .collect();
     let claimed = ids.len();
     ids.sort();
     ids.dedup();
     assert_eq!(ids.len(), claimed, "no message claimed twice");
     assert!(claimed > 0);
+    // A claim that lapsed records nothing: the worker that took the message over does.
+    let stale = &claims[0];
+    let lapsed = until + chrono::TimeDelta::seconds(1);
+    let retaken = app
+        .store
+        .claim_messages(
+            lapsed,
+            lapsed + chrono::TimeDelta::seconds(60),
+            100,
+            &Channel::ALL,
+        )
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|claimed| claimed.message.message_id == stale.message.message_id)
+        .expect("a lapsed claim is claimed again");
+    assert!(!app
+        .store
+        .message_sent(&app.project_id, stale, lapsed)
+        .await
+        .unwrap());
+    assert!(app
+        .store
+        .message_sent(&app.project_id, &retaken, lapsed)
+        .await
+        .unwrap());
+    assert!(!app
+        .store
+        .message_failed(&app.project_id, stale, "late", Some(lapsed))
+        .await
+        .unwrap());
     assert_eq!(
         app.store
             .outbox(&app.project_id, 1)

@@ -242,6 +242,13 @@ async fn a_secrets_key_rotation_moves_every_sealed_value(engine: Engine) {
         .as_str()
         .unwrap()
         .to_owned();
+    // And a message in the outbox, carrying a link.
+    app.post(
+        "/v1/magic_links/email/login_or_create",
+        json!({"email": unique_email("rotation-mail")}),
+    )
+    .await
+    .assert_ok();
 
     // The rotation: a new key, with the suite's as the old one, while a server runs with both.
     let new_key = Vault::from_key_text(&Vault::generate_key_text()).unwrap();
@@ -257,6 +264,8 @@ async fn a_secrets_key_rotation_moves_every_sealed_value(engine: Engine) {
     assert_eq!(report.member_totps, 1, "{report:?}");
     assert_eq!(report.signing_keys, 2, "{report:?}");
     assert_eq!(report.unmovable_recovery_codes, 0);
+    assert_eq!(report.messages, 1, "{report:?}");
+    assert_eq!(report.unopenable_messages, 0);
     // A second pass finds nothing left to move.
     let again =
         latchkey_server::vault::reseal_project(during.store.as_ref(), &rotating, &app.project_id)
@@ -270,6 +279,19 @@ async fn a_secrets_key_rotation_moves_every_sealed_value(engine: Engine) {
         assert!(new_key.open(&context, &key.private_key).is_ok());
         assert!(test_vault().open(&context, &key.private_key).is_err());
     }
+    let message = app
+        .store
+        .outbox(&app.project_id, 1)
+        .await
+        .unwrap()
+        .remove(0);
+    let context = latchkey_core::delivery::MessageContent::context(
+        app.project_id.as_str(),
+        &message.message_id,
+    );
+    let sealed = message.sealed.unwrap();
+    assert!(new_key.open(&context, &sealed).is_ok());
+    assert!(test_vault().open(&context, &sealed).is_err());
     for owner in [TotpOwner::User, TotpOwner::Member] {
         let registrations = app
             .store

@@ -78,6 +78,33 @@ pub(super) async fn use_magic_link(
     super::otps::activate_pending(conn, project, user_id).await
 }
 
+/// Keeps a token of `purpose` for the user (sent to `email_id`, if any).
+pub(super) async fn insert_magic_link(
+    conn: &mut Conn,
+    project: &str,
+    user_id: &UserId,
+    email_id: Option<&str>,
+    (purpose, digest, code_challenge): (LinkPurpose, &CodeDigest, Option<&str>),
+    expires_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO magic_links (token_digest, project_id, user_id, email_id, purpose, \
+         code_challenge, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(digest.to_vec())
+    .bind(project)
+    .bind(user_id.as_str())
+    .bind(email_id)
+    .bind(purpose.as_str())
+    .bind(code_challenge)
+    .bind(to_micros(expires_at))
+    .bind(to_micros(now))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 #[async_trait]
 impl MagicLinkStore for Engine {
     async fn issue_magic_link(
@@ -102,19 +129,19 @@ impl MagicLinkStore for Engine {
             .await?;
             owned.ok_or(StoreError::NotFound(Missing::Email))?;
         }
-        sqlx::query(
-            "INSERT INTO magic_links (token_digest, project_id, user_id, email_id, purpose, \
-             code_challenge, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        insert_magic_link(
+            &mut tx,
+            project,
+            &link.user_id,
+            link.email_id.as_ref().map(EmailId::as_str),
+            (
+                link.purpose,
+                &link.token_digest,
+                link.code_challenge.as_deref(),
+            ),
+            link.expires_at,
+            now,
         )
-        .bind(link.token_digest.to_vec())
-        .bind(project)
-        .bind(link.user_id.as_str())
-        .bind(link.email_id.as_ref().map(|id| id.as_str().to_owned()))
-        .bind(link.purpose.as_str())
-        .bind(link.code_challenge)
-        .bind(to_micros(link.expires_at))
-        .bind(to_micros(now))
-        .execute(&mut *tx)
         .await?;
         tx.commit().await?;
         Ok(())

@@ -5,6 +5,8 @@
 //! - `WRITE_LANES`: how many write transactions the engine runs well at once;
 //! - `FOR_UPDATE`: the row-lock suffix for read-modify-write reads ("" where the writer is
 //!   already exclusive);
+//! - `NAME_LOCK`: a statement taking a transaction-long lock on a name (`$1`), or "" where the
+//!   writer is exclusive;
 //! - `SKIP_LOCKED`: the suffix by which a delivery worker's claim passes over rows another
 //!   worker holds;
 //! - `SELECTIVE_PROJECT_COLUMN`: how a search names `u.project_id` when a selective filter should
@@ -45,7 +47,9 @@ use latchkey_core::values::{merge_metadata, Email, Name, PhoneNumber};
 use serde_json::{Map, Value};
 use sqlx::{QueryBuilder, Row};
 
-use super::{Db, Engine, FOR_UPDATE, SELECTIVE_PROJECT_COLUMN, SKIP_LOCKED, WRITE_LANES};
+use super::{
+    Db, Engine, FOR_UPDATE, NAME_LOCK, SELECTIVE_PROJECT_COLUMN, SKIP_LOCKED, WRITE_LANES,
+};
 use crate::*;
 
 mod authentication;

@@ -40,6 +40,13 @@ pub(super) async fn queue_message(
     limits: &SendLimits,
 ) -> Result<(), StoreError> {
     let now = message.created_at;
+    if !NAME_LOCK.is_empty() {
+        // Every send to the destination, whichever user lists it, is counted in turn.
+        sqlx::query(NAME_LOCK)
+            .bind(format!("outbox:{project}:{}", message.recipient))
+            .execute(&mut *conn)
+            .await?;
+    }
     let row = sqlx::query(
         "SELECT (SELECT COUNT(*) FROM outbox WHERE project_id = $1 AND recipient = $2 AND created_at > $3) \
            AS to_destination, \
@@ -128,19 +135,30 @@ impl OutboxStore for Engine {
         now: DateTime<Utc>,
         claimed_until: DateTime<Utc>,
         limit: u32,
+        channels: &[Channel],
     ) -> Result<Vec<ClaimedMessage>, StoreError> {
+        let serves = |channel: Channel| channels.contains(&channel);
+        let claim_id = latchkey_core::secret::Secret::generate_token()
+            .expose()
+            .to_owned();
         let mut tx = self.writer().begin().await?;
         let rows = sqlx::query(&format!(
-            "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1 \
+            "UPDATE outbox SET claimed_until = $1, attempts = attempts + 1, claim_id = $4 \
              WHERE message_id IN (SELECT message_id FROM outbox \
              WHERE status = 'queued' AND next_attempt_at <= $2 \
              AND (claimed_until IS NULL OR claimed_until <= $2) \
+             AND ((channel = 'email' AND $5) OR (channel = 'sms' AND $6) \
+             OR (channel = 'whatsapp' AND $7)) \
              ORDER BY next_attempt_at LIMIT $3{SKIP_LOCKED}) \
              RETURNING project_id, {MESSAGE_COLUMNS}"
         ))
         .bind(to_micros(claimed_until))
         .bind(to_micros(now))
         .bind(i64::from(limit))
+        .bind(&claim_id)
+        .bind(serves(Channel::Email))
+        .bind(serves(Channel::Sms))
+        .bind(serves(Channel::WhatsApp))
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -148,6 +166,7 @@ impl OutboxStore for Engine {
             .map(|row| {
                 Ok(ClaimedMessage {
                     project_id: stored_id(row, "outbox", "project_id", ProjectId::parse)?,
+                    claim_id: claim_id.clone(),
                     message: message_row(row)?,
                 })
             })
@@ -157,43 +176,81 @@ impl OutboxStore for Engine {
     async fn message_sent(
         &self,
         project_id: &ProjectId,
-        message_id: &str,
+        claimed: &ClaimedMessage,
         now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        sqlx::query(
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
             "UPDATE outbox SET status = 'sent', delivered_at = $1, claimed_until = NULL, \
-             last_error = NULL WHERE project_id = $2 AND message_id = $3",
+             claim_id = NULL, last_error = NULL WHERE project_id = $2 AND message_id = $3 \
+             AND status = 'queued' AND claim_id = $4",
         )
         .bind(to_micros(now))
         .bind(project_id.as_str())
-        .bind(message_id)
+        .bind(&claimed.message.message_id)
+        .bind(&claimed.claim_id)
         .execute(self.writer())
         .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     async fn message_failed(
         &self,
         project_id: &ProjectId,
-        message_id: &str,
+        claimed: &ClaimedMessage,
         error: &str,
         retry_at: Option<DateTime<Utc>>,
-    ) -> Result<(), StoreError> {
+    ) -> Result<bool, StoreError> {
         let status = match retry_at {
             Some(_) => MessageStatus::Queued,
             None => MessageStatus::Failed,
         };
-        sqlx::query(
+        let done = sqlx::query(
             "UPDATE outbox SET status = $1, next_attempt_at = $2, claimed_until = NULL, \
-             last_error = $3 WHERE project_id = $4 AND message_id = $5",
+             claim_id = NULL, last_error = $3 WHERE project_id = $4 AND message_id = $5 \
+             AND status = 'queued' AND claim_id = $6",
         )
         .bind(status.as_str())
         .bind(retry_at.map(to_micros))
         .bind(error)
         .bind(project_id.as_str())
-        .bind(message_id)
+        .bind(&claimed.message.message_id)
+        .bind(&claimed.claim_id)
         .execute(self.writer())
         .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn sealed_messages(
+        &self,
+        project_id: &ProjectId,
+    ) -> Result<Vec<(String, Vec<u8>)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT message_id, sealed FROM outbox WHERE project_id = $1 AND sealed IS NOT NULL",
+        )
+        .bind(project_id.as_str())
+        .fetch_all(self.reader())
+        .await?;
+        rows.iter()
+            .map(|row| Ok((row.try_get("message_id")?, row.try_get("sealed")?)))
+            .collect()
+    }
+
+    async fn reseal_message(
+        &self,
+        project_id: &ProjectId,
+        message_id: &str,
+        old: &[u8],
+        new: Vec<u8>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE outbox SET sealed = $1 WHERE project_id = $2 AND message_id = $3 AND sealed = $4",
+        )
+        .bind(new)
+        .bind(project_id.as_str())
+        .bind(message_id)
+        .bind(old)
+        .execute(self.writer())
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 }

@@ -122,10 +122,7 @@ async fn send_in(
 ) -> Result<Sent, StoreError> {
     let project = project_id.as_str();
     let micros = to_micros(now);
-    let duplicate = match send.destination {
-        Destination::Email(_) => Conflict::DuplicateEmail,
-        Destination::Phone(_) => Conflict::DuplicatePhoneNumber,
-    };
+    let duplicate = send.destination.duplicate();
     let (user_id, method_id, user_created) = match &send.target {
         SendTarget::Holder(expected) => {
             find_user_row(conn, project, &UserRef::Id(expected.clone()), true)
@@ -192,7 +189,6 @@ async fn issue_secret(
     issue: &Issue,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    let micros = to_micros(now);
     match issue {
         Issue::MagicLink {
             token_digest,
@@ -204,19 +200,15 @@ async fn issue_secret(
                 Destination::Email(_) => Some(method_id),
                 Destination::Phone(_) => None,
             };
-            sqlx::query(
-                "INSERT INTO magic_links (token_digest, project_id, user_id, email_id, purpose, \
-             code_challenge, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            super::magic_links::insert_magic_link(
+                conn,
+                project,
+                user_id,
+                email_id,
+                (*purpose, token_digest, code_challenge.as_deref()),
+                *expires_at,
+                now,
             )
-            .bind(token_digest.to_vec())
-            .bind(project)
-            .bind(user_id.as_str())
-            .bind(email_id)
-            .bind(purpose.as_str())
-            .bind(code_challenge.as_deref())
-            .bind(to_micros(*expires_at))
-            .bind(micros)
-            .execute(&mut *conn)
             .await?;
         }
         Issue::Otp {

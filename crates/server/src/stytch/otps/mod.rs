@@ -25,8 +25,8 @@ use utoipa_axum::routes;
 
 use super::magic_links::{named_user, MagicLinkSentResponse};
 use super::passwordless::{
-    self, check_locale, is_sandbox, parse_email, parse_phone, Attributes, AuthenticateOptions,
-    Prepared, Recipient,
+    self, check_locale, is_sandbox, parse_email, parse_phone, refuse_fields, Attributes,
+    AuthenticateOptions, Prepared, Recipient,
 };
 use super::sessions::{AuthenticatedResponse, SessionOptions};
 use super::users::given;
@@ -106,6 +106,25 @@ pub struct OtpEmailSentResponse {
     sent: MagicLinkSentResponse,
     #[serde(skip_serializing_if = "Option::is_none")]
     user_created: Option<bool>,
+}
+
+/// The fields a request gave that only the other endpoint of its pair takes: `send` names a
+/// user, `login_or_create` may make one pending.
+fn fields_of_the_other_endpoint(
+    login_or_create: bool,
+    (user_id, session_token, session_jwt): (&Option<String>, &Option<String>, &Option<String>),
+    create_user_as_pending: Option<bool>,
+) -> Vec<(&'static str, bool)> {
+    let given = |value: &Option<String>| value.as_deref().is_some_and(|text| !text.is_empty());
+    if login_or_create {
+        vec![
+            ("user_id", given(user_id)),
+            ("session_token", given(session_token)),
+            ("session_jwt", given(session_jwt)),
+        ]
+    } else {
+        vec![("create_user_as_pending", create_user_as_pending.is_some())]
+    }
 }
 
 /// A code for `destination` and its message.
@@ -204,6 +223,15 @@ async fn phone_send(
     login_or_create: bool,
 ) -> Result<Response, ApiError> {
     let phone = parse_phone(request.phone_number)?;
+    refuse_fields(&fields_of_the_other_endpoint(
+        login_or_create,
+        (
+            &request.user_id,
+            &request.session_token,
+            &request.session_jwt,
+        ),
+        request.create_user_as_pending,
+    ))?;
     let life = otps::expiry(request.expiration_minutes)?;
     check_locale(request.locale.as_deref())?;
     let _ = request.attributes;
@@ -289,6 +317,15 @@ async fn email_code(
     login_or_create: bool,
 ) -> Result<Response, ApiError> {
     let email = parse_email(request.email)?;
+    refuse_fields(&fields_of_the_other_endpoint(
+        login_or_create,
+        (
+            &request.user_id,
+            &request.session_token,
+            &request.session_jwt,
+        ),
+        request.create_user_as_pending,
+    ))?;
     let life = otps::expiry(request.expiration_minutes)?;
     check_locale(request.locale.as_deref())?;
     super::magic_links::refuse_templates([

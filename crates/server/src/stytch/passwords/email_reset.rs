@@ -72,7 +72,11 @@ pub(super) async fn reset_start(
     let login_life = LinkPurpose::Login.expiry(None)?;
     let prepare = |_| -> Result<Prepared, ApiError> {
         let (token, token_digest) = new_token(&state.vault, &project.project_id);
-        let reset_link = passwordless::link(&reset_url, "reset_password", token.expose());
+        let reset_link = passwordless::link(
+            &reset_url,
+            LinkPurpose::ResetPassword.token_type(),
+            token.expose(),
+        );
         let now = Utc::now();
         let (also, login_link) = match &login_url {
             Some(url) => {
@@ -85,6 +89,7 @@ pub(super) async fn reset_start(
                 };
                 (
                     Some(issue),
+                    // Stytch names this link `login`; it authenticates as a magic link.
                     Some(passwordless::link(url, "login", login_token.expose())),
                 )
             }
