@@ -114,7 +114,8 @@ def test_the_secrets_key_rotates_without_losing_a_secret(database):
         assert report["unmovable_recovery_codes"] == 0
         again = json.loads(run("secrets", "reseal", "--database-url", url, *both).stdout)
         assert again == {"signing_keys": 0, "totps": 0, "member_totps": 0,
-                         "check_value": False, "unmovable_recovery_codes": 0}
+                         "check_value": False, "unmovable_recovery_codes": 0,
+                         "messages": 0, "unopenable_messages": 0}
     finally:
         server.stop()
 

@@ -184,29 +184,17 @@ impl VerificationThrottle {
     /// oldest counted send leaves the window (the store never lets the count pass the limit,
     /// so one leaving is enough); at least a second.
     pub fn check(&self, recent: &RecentSends, now: DateTime<Utc>) -> Result<(), Throttled> {
-        let waits = [
-            (
-                recent.to_destination,
-                self.per_destination,
-                recent.oldest_to_destination,
-            ),
-            (recent.by_user, self.per_user, recent.oldest_by_user),
-        ];
-        let retry_after_seconds = waits
-            .iter()
-            .filter(|(sent, limit, _)| sent >= limit)
-            .map(|(_, _, oldest)| {
-                let free_at = oldest.unwrap_or(now) + self.window;
-                let millis = (free_at - now).num_milliseconds().max(0).unsigned_abs();
-                millis.div_ceil(1000).max(1)
-            })
-            .max();
-        match retry_after_seconds {
-            Some(retry_after_seconds) => Err(Throttled {
-                retry_after_seconds,
-            }),
-            None => Ok(()),
-        }
+        crate::delivery::check_window(
+            self.window,
+            &[
+                (
+                    (recent.to_destination, recent.oldest_to_destination),
+                    self.per_destination,
+                ),
+                ((recent.by_user, recent.oldest_by_user), self.per_user),
+            ],
+            now,
+        )
     }
 }
 

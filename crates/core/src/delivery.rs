@@ -57,12 +57,15 @@ pub const DEFAULT_SEND_LIMITS: SendLimits = SendLimits {
     per_project: 10_000,
 };
 
-/// The sends counted within the window: how many, and the oldest one's time.
+/// Sends counted within a window: how many, and the oldest one's time.
+pub type Count = (u64, Option<DateTime<Utc>>);
+
+/// The sends counted within the window, per limit.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct SendCounts {
-    pub to_destination: (u64, Option<DateTime<Utc>>),
-    pub by_user: (u64, Option<DateTime<Utc>>),
-    pub by_project: (u64, Option<DateTime<Utc>>),
+    pub to_destination: Count,
+    pub by_user: Count,
+    pub by_project: Count,
 }
 
 impl SendLimits {
@@ -74,25 +77,41 @@ impl SendLimits {
     /// Whether one more message may be queued at `now`; if not, how long until the oldest
     /// counted send of a full count leaves the window (at least a second).
     pub fn check(&self, counts: &SendCounts, now: DateTime<Utc>) -> Result<(), Throttled> {
-        let retry_after_seconds = [
-            (counts.to_destination, self.per_destination),
-            (counts.by_user, self.per_user),
-            (counts.by_project, self.per_project),
-        ]
+        check_window(
+            self.window,
+            &[
+                (counts.to_destination, self.per_destination),
+                (counts.by_user, self.per_user),
+                (counts.by_project, self.per_project),
+            ],
+            now,
+        )
+    }
+}
+
+/// Whether one more send may go out at `now` given, for each limit, the sends counted in the
+/// sliding `window` (how many, the oldest one's time) and the limit. When one may not, the wait
+/// is until the oldest counted send of a full count leaves the window (the store never lets a
+/// count pass its limit, so one leaving is enough); at least a second.
+pub fn check_window(
+    window: TimeDelta,
+    counts: &[(Count, u64)],
+    now: DateTime<Utc>,
+) -> Result<(), Throttled> {
+    let retry_after_seconds = counts
         .iter()
         .filter(|((sent, _), limit)| sent >= limit)
         .map(|((_, oldest), _)| {
-            let free_at = oldest.unwrap_or(now) + self.window;
+            let free_at = oldest.unwrap_or(now) + window;
             let millis = (free_at - now).num_milliseconds().max(0).unsigned_abs();
             millis.div_ceil(1000).max(1)
         })
         .max();
-        match retry_after_seconds {
-            Some(retry_after_seconds) => Err(Throttled {
-                retry_after_seconds,
-            }),
-            None => Ok(()),
-        }
+    match retry_after_seconds {
+        Some(retry_after_seconds) => Err(Throttled {
+            retry_after_seconds,
+        }),
+        None => Ok(()),
     }
 }
 

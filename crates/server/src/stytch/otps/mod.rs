@@ -108,23 +108,37 @@ pub struct OtpEmailSentResponse {
     user_created: Option<bool>,
 }
 
-/// The fields a request gave that only the other endpoint of its pair takes: `send` names a
-/// user, `login_or_create` may make one pending.
-fn fields_of_the_other_endpoint(
+/// The user a `send` names to add the destination to: by id, or by a session.
+type NamedUser = (Option<String>, SessionOptions);
+
+/// What a send request asks, checked: the code's life, whether to make the user pending
+/// (`login_or_create`), and the user to add the destination to (`send`). Fields of the other
+/// endpoint of the pair are refused: a caller who names a user must not get a new user instead.
+fn send_terms(
     login_or_create: bool,
-    (user_id, session_token, session_jwt): (&Option<String>, &Option<String>, &Option<String>),
+    (expiration_minutes, locale): (Option<i64>, Option<&str>),
+    (user_id, session_token, session_jwt): (Option<String>, Option<String>, Option<String>),
     create_user_as_pending: Option<bool>,
-) -> Vec<(&'static str, bool)> {
+) -> Result<(Duration, Option<bool>, NamedUser), ApiError> {
     let given = |value: &Option<String>| value.as_deref().is_some_and(|text| !text.is_empty());
     if login_or_create {
-        vec![
-            ("user_id", given(user_id)),
-            ("session_token", given(session_token)),
-            ("session_jwt", given(session_jwt)),
-        ]
+        refuse_fields(&[
+            ("user_id", given(&user_id)),
+            ("session_token", given(&session_token)),
+            ("session_jwt", given(&session_jwt)),
+        ])?;
     } else {
-        vec![("create_user_as_pending", create_user_as_pending.is_some())]
+        refuse_fields(&[("create_user_as_pending", create_user_as_pending.is_some())])?;
     }
+    let life = otps::expiry(expiration_minutes)?;
+    check_locale(locale)?;
+    let pending = login_or_create.then(|| create_user_as_pending.unwrap_or(false));
+    let session = SessionOptions {
+        session_token,
+        session_jwt,
+        ..SessionOptions::default()
+    };
+    Ok((life, pending, (user_id, session)))
 }
 
 /// A code for `destination` and its message.
@@ -180,7 +194,7 @@ async fn send_code(
     destination: Destination,
     life: Duration,
     login_or_create: Option<bool>,
-    (user_id, session): (Option<String>, SessionOptions),
+    (user_id, session): NamedUser,
 ) -> Result<latchkey_store::Sent, ApiError> {
     let now = Utc::now();
     let recipient = match login_or_create {
@@ -223,27 +237,13 @@ async fn phone_send(
     login_or_create: bool,
 ) -> Result<Response, ApiError> {
     let phone = parse_phone(request.phone_number)?;
-    refuse_fields(&fields_of_the_other_endpoint(
-        login_or_create,
-        (
-            &request.user_id,
-            &request.session_token,
-            &request.session_jwt,
-        ),
-        request.create_user_as_pending,
-    ))?;
-    let life = otps::expiry(request.expiration_minutes)?;
-    check_locale(request.locale.as_deref())?;
     let _ = request.attributes;
-    let named = (
-        request.user_id,
-        SessionOptions {
-            session_token: request.session_token,
-            session_jwt: request.session_jwt,
-            ..SessionOptions::default()
-        },
-    );
-    let pending = login_or_create.then(|| request.create_user_as_pending.unwrap_or(false));
+    let (life, pending, named) = send_terms(
+        login_or_create,
+        (request.expiration_minutes, request.locale.as_deref()),
+        (request.user_id, request.session_token, request.session_jwt),
+        request.create_user_as_pending,
+    )?;
     let sent = send_code(
         &state,
         &auth,
@@ -317,31 +317,17 @@ async fn email_code(
     login_or_create: bool,
 ) -> Result<Response, ApiError> {
     let email = parse_email(request.email)?;
-    refuse_fields(&fields_of_the_other_endpoint(
-        login_or_create,
-        (
-            &request.user_id,
-            &request.session_token,
-            &request.session_jwt,
-        ),
-        request.create_user_as_pending,
-    ))?;
-    let life = otps::expiry(request.expiration_minutes)?;
-    check_locale(request.locale.as_deref())?;
     super::magic_links::refuse_templates([
         request.login_template_id.as_deref(),
         request.signup_template_id.as_deref(),
     ])?;
     let _ = request.attributes;
-    let named = (
-        request.user_id,
-        SessionOptions {
-            session_token: request.session_token,
-            session_jwt: request.session_jwt,
-            ..SessionOptions::default()
-        },
-    );
-    let pending = login_or_create.then(|| request.create_user_as_pending.unwrap_or(false));
+    let (life, pending, named) = send_terms(
+        login_or_create,
+        (request.expiration_minutes, request.locale.as_deref()),
+        (request.user_id, request.session_token, request.session_jwt),
+        request.create_user_as_pending,
+    )?;
     let sent = send_code(
         &state,
         &auth,
