@@ -27,6 +27,8 @@ pub enum LinkPurpose {
     Embedded,
     /// `passwords/email/reset/start`.
     ResetPassword,
+    /// A B2B discovery link: proves an email, before any organization is chosen.
+    Discovery,
 }
 
 /// The shortest and longest life Stytch allows a link, in minutes (five minutes to a week).
@@ -47,12 +49,13 @@ pub enum LinkError {
 }
 
 impl LinkPurpose {
-    pub const ALL: [LinkPurpose; 5] = [
+    pub const ALL: [LinkPurpose; 6] = [
         LinkPurpose::Login,
         LinkPurpose::Signup,
         LinkPurpose::Invite,
         LinkPurpose::Embedded,
         LinkPurpose::ResetPassword,
+        LinkPurpose::Discovery,
     ];
 
     /// The name it is stored under.
@@ -63,6 +66,7 @@ impl LinkPurpose {
             LinkPurpose::Invite => "invite",
             LinkPurpose::Embedded => "embedded",
             LinkPurpose::ResetPassword => "reset_password",
+            LinkPurpose::Discovery => "discovery",
         }
     }
 
@@ -76,7 +80,10 @@ impl LinkPurpose {
     /// half an hour for a password reset.
     pub fn default_minutes(self) -> i64 {
         match self {
-            LinkPurpose::Login | LinkPurpose::Invite | LinkPurpose::Embedded => 60,
+            LinkPurpose::Login
+            | LinkPurpose::Invite
+            | LinkPurpose::Embedded
+            | LinkPurpose::Discovery => 60,
             LinkPurpose::Signup => 10_080,
             LinkPurpose::ResetPassword => 30,
         }
@@ -97,6 +104,26 @@ impl LinkPurpose {
         match self {
             LinkPurpose::ResetPassword => "reset_password",
             _ => "magic_links",
+        }
+    }
+
+    /// The life of a B2B link when the request names none: Stytch's B2B defaults (an hour, a
+    /// week for an invite, half an hour for a reset), within the same bounds.
+    pub fn b2b_expiry(self, minutes: Option<i64>) -> Result<Duration, LinkError> {
+        let default = match self {
+            LinkPurpose::Invite => 10_080,
+            LinkPurpose::ResetPassword => 30,
+            _ => 60,
+        };
+        self.expiry(Some(minutes.unwrap_or(default)))
+    }
+
+    /// The `stytch_token_type` of a B2B link.
+    pub fn b2b_token_type(self) -> &'static str {
+        match self {
+            LinkPurpose::Discovery => "discovery",
+            LinkPurpose::ResetPassword => "multi_tenant_passwords",
+            _ => "multi_tenant_magic_links",
         }
     }
 

@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
 use crate::ids::OrganizationId;
+use crate::values::Email;
 use crate::InputError;
 
 /// An organization's slug: 2 to 128 of lower-case letters, digits and `-._~`, unique per
@@ -285,12 +286,87 @@ pub struct Organization {
     pub updated_at: DateTime<Utc>,
 }
 
+/// Why an organization refuses to make a member of an email on its first login (JIT).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JitRefusal {
+    /// `email_jit_provisioning` is `NOT_ALLOWED`.
+    NotAllowed,
+    /// The email's domain is not among `email_allowed_domains`.
+    DomainNotAllowed,
+}
+
+/// Why an organization refuses an invite.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InviteRefusal {
+    /// `email_invites` is `NOT_ALLOWED`.
+    NotAllowed,
+    /// `email_invites` is `RESTRICTED` and the email's domain is not allowed.
+    DomainNotAllowed,
+}
+
 impl Organization {
+    fn setting(&self, name: &str) -> Option<&str> {
+        self.settings.get(name).and_then(Value::as_str)
+    }
+
+    fn list(&self, name: &str) -> Vec<&str> {
+        self.settings
+            .get(name)
+            .and_then(Value::as_array)
+            .map(|items| items.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default()
+    }
+
     /// Whether the organization demands MFA of a member: its `mfa_policy` is
     /// `REQUIRED_FOR_ALL`, or the member enrolled (`mfa_enrolled`).
     pub fn requires_mfa(&self, member_enrolled: bool) -> bool {
-        member_enrolled
-            || self.settings.get("mfa_policy").and_then(Value::as_str) == Some("REQUIRED_FOR_ALL")
+        member_enrolled || self.setting("mfa_policy") == Some("REQUIRED_FOR_ALL")
+    }
+
+    /// Whether members may log in with `method` (`magic_link`, `email_otp`, `password`, …):
+    /// always, unless `auth_methods` is `RESTRICTED` to `allowed_auth_methods` without it.
+    pub fn allows_auth_method(&self, method: &str) -> bool {
+        self.setting("auth_methods") != Some("RESTRICTED")
+            || self.list("allowed_auth_methods").contains(&method)
+    }
+
+    /// Whether an MFA method (`sms_otp`, `totp`) may complete MFA: always, unless
+    /// `mfa_methods` is `RESTRICTED` to `allowed_mfa_methods` without it.
+    pub fn allows_mfa_method(&self, method: &str) -> bool {
+        self.setting("mfa_methods") != Some("RESTRICTED")
+            || self.list("allowed_mfa_methods").contains(&method)
+    }
+
+    fn domain_allowed(&self, email: &Email) -> bool {
+        let domain = email.domain();
+        self.list("email_allowed_domains")
+            .iter()
+            .any(|allowed| allowed.eq_ignore_ascii_case(domain))
+    }
+
+    /// Whether a first login by `email` may make a member (JIT provisioning by email
+    /// domain): only with `email_jit_provisioning: RESTRICTED` and the domain among
+    /// `email_allowed_domains`.
+    pub fn jit_by_email(&self, email: &Email) -> Result<(), JitRefusal> {
+        if self.setting("email_jit_provisioning") != Some("RESTRICTED") {
+            return Err(JitRefusal::NotAllowed);
+        }
+        if !self.domain_allowed(email) {
+            return Err(JitRefusal::DomainNotAllowed);
+        }
+        Ok(())
+    }
+
+    /// Whether `email` may be invited: `email_invites` `ALL_ALLOWED` (the default), or
+    /// `RESTRICTED` to `email_allowed_domains`.
+    pub fn invites(&self, email: &Email) -> Result<(), InviteRefusal> {
+        match self.setting("email_invites") {
+            Some("NOT_ALLOWED") => Err(InviteRefusal::NotAllowed),
+            Some("RESTRICTED") if !self.domain_allowed(email) => {
+                Err(InviteRefusal::DomainNotAllowed)
+            }
+            _ => Ok(()),
+        }
     }
 }
 
@@ -339,6 +415,48 @@ pub fn parse_logo_url(raw: &str) -> Result<String, InputError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn organization(settings: Value) -> Organization {
+        Organization {
+            organization_id: OrganizationId::generate(crate::ids::Environment::Test),
+            name: "Acme".into(),
+            slug: OrganizationSlug::from_trusted("acme".into()),
+            logo_url: String::new(),
+            external_id: None,
+            trusted_metadata: Map::new(),
+            settings: settings.as_object().cloned().unwrap_or_default(),
+            created_at: DateTime::<Utc>::UNIX_EPOCH,
+            updated_at: DateTime::<Utc>::UNIX_EPOCH,
+        }
+    }
+
+    #[test]
+    fn policy_is_read_from_the_settings() {
+        let ada = Email::parse("ada@acme.example").unwrap();
+        let open = organization(json!({}));
+        assert!(open.allows_auth_method("magic_link") && open.allows_mfa_method("totp"));
+        assert_eq!(open.jit_by_email(&ada), Err(JitRefusal::NotAllowed));
+        assert_eq!(open.invites(&ada), Ok(()));
+        assert!(!open.requires_mfa(false) && open.requires_mfa(true));
+        let strict = organization(json!({
+            "auth_methods": "RESTRICTED", "allowed_auth_methods": ["password"],
+            "mfa_methods": "RESTRICTED", "allowed_mfa_methods": ["sms_otp"],
+            "email_jit_provisioning": "RESTRICTED", "email_allowed_domains": ["ACME.example"],
+            "email_invites": "RESTRICTED", "mfa_policy": "REQUIRED_FOR_ALL",
+        }));
+        assert!(!strict.allows_auth_method("magic_link") && strict.allows_auth_method("password"));
+        assert!(!strict.allows_mfa_method("totp") && strict.allows_mfa_method("sms_otp"));
+        assert_eq!(strict.jit_by_email(&ada), Ok(()));
+        let other = Email::parse("eve@evil.example").unwrap();
+        assert_eq!(
+            strict.jit_by_email(&other),
+            Err(JitRefusal::DomainNotAllowed)
+        );
+        assert_eq!(strict.invites(&other), Err(InviteRefusal::DomainNotAllowed));
+        assert!(strict.requires_mfa(false));
+        let closed = organization(json!({"email_invites": "NOT_ALLOWED"}));
+        assert_eq!(closed.invites(&ada), Err(InviteRefusal::NotAllowed));
+    }
 
     #[test]
     fn slugs_are_checked_and_derived_from_names() {

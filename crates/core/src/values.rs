@@ -59,6 +59,11 @@ impl Email {
         Ok(Email(candidate))
     }
 
+    /// The part after the `@` (in its ASCII form).
+    pub fn domain(&self) -> &str {
+        self.0.rsplit_once('@').map_or("", |(_, domain)| domain)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

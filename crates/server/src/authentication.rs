@@ -18,6 +18,8 @@ use latchkey_core::lock::Factor;
 use latchkey_core::members::Member;
 use latchkey_core::organizations::Organization;
 use latchkey_core::principal::PrincipalId;
+use latchkey_core::secret::SecretDigest;
+use latchkey_core::sessions::intermediate::IntermediateSession;
 use latchkey_core::sessions::{AuthenticationFactor, Session, SessionRequest};
 use latchkey_store::{
     AttemptOutcome, Completed, Completion, Consume, MemberCompletion, PasswordWrite, ProjectRecord,
@@ -43,6 +45,12 @@ pub enum Principal<'a> {
         member: &'a Member,
         set_mfa_enrolled: Option<bool>,
         set_default_mfa_method: Option<String>,
+        /// The intermediate session this factor completes (checked by the caller with
+        /// `intermediate_for`), used up by the completion.
+        intermediate: Option<(SecretDigest, IntermediateSession)>,
+        /// Written first in the completion: a new organization and its first member (discovery),
+        /// or the member alone (JIT provisioning).
+        create: Option<Box<(Option<Organization>, Member)>>,
     },
 }
 
@@ -278,18 +286,24 @@ async fn complete_with(
             member,
             set_mfa_enrolled,
             set_default_mfa_method,
+            intermediate,
+            create,
         } => {
             // Every member authentication proves a factor: a member session always has one.
             let factor = proof.factor.ok_or_else(|| {
                 tracing::error!("a member authentication completed without a factor");
                 ApiError::internal()
             })?;
+            let (digest, earlier) = match intermediate {
+                Some((digest, session)) => (Some(digest), session.factors),
+                None => (None, Vec::new()),
+            };
             let (session, token) = plan_member_session(
                 state,
                 project_id,
                 member,
                 request,
-                factor,
+                (factor, &earlier),
                 organization.requires_mfa(member.mfa_enrolled),
                 now,
             )
@@ -300,6 +314,8 @@ async fn complete_with(
                 consume: proof.consume,
                 set_mfa_enrolled,
                 set_default_mfa_method,
+                intermediate: digest,
+                create,
                 session,
             });
             let Completed::Member(member, session) =
@@ -307,16 +323,23 @@ async fn complete_with(
             else {
                 return Err(mismatch());
             };
-            let body = MemberSessionResponse::new(
-                state,
-                project_id,
-                &member,
-                organization,
-                &session,
-                &token,
-                now,
-            )
-            .await?;
+            let body = match session {
+                Some(session) => {
+                    MemberSessionResponse::new(
+                        state,
+                        project_id,
+                        &member,
+                        organization,
+                        &session,
+                        &token,
+                        now,
+                    )
+                    .await?
+                }
+                None => {
+                    MemberSessionResponse::intermediate(&member, organization, &token, None, now)
+                }
+            };
             Ok(Answer::Member(Box::new(body)))
         }
     }

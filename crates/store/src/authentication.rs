@@ -59,6 +59,13 @@ pub struct MemberCompletion {
     pub consume: Option<Consume>,
     pub set_mfa_enrolled: Option<bool>,
     pub set_default_mfa_method: Option<String>,
+    /// The intermediate session this authentication completes, used up with it: only if it is
+    /// still there, unexpired, and bound to nothing but this member's organization and member
+    /// (`NotFound(IntermediateSession)` otherwise).
+    pub intermediate: Option<latchkey_core::secret::SecretDigest>,
+    /// Written first, in the same transaction: a new organization (created through discovery)
+    /// and the member itself (JIT provisioning, or the new organization's first member).
+    pub create: Option<Box<(Option<latchkey_core::organizations::Organization>, Member)>>,
     pub session: MemberSessionWrite,
 }
 
@@ -69,11 +76,12 @@ pub enum Completion {
     Member(MemberCompletion),
 }
 
-/// The principal as it is after its authentication, and the session written.
+/// The principal as it is after its authentication, and the session written (for a member
+/// who owes MFA, none: an intermediate session was written instead).
 #[derive(Clone, Debug)]
 pub enum Completed {
     User(User, Option<Session>),
-    Member(Member, MemberSession),
+    Member(Member, Option<MemberSession>),
 }
 
 #[async_trait]

@@ -17,7 +17,9 @@ use latchkey_core::InputError;
 
 mod authentication;
 mod contact_channels;
+mod intermediate_sessions;
 mod magic_links;
+mod member_magic_links;
 mod member_sessions;
 mod members;
 mod organizations;
@@ -35,7 +37,9 @@ mod users;
 
 pub use authentication::*;
 pub use contact_channels::*;
+pub use intermediate_sessions::*;
 pub use magic_links::*;
+pub use member_magic_links::*;
 pub use member_sessions::*;
 pub use members::*;
 pub use organizations::*;
@@ -172,6 +176,7 @@ pub enum Missing {
     MagicLink,
     OtpCode,
     RedirectUrl,
+    IntermediateSession,
 }
 
 impl std::fmt::Display for Missing {
@@ -251,6 +256,8 @@ pub trait Store:
     + MagicLinkStore
     + OtpStore
     + PasswordlessStore
+    + IntermediateSessionStore
+    + MemberMagicLinkStore
     + OrganizationStore
     + MemberStore
     + MemberSessionStore
@@ -272,6 +279,8 @@ impl<T> Store for T where
         + MagicLinkStore
         + OtpStore
         + PasswordlessStore
+        + IntermediateSessionStore
+        + MemberMagicLinkStore
         + OrganizationStore
         + MemberStore
         + MemberSessionStore

@@ -17,6 +17,8 @@ pub struct NewMemberSession {
     pub token_digest: SecretDigest,
     pub expires_at: DateTime<Utc>,
     pub custom_claims: Map<String, Value>,
+    /// Factors proven before this one, in an intermediate session this one completes.
+    pub earlier_factors: Vec<AuthenticationFactor>,
 }
 
 /// The session part of a member's authentication.
@@ -25,6 +27,8 @@ pub enum MemberSessionWrite {
     Start(NewMemberSession, AuthenticationFactor),
     /// A presented session of the member, already updated (factor recorded, expiry moved).
     Continue(MemberSession),
+    /// MFA is owed: an intermediate session bound to the member, instead of a session.
+    Intermediate(crate::NewIntermediateSession),
 }
 
 #[async_trait]

@@ -74,6 +74,13 @@ pub enum Consume {
         digest: CodeDigest,
         at: DateTime<Utc>,
     },
+    /// Use up a member's organization magic link (login, sign-up, invite) at `at`, only if it
+    /// is still unused and unexpired (`Refusal::MagicLinkUnusable`; `NotFound(MagicLink)` if
+    /// the member has no such link); the member's email becomes verified. B2B only.
+    MemberMagicLink {
+        digest: CodeDigest,
+        at: DateTime<Utc>,
+    },
 }
 
 #[async_trait]

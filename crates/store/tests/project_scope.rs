@@ -14,12 +14,14 @@
 use std::path::PathBuf;
 
 /// Every table whose rows belong to a project (all but `server_settings`).
-const PROJECT_TABLES: [&str; 24] = [
+const PROJECT_TABLES: [&str; 26] = [
     "authentication_attempts",
     "biometric_registrations",
     "crypto_wallets",
     "email_verification_codes",
+    "intermediate_sessions",
     "magic_links",
+    "member_magic_links",
     "member_sessions",
     "member_totps",
     "members",

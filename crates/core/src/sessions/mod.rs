@@ -10,6 +10,7 @@ use crate::ids::{
 };
 use crate::InputError;
 
+pub mod intermediate;
 mod plan;
 pub use plan::*;
 

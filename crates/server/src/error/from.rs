@@ -55,6 +55,7 @@ impl From<StoreError> for ApiError {
                         "The passcode provided was incorrect and could not be authenticated."
                     }
                     Missing::RedirectUrl => "Redirect URL could not be found.",
+                    Missing::IntermediateSession => "The intermediate session could not be found.",
                 },
             ),
             StoreError::Conflict(Conflict::DuplicateEmail) => ApiError::new(

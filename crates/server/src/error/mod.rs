@@ -139,6 +139,11 @@ error_table! {
     ProjectNotFound => "project_not_found", NOT_FOUND;
     SessionNotFound => "session_not_found", NOT_FOUND;
     IntermediateSessionNotFound => "intermediate_session_not_found", NOT_FOUND;
+    OperationRestrictedByOrganizationAuthMethods => "operation_restricted_by_organization_auth_methods", BAD_REQUEST;
+    EmailJitProvisioningNotAllowed => "email_jit_provisioning_not_allowed", BAD_REQUEST;
+    InvalidEmailForJitProvisioning => "invalid_email_for_jit_provisioning", BAD_REQUEST;
+    EmailInvitesNotAllowed => "email_invites_not_allowed", BAD_REQUEST;
+    InvalidEmailForInvites => "invalid_email_for_invites", BAD_REQUEST;
     OrganizationNotFound => "organization_not_found", NOT_FOUND;
     MemberNotFound => "member_not_found", NOT_FOUND;
     VerificationCodeNotFound => "verification_code_not_found", NOT_FOUND, "VERIFICATION_CODE_NOT_FOUND";
@@ -246,6 +251,7 @@ impl ErrorType {
             Missing::MagicLink => ErrorType::MagicLinkNotFound,
             Missing::OtpCode => ErrorType::OtpCodeNotFound,
             Missing::RedirectUrl => ErrorType::RedirectUrlNotFound,
+            Missing::IntermediateSession => ErrorType::IntermediateSessionNotFound,
         }
     }
 }

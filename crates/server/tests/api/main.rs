@@ -7,6 +7,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod b2b_login;
 mod b2b_totps;
 mod contact_channels;
 mod crafted_passwords;

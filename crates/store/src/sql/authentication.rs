@@ -329,9 +329,16 @@ async fn complete_member(
     project_id: &ProjectId,
     completion: MemberCompletion,
     now: DateTime<Utc>,
-) -> Result<(Member, MemberSession), StoreError> {
+) -> Result<(Member, Option<MemberSession>), StoreError> {
     let project = project_id.as_str();
     let member_id = &completion.member_id;
+    if let Some(create) = &completion.create {
+        let (organization, member) = create.as_ref();
+        if let Some(organization) = organization {
+            super::organizations::insert_organization(&mut *conn, project, organization).await?;
+        }
+        insert_member(&mut *conn, project, member).await?;
+    }
     succeed_attempt_in(
         &mut *conn,
         MEMBERS,
@@ -351,6 +358,16 @@ async fn complete_member(
         .await?;
     }
     let mut member = load_member(&mut *conn, project, member_id).await?;
+    let mut session = completion.session;
+    if let Some(digest) = &completion.intermediate {
+        let earlier = super::intermediate_sessions::use_intermediate(
+            &mut *conn, project, &member, digest, now,
+        )
+        .await?;
+        if let MemberSessionWrite::Start(new, _) = &mut session {
+            new.earlier_factors = earlier;
+        }
+    }
     let mut changed = false;
     // A member who authenticates is no longer pending or invited.
     if matches!(member.status, MemberStatus::Pending | MemberStatus::Invited) {
@@ -369,8 +386,7 @@ async fn complete_member(
         member.updated_at = now;
         write_member(&mut *conn, project, &member).await?;
     }
-    let session =
-        write_member_session(&mut *conn, project, &member, completion.session, now).await?;
+    let session = write_member_session(&mut *conn, project, &member, session, now).await?;
     Ok((member, session))
 }
 

@@ -431,7 +431,7 @@ impl ContactChannelStore for Engine {
         .bind(to_micros(message.created_at))
         .execute(&mut *tx)
         .await?;
-        super::outbox::insert_message(&mut tx, project, Some(user_id), message).await?;
+        super::outbox::insert_message(&mut tx, project, Some(user_id.as_str()), message).await?;
         tx.commit().await?;
         Ok(())
     }

@@ -63,9 +63,20 @@ pub(super) async fn write_member_session(
     member: &Member,
     write: MemberSessionWrite,
     now: DateTime<Utc>,
-) -> Result<MemberSession, StoreError> {
+) -> Result<Option<MemberSession>, StoreError> {
     match write {
+        MemberSessionWrite::Intermediate(new) => {
+            super::intermediate_sessions::write_intermediate(conn, project, member, &new, now)
+                .await?;
+            Ok(None)
+        }
         MemberSessionWrite::Start(new, factor) => {
+            let mut factors = new.earlier_factors;
+            // A factor already proven (an exchange carries the intermediate session's last)
+            // is not recorded twice.
+            if !factors.iter().any(|earlier| earlier.same_as(&factor)) {
+                factors.push(factor);
+            }
             let session = MemberSession {
                 member_session_id: new.member_session_id,
                 member_id: member.member_id.clone(),
@@ -73,7 +84,7 @@ pub(super) async fn write_member_session(
                 started_at: now,
                 last_accessed_at: now,
                 expires_at: new.expires_at,
-                authentication_factors: vec![factor],
+                authentication_factors: factors,
                 custom_claims: new.custom_claims,
             };
             sqlx::query(
@@ -93,14 +104,14 @@ pub(super) async fn write_member_session(
             .bind(metadata_to_text("custom_claims", &session.custom_claims)?)
             .execute(&mut *conn)
             .await?;
-            Ok(session)
+            Ok(Some(session))
         }
         MemberSessionWrite::Continue(session) => {
             if session.member_id != member.member_id {
                 return Err(StoreError::NotFound(Missing::Session));
             }
             update_member_session(conn, project, &session).await?;
-            Ok(session)
+            Ok(Some(session))
         }
     }
 }

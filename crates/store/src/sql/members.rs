@@ -108,6 +108,43 @@ pub(super) async fn find_member(
     row.as_ref().map(member_row).transpose()
 }
 
+/// Writes a new member of an existing organization; `Conflict::DuplicateMemberEmail` /
+/// `DuplicateMemberExternalId`.
+pub(super) async fn insert_member(
+    conn: &mut Conn,
+    project: &str,
+    member: &Member,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO members (member_id, project_id, organization_id, email, email_verified, status, name, \
+         is_breakglass, mfa_phone_number, mfa_phone_number_verified, mfa_enrolled, default_mfa_method, \
+         trusted_metadata, untrusted_metadata, external_id, roles, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+    )
+    .bind(member.member_id.as_str())
+    .bind(project)
+    .bind(member.organization_id.as_str())
+    .bind(&member.email)
+    .bind(member.email_verified)
+    .bind(member.status.as_str())
+    .bind(&member.name)
+    .bind(member.is_breakglass)
+    .bind(&member.mfa_phone_number)
+    .bind(member.mfa_phone_number_verified)
+    .bind(member.mfa_enrolled)
+    .bind(&member.default_mfa_method)
+    .bind(metadata_to_text("trusted_metadata", &member.trusted_metadata)?)
+    .bind(metadata_to_text("untrusted_metadata", &member.untrusted_metadata)?)
+    .bind(&member.external_id)
+    .bind(roles_text(&member.roles)?)
+    .bind(to_micros(member.created_at))
+    .bind(to_micros(member.updated_at))
+    .execute(&mut *conn)
+    .await
+    .map_err(member_conflict)?;
+    Ok(())
+}
+
 pub(super) async fn load_member(
     conn: &mut Conn,
     project: &str,
@@ -258,34 +295,8 @@ impl MemberStore for Engine {
         project_id: &ProjectId,
         member: &Member,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO members (member_id, project_id, organization_id, email, email_verified, status, name, \
-             is_breakglass, mfa_phone_number, mfa_phone_number_verified, mfa_enrolled, default_mfa_method, \
-             trusted_metadata, untrusted_metadata, external_id, roles, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
-        )
-        .bind(member.member_id.as_str())
-        .bind(project_id.as_str())
-        .bind(member.organization_id.as_str())
-        .bind(&member.email)
-        .bind(member.email_verified)
-        .bind(member.status.as_str())
-        .bind(&member.name)
-        .bind(member.is_breakglass)
-        .bind(&member.mfa_phone_number)
-        .bind(member.mfa_phone_number_verified)
-        .bind(member.mfa_enrolled)
-        .bind(&member.default_mfa_method)
-        .bind(metadata_to_text("trusted_metadata", &member.trusted_metadata)?)
-        .bind(metadata_to_text("untrusted_metadata", &member.untrusted_metadata)?)
-        .bind(&member.external_id)
-        .bind(roles_text(&member.roles)?)
-        .bind(to_micros(member.created_at))
-        .bind(to_micros(member.updated_at))
-        .execute(self.writer())
-        .await
-        .map_err(member_conflict)?;
-        Ok(())
+        let mut conn = self.writer().acquire().await?;
+        insert_member(&mut conn, project_id.as_str(), member).await
     }
 
     async fn get_member(

@@ -54,7 +54,9 @@ use crate::*;
 
 mod authentication;
 mod contact_channels;
+mod intermediate_sessions;
 mod magic_links;
+mod member_magic_links;
 mod member_sessions;
 mod members;
 mod organizations;
@@ -180,6 +182,13 @@ fn parse_stored<T>(
     parse: impl FnOnce(&str) -> Result<T, InputError>,
 ) -> Result<T, StoreError> {
     parse(text).map_err(|_| corrupt(table, column, "not a valid id"))
+}
+
+/// A `LIKE … ESCAPE '\'` pattern matching text that ends with `suffix`, literally.
+fn like_suffix(suffix: &str) -> String {
+    let contains = like_contains(suffix);
+    // `like_contains` wraps in `%`: keep the leading one only.
+    contains[..contains.len() - 1].to_owned()
 }
 
 /// Escapes `%`, `_` and `\` so user input matches literally inside a `LIKE … ESCAPE '\'`.

@@ -107,6 +107,33 @@ pub(super) fn push_organization_filter<'a>(
     }
 }
 
+/// Writes a new organization; `Conflict::DuplicateOrganizationSlug` /
+/// `DuplicateOrganizationExternalId`.
+pub(super) async fn insert_organization(
+    conn: &mut Conn,
+    project: &str,
+    organization: &Organization,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "INSERT INTO organizations (organization_id, project_id, name, slug, logo_url, external_id, \
+         trusted_metadata, settings, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(organization.organization_id.as_str())
+    .bind(project)
+    .bind(&organization.name)
+    .bind(organization.slug.as_str())
+    .bind(&organization.logo_url)
+    .bind(&organization.external_id)
+    .bind(metadata_to_text("trusted_metadata", &organization.trusted_metadata)?)
+    .bind(metadata_to_text("organization settings", &organization.settings)?)
+    .bind(to_micros(organization.created_at))
+    .bind(to_micros(organization.updated_at))
+    .execute(&mut *conn)
+    .await
+    .map_err(organization_conflict)?;
+    Ok(())
+}
+
 #[async_trait]
 impl OrganizationStore for Engine {
     async fn create_organization(
@@ -114,24 +141,8 @@ impl OrganizationStore for Engine {
         project_id: &ProjectId,
         organization: &Organization,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO organizations (organization_id, project_id, name, slug, logo_url, external_id, \
-             trusted_metadata, settings, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(organization.organization_id.as_str())
-        .bind(project_id.as_str())
-        .bind(&organization.name)
-        .bind(organization.slug.as_str())
-        .bind(&organization.logo_url)
-        .bind(&organization.external_id)
-        .bind(metadata_to_text("trusted_metadata", &organization.trusted_metadata)?)
-        .bind(metadata_to_text("organization settings", &organization.settings)?)
-        .bind(to_micros(organization.created_at))
-        .bind(to_micros(organization.updated_at))
-        .execute(self.writer())
-        .await
-        .map_err(organization_conflict)?;
-        Ok(())
+        let mut conn = self.writer().acquire().await?;
+        insert_organization(&mut conn, project_id.as_str(), organization).await
     }
 
     async fn get_organization(

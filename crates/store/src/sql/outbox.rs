@@ -29,13 +29,14 @@ fn message_row(row: &DbRow) -> Result<OutboxMessage, StoreError> {
     })
 }
 
-/// Refuses one more message to `message.recipient` (for `user_id`) past `limits`, then prunes
-/// old messages and queues it. The caller holds the user's row lock, so sends for one user, or
-/// to one destination (whose holder is that user), are counted in turn.
+/// Refuses one more message to `message.recipient` (for `user_id`: a user's or a member's id)
+/// past `limits`, then prunes old messages and queues it. The caller holds the user's (or
+/// member's) row lock, so its sends are counted in turn; the destination's name lock does the
+/// same for sends to one destination.
 pub(super) async fn queue_message(
     conn: &mut Conn,
     project: &str,
-    user_id: Option<&UserId>,
+    user_id: Option<&str>,
     message: &NewMessage,
     limits: &SendLimits,
 ) -> Result<(), StoreError> {
@@ -63,7 +64,7 @@ pub(super) async fn queue_message(
     .bind(project)
     .bind(&message.recipient)
     .bind(to_micros(limits.since(now)))
-    .bind(user_id.map(UserId::as_str))
+    .bind(user_id)
     .fetch_one(&mut *conn)
     .await?;
     let count = |column: &str, oldest: &str| -> Result<(u64, Option<DateTime<Utc>>), StoreError> {
@@ -89,7 +90,7 @@ pub(super) async fn queue_message(
 pub(super) async fn insert_message(
     conn: &mut Conn,
     project: &str,
-    user_id: Option<&UserId>,
+    user_id: Option<&str>,
     message: &NewMessage,
 ) -> Result<(), StoreError> {
     let created = to_micros(message.created_at);
@@ -102,7 +103,7 @@ pub(super) async fn insert_message(
     .bind(&message.recipient)
     .bind(&message.subject)
     .bind(created)
-    .bind(user_id.map(UserId::as_str))
+    .bind(user_id)
     .bind(message.channel.as_str())
     .bind(&message.sealed)
     .bind(message.status.as_str())

@@ -158,7 +158,7 @@ async fn send_in(
         }
     };
     if let Some(message) = &send.message {
-        queue_message(conn, project, Some(&user_id), message, limits).await?;
+        queue_message(conn, project, Some(user_id.as_str()), message, limits).await?;
     }
     for issue in std::iter::once(&send.issue).chain(send.also.as_ref()) {
         issue_secret(

@@ -119,6 +119,9 @@ pub(super) async fn consume(
         } => {
             super::otps::use_otp(conn, project, owner, method_id, digest, *at).await?;
         }
+        Consume::MemberMagicLink { digest, at } => {
+            super::member_magic_links::use_member_link(conn, project, owner, digest, *at).await?;
+        }
     }
     Ok(())
 }

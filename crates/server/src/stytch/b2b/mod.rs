@@ -3,6 +3,8 @@
 //!
 //! The two searches (organizations, members) share their query shape and cursor here.
 
+pub mod discovery;
+pub mod magic_links;
 pub mod members;
 pub mod organizations;
 pub mod recovery_codes;

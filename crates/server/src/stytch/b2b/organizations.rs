@@ -228,6 +228,43 @@ impl OrganizationResponse {
     }
 }
 
+/// A new organization from a create body's fields (name, slug, logo, external id, trusted
+/// metadata, settings), each checked.
+pub(crate) fn organization_from_body(
+    project_id: &ProjectId,
+    body: &Map<String, Value>,
+    now: chrono::DateTime<Utc>,
+) -> Result<Organization, ApiError> {
+    let name =
+        parse_organization_name(&optional_string(body, "organization_name")?.unwrap_or_default())?;
+    let slug = match optional_string(body, "organization_slug")?.filter(|s| !s.is_empty()) {
+        Some(slug) => OrganizationSlug::parse(&slug)?,
+        None => OrganizationSlug::from_name(&name).ok_or_else(|| {
+            ApiError::from(InputError::Named {
+                error_type: "invalid_organization_slug",
+                message: "organization_slug is required when the name has no letters or digits."
+                    .to_owned(),
+            })
+        })?,
+    };
+    let settings = creation_settings(body)?;
+    Ok(Organization {
+        organization_id: OrganizationId::generate(project_id.environment()),
+        name,
+        slug,
+        logo_url: parse_logo_url(
+            &optional_string(body, "organization_logo_url")?.unwrap_or_default(),
+        )?,
+        external_id: external_id(
+            &optional_string(body, "organization_external_id")?.unwrap_or_default(),
+        )?,
+        trusted_metadata: metadata(body)?.unwrap_or_default(),
+        settings,
+        created_at: now,
+        updated_at: now,
+    })
+}
+
 /// Create an organization.
 #[utoipa::path(post, path = "/v1/b2b/organizations", tag = "b2b.organizations",
     operation_id = "b2b.organizations.create", request_body = OrganizationRequest,
@@ -240,35 +277,7 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let body = request.into_map();
     let project_id = &auth.project.project_id;
-    let name =
-        parse_organization_name(&optional_string(&body, "organization_name")?.unwrap_or_default())?;
-    let slug = match optional_string(&body, "organization_slug")?.filter(|s| !s.is_empty()) {
-        Some(slug) => OrganizationSlug::parse(&slug)?,
-        None => OrganizationSlug::from_name(&name).ok_or_else(|| {
-            ApiError::from(InputError::Named {
-                error_type: "invalid_organization_slug",
-                message: "organization_slug is required when the name has no letters or digits."
-                    .to_owned(),
-            })
-        })?,
-    };
-    let settings = creation_settings(&body)?;
-    let now = Utc::now();
-    let organization = Organization {
-        organization_id: OrganizationId::generate(project_id.environment()),
-        name,
-        slug,
-        logo_url: parse_logo_url(
-            &optional_string(&body, "organization_logo_url")?.unwrap_or_default(),
-        )?,
-        external_id: external_id(
-            &optional_string(&body, "organization_external_id")?.unwrap_or_default(),
-        )?,
-        trusted_metadata: metadata(&body)?.unwrap_or_default(),
-        settings,
-        created_at: now,
-        updated_at: now,
-    };
+    let organization = organization_from_body(project_id, &body, Utc::now())?;
     state
         .store
         .create_organization(project_id, &organization)

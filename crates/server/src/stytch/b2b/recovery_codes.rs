@@ -16,7 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::members::{organization_and_member, MemberResponse};
-use super::sessions::{MemberSessionOptions, MemberSessionResponse};
+use super::sessions::{intermediate_for, MemberSessionOptions, MemberSessionResponse};
 use super::totps::use_up;
 use crate::authentication;
 use crate::error::ApiError;
@@ -82,7 +82,7 @@ async fn recover(
     let project_id = &auth.project.project_id;
     let code = given(request.recovery_code)
         .ok_or_else(|| ApiError::bad_request("recovery_code is required."))?;
-    let session_request = request.session.parse()?;
+    let (session_request, intermediate) = request.session.parse()?;
     let now = Utc::now();
     let (organization, member) = organization_and_member(
         &state,
@@ -91,6 +91,13 @@ async fn recover(
         request.member_id,
     )
     .await?;
+    let intermediate = match intermediate {
+        Some(digest) => Some((
+            digest.clone(),
+            intermediate_for(&state, project_id, &digest, &member, now).await?,
+        )),
+        None => None,
+    };
     let registration = verified_totp(&state, project_id, &member).await?;
     let remaining = registration.recovery_codes.len().saturating_sub(1);
     let proof = authentication::prove_code(
@@ -106,9 +113,8 @@ async fn recover(
     let session = use_up(
         &state,
         &auth,
-        &organization,
-        &member,
-        &session_request,
+        (&organization, &member),
+        (&session_request, intermediate),
         proof,
         (None, None),
         now,

@@ -12,11 +12,14 @@ use latchkey_core::jwt::KeyKind;
 use latchkey_core::members::Member;
 use latchkey_core::organizations::Organization;
 use latchkey_core::secret::Secret;
+use latchkey_core::secret::SecretDigest;
+use latchkey_core::sessions::intermediate::IntermediateSession;
 use latchkey_core::sessions::{
     mfa_owed, AuthenticationFactor, MemberSession, MemberSessionObject, SessionPlan, SessionRequest,
 };
 use latchkey_store::{
-    MemberRef, MemberSessionWrite, Missing, NewMemberSession, OrganizationRef, StoreError,
+    MemberRef, MemberSessionWrite, Missing, NewIntermediateSession, NewMemberSession,
+    OrganizationRef, StoreError,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -50,7 +53,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// The session fields of every B2B authenticate request.
 #[derive(Debug, Default, Deserialize, ToSchema)]
 pub struct MemberSessionOptions {
-    /// Refused: Latchkey issues no intermediate sessions.
+    /// An intermediate session this factor completes (an MFA step after a primary factor).
     pub intermediate_session_token: Option<String>,
     /// A member session to extend, by its token…
     pub session_token: Option<String>,
@@ -65,18 +68,37 @@ pub struct MemberSessionOptions {
 
 impl MemberSessionOptions {
     /// Refuses what cannot be right before anything is looked up: an intermediate session
-    /// (Latchkey issues none: no B2B primary factor starts one yet), both a token and a JWT, a
-    /// bad duration, bad custom claims.
-    pub fn parse(&self) -> Result<SessionRequest, ApiError> {
-        if given(self.intermediate_session_token.clone()).is_some() {
-            return Err(SessionError::IntermediateNotFound.into());
-        }
-        Ok(SessionRequest::parse(
+    /// beside a session, both a token and a JWT, a bad duration, bad custom claims. Gives the
+    /// session request and the digest of the intermediate session's token, if one was given.
+    pub fn parse(&self) -> Result<(SessionRequest, Option<SecretDigest>), ApiError> {
+        let request = SessionRequest::parse(
             self.session_token.clone(),
             self.session_jwt.clone(),
             self.session_duration_minutes,
             self.session_custom_claims.clone(),
-        )?)
+        )?;
+        let intermediate = given(self.intermediate_session_token.clone());
+        if intermediate.is_some() && request.presented().is_some() {
+            return Err(ApiError::bad_request(
+                "Give an intermediate_session_token or a session_token / session_jwt, not both.",
+            ));
+        }
+        Ok((request, intermediate.map(|token| SecretDigest::of(&token))))
+    }
+}
+
+/// The intermediate session a request named, checked for `member`: unknown, expired, or bound
+/// to another organization or member, it is `intermediate_session_not_found`.
+pub async fn intermediate_for(
+    state: &AppState,
+    project_id: &ProjectId,
+    digest: &SecretDigest,
+    member: &Member,
+    now: DateTime<Utc>,
+) -> Result<IntermediateSession, ApiError> {
+    match state.store.intermediate_session(project_id, digest).await? {
+        Some(session) if session.is_active(now) && session.fits(member) => Ok(session),
+        _ => Err(SessionError::IntermediateNotFound.into()),
     }
 }
 
@@ -88,7 +110,7 @@ pub async fn plan_member_session(
     project_id: &ProjectId,
     member: &Member,
     request: &SessionRequest,
-    factor: AuthenticationFactor,
+    (factor, earlier): (AuthenticationFactor, &[AuthenticationFactor]),
     mfa_required: bool,
     now: DateTime<Utc>,
 ) -> Result<(MemberSessionWrite, String), ApiError> {
@@ -97,7 +119,9 @@ pub async fn plan_member_session(
             Some(Presented { session, token }) => (Some(session), token),
             None => (None, String::new()),
         };
-    let owed = mfa_owed(mfa_required, std::slice::from_ref(&factor));
+    let mut proven = earlier.to_vec();
+    proven.push(factor.clone());
+    let owed = mfa_owed(mfa_required, &proven);
     let plan = request
         .plan(
             presented,
@@ -120,6 +144,8 @@ pub async fn plan_member_session(
                 token_digest: token.digest(),
                 expires_at,
                 custom_claims,
+                // Filled in by the completion from the intermediate session it uses up.
+                earlier_factors: Vec::new(),
             };
             Ok((
                 MemberSessionWrite::Start(new, factor),
@@ -129,11 +155,18 @@ pub async fn plan_member_session(
         SessionPlan::Attach(session) | SessionPlan::Extend(session) => {
             Ok((MemberSessionWrite::Continue(session), token))
         }
-        // Every B2B factor Latchkey proves today (TOTP, recovery codes) is a second factor, so
-        // no authentication stops short yet; B2B primary login issues intermediate sessions.
+        // MFA is owed: an intermediate session with what was proven, and no member session.
         SessionPlan::Intermediate { .. } => {
-            tracing::error!("a member authentication owes MFA, and no intermediate session exists");
-            Err(ApiError::internal())
+            let token = Secret::generate_token();
+            let new = NewIntermediateSession {
+                token_digest: token.digest(),
+                factors: proven,
+                expires_at: now + IntermediateSession::lifetime(),
+            };
+            Ok((
+                MemberSessionWrite::Intermediate(new),
+                token.expose().to_owned(),
+            ))
         }
         // A factor and a default duration always make a session.
         SessionPlan::None => {
@@ -144,15 +177,36 @@ pub async fn plan_member_session(
 }
 
 /// `member_id`, `member`, `organization`, `session_token`, `session_jwt`, `member_session`:
-/// what every B2B authentication answers.
+/// what every B2B authentication answers; a primary factor that leaves MFA owed answers
+/// `member_authenticated: false` with an `intermediate_session_token` and `mfa_required`
+/// instead of a session.
 #[derive(Serialize, ToSchema)]
 pub struct MemberSessionResponse {
     #[serde(flatten)]
     member: MemberResponse,
-    /// `""` when the session was named by its JWT: tokens are kept only as digests.
+    organization_id: String,
+    /// `""` when the session was named by its JWT (tokens are kept only as digests), or when
+    /// there is none.
     session_token: String,
     session_jwt: String,
-    member_session: MemberSessionObject,
+    member_session: Option<MemberSessionObject>,
+    member_authenticated: bool,
+    /// `""` unless MFA is owed.
+    intermediate_session_token: String,
+    mfa_required: Option<MfaRequired>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MfaRequired {
+    member_options: Option<MemberOptions>,
+    /// `sms_otp` when a passcode was sent to the member's MFA phone; `null` otherwise.
+    secondary_auth_initiated: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MemberOptions {
+    mfa_phone_number: String,
+    totp_registration_id: String,
 }
 
 impl MemberSessionResponse {
@@ -176,10 +230,40 @@ impl MemberSessionResponse {
         .await?;
         Ok(MemberSessionResponse {
             member: MemberResponse::new(member, organization, now),
+            organization_id: organization.organization_id.as_str().to_owned(),
             session_token: token.to_owned(),
             session_jwt,
-            member_session: session.to_object(&roles, slug),
+            member_session: Some(session.to_object(&roles, slug)),
+            member_authenticated: true,
+            intermediate_session_token: String::new(),
+            mfa_required: None,
         })
+    }
+
+    /// MFA is owed: the intermediate session's token, and the member's ways to finish.
+    pub fn intermediate(
+        member: &Member,
+        organization: &Organization,
+        intermediate_token: &str,
+        secondary_auth_initiated: Option<String>,
+        now: DateTime<Utc>,
+    ) -> MemberSessionResponse {
+        MemberSessionResponse {
+            member: MemberResponse::new(member, organization, now),
+            organization_id: organization.organization_id.as_str().to_owned(),
+            session_token: String::new(),
+            session_jwt: String::new(),
+            member_session: None,
+            member_authenticated: false,
+            intermediate_session_token: intermediate_token.to_owned(),
+            mfa_required: Some(MfaRequired {
+                member_options: Some(MemberOptions {
+                    mfa_phone_number: member.mfa_phone_number.clone(),
+                    totp_registration_id: member.totp_registration_id.clone(),
+                }),
+                secondary_auth_initiated,
+            }),
+        }
     }
 }
 

@@ -23,7 +23,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::members::{organization_and_member, MemberResponse};
-use super::sessions::{MemberSessionOptions, MemberSessionResponse};
+use super::sessions::{intermediate_for, MemberSessionOptions, MemberSessionResponse};
 use crate::authentication::{self, Principal, Proof};
 use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody};
@@ -36,6 +36,8 @@ use crate::stytch::totps::{
 use crate::stytch::users::given;
 use crate::stytch::{reply, Envelope};
 use crate::AppState;
+use latchkey_core::secret::SecretDigest;
+use latchkey_core::sessions::intermediate::IntermediateSession;
 
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
@@ -77,9 +79,8 @@ pub fn new_registration(
 pub async fn use_up(
     state: &AppState,
     auth: &Authenticated,
-    organization: &Organization,
-    member: &Member,
-    options: &SessionRequest,
+    (organization, member): (&Organization, &Member),
+    (options, intermediate): (&SessionRequest, Option<(SecretDigest, IntermediateSession)>),
     proof: Proof,
     mfa: (Option<bool>, Option<String>),
     now: DateTime<Utc>,
@@ -90,6 +91,8 @@ pub async fn use_up(
         member,
         set_mfa_enrolled,
         set_default_mfa_method,
+        intermediate,
+        create: None,
     };
     authentication::complete(state, auth, principal, options, proof, now)
         .await?
@@ -133,7 +136,12 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let project_id = &auth.project.project_id;
     let minutes = expiration_minutes(request.expiration_minutes)?;
-    let session_request = request.session.parse()?;
+    let (session_request, intermediate) = request.session.parse()?;
+    if intermediate.is_some() {
+        return Err(ApiError::bad_request(
+            "A TOTP registration is created for a member, not within an intermediate session.",
+        ));
+    }
     let now = Utc::now();
     let (organization, member) = organization_and_member(
         &state,
@@ -224,7 +232,7 @@ async fn authenticate(
         .set_default_mfa
         .unwrap_or(false)
         .then(|| "totp".to_owned());
-    let session_request = request.session.parse()?;
+    let (session_request, intermediate) = request.session.parse()?;
     let now = Utc::now();
     let (organization, member) = organization_and_member(
         &state,
@@ -233,6 +241,13 @@ async fn authenticate(
         request.member_id,
     )
     .await?;
+    let intermediate = match intermediate {
+        Some(digest) => Some((
+            digest.clone(),
+            intermediate_for(&state, project_id, &digest, &member, now).await?,
+        )),
+        None => None,
+    };
     let registration = current_totp(
         state
             .store
@@ -254,9 +269,8 @@ async fn authenticate(
     let body = use_up(
         &state,
         &auth,
-        &organization,
-        &member,
-        &session_request,
+        (&organization, &member),
+        (&session_request, intermediate),
         proof,
         (set_mfa_enrolled, set_default),
         now,

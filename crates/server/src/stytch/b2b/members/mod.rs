@@ -213,7 +213,10 @@ pub async fn organization_and_member(
     Ok((organization, member))
 }
 
-fn metadata(field: &str, value: Option<Value>) -> Result<Option<Map<String, Value>>, ApiError> {
+pub(crate) fn metadata(
+    field: &str,
+    value: Option<Value>,
+) -> Result<Option<Map<String, Value>>, ApiError> {
     match value {
         None | Some(Value::Null) => Ok(None),
         Some(value) => Ok(Some(parse_metadata(field, value)?)),
@@ -221,7 +224,7 @@ fn metadata(field: &str, value: Option<Value>) -> Result<Option<Map<String, Valu
 }
 
 /// Directly assigned roles. `stytch_member` is every member's and cannot be assigned.
-fn roles(roles: Vec<String>) -> Result<Vec<String>, ApiError> {
+pub(crate) fn roles(roles: Vec<String>) -> Result<Vec<String>, ApiError> {
     let roles = parse_roles(roles)?;
     if roles.iter().any(|role| role == MEMBER_ROLE) {
         return Err(MemberError::DefaultRoleAssigned.into());

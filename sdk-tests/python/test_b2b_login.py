@@ -1,0 +1,186 @@
+"""B2B login through the official Stytch Python SDK (B2BClient), with mail delivered to a real
+SMTP server: organization magic links (login, sign-up by JIT provisioning, invites), the
+organization's policy enforced, discovery (send, authenticate, organizations, exchange, create),
+and the MFA an organization demands completed with TOTP on the intermediate session."""
+
+import urllib.parse
+import uuid
+
+import pyotp
+import pytest
+from stytch.core.response_base import StytchError
+
+from test_passwordless import mail_to
+
+URL = "http://localhost:3000/b2b"
+DISCOVERY_URL = "http://localhost:3000/discovery"
+
+
+@pytest.fixture
+def b2b(passwordless_server):
+    return passwordless_server.b2b_client()
+
+
+def domain() -> str:
+    return f"d{uuid.uuid4().hex[:10]}.example"
+
+
+def token_of(mail, token_type: str) -> str:
+    for word in mail.text.split():
+        if "stytch_token_type=" in word:
+            query = urllib.parse.parse_qs(urllib.parse.urlparse(word).query)
+            if query["stytch_token_type"] == [token_type]:
+                return query["token"][0]
+    raise AssertionError(f"no {token_type} link in {mail.text!r}")
+
+
+def refused(call, status: int, error_type: str):
+    with pytest.raises(StytchError) as error:
+        call()
+    assert (error.value.details.status_code, error.value.details.error_type) == (status, error_type), error.value
+
+
+def organization(b2b, **settings):
+    return b2b.organizations.create(
+        organization_name="Acme", organization_slug=f"acme-{uuid.uuid4().hex[:10]}", **settings
+    ).organization
+
+
+def test_organization_magic_link_login_and_jit_sign_up(passwordless_server, b2b):
+    allowed = domain()
+    org = organization(b2b, email_jit_provisioning="RESTRICTED", email_allowed_domains=[allowed])
+    # JIT: a new member of an allowed domain gets a sign-up link and is pending until it is used.
+    email = f"ada@{allowed}"
+    sent = b2b.magic_links.email.login_or_signup(
+        organization_id=org.organization_id, email_address=email, signup_redirect_url=URL
+    )
+    assert sent.member_created is True and sent.member.status == "pending"
+    token = token_of(mail_to(passwordless_server, email), "multi_tenant_magic_links")
+    login = b2b.magic_links.authenticate(magic_links_token=token, session_duration_minutes=30)
+    assert login.member_authenticated is True and login.intermediate_session_token == ""
+    assert login.member.status == "active" and login.member.email_address_verified is True
+    assert login.member_session.authentication_factors[0].type == "magic_link"
+    local = b2b.sessions.authenticate_jwt_local(session_jwt=login.session_jwt)
+    assert local.member_id == login.member_id
+    refused(lambda: b2b.magic_links.authenticate(magic_links_token=token), 401, "unable_to_auth_magic_link")
+    refused(lambda: b2b.magic_links.authenticate(magic_links_token="nope"), 404, "magic_link_not_found")
+    # The same member again: a login link, no new member.
+    again = b2b.magic_links.email.login_or_signup(
+        organization_id=org.organization_id, email_address=email, login_redirect_url=URL
+    )
+    assert again.member_created is False and again.member_id == login.member_id
+    mail_to(passwordless_server, email)
+    # Another domain, or an organization without JIT, makes no member.
+    refused(lambda: b2b.magic_links.email.login_or_signup(
+        organization_id=org.organization_id, email_address=f"eve@{domain()}"), 400,
+        "invalid_email_for_jit_provisioning")
+    closed = organization(b2b)
+    refused(lambda: b2b.magic_links.email.login_or_signup(
+        organization_id=closed.organization_id, email_address=email), 400,
+        "email_jit_provisioning_not_allowed")
+    members = b2b.organizations.members.search(organization_ids=[closed.organization_id]).members
+    assert members == []
+
+
+def test_a_restricted_method_is_refused_and_invites_follow_the_policy(passwordless_server, b2b):
+    org = organization(b2b, auth_methods="RESTRICTED", allowed_auth_methods=["password"])
+    member = b2b.organizations.members.create(
+        organization_id=org.organization_id, email_address=f"bob@{domain()}").member
+    refused(lambda: b2b.magic_links.email.login_or_signup(
+        organization_id=org.organization_id, email_address=member.email_address), 400,
+        "operation_restricted_by_organization_auth_methods")
+    # Invites: an invited member becomes active at the first authenticate, email verified.
+    open_org = organization(b2b)
+    email = f"carol@{domain()}"
+    invited = b2b.magic_links.email.invite(
+        organization_id=open_org.organization_id, email_address=email, invite_redirect_url=URL,
+        name="Carol")
+    assert invited.member.status == "invited" and invited.member.name == "Carol"
+    token = token_of(mail_to(passwordless_server, email), "multi_tenant_magic_links")
+    login = b2b.magic_links.authenticate(magic_links_token=token)
+    assert login.member.status == "active" and login.member.email_address_verified
+    refused(lambda: b2b.magic_links.email.invite(
+        organization_id=open_org.organization_id, email_address=email), 400, "duplicate_member_email")
+    no_invites = organization(b2b, email_invites="NOT_ALLOWED")
+    refused(lambda: b2b.magic_links.email.invite(
+        organization_id=no_invites.organization_id, email_address=f"dan@{domain()}"), 400,
+        "email_invites_not_allowed")
+    # A deleted member never gets in with a link sent before.
+    dana = f"dana@{domain()}"
+    b2b.magic_links.email.invite(organization_id=open_org.organization_id, email_address=dana,
+                                 invite_redirect_url=URL)
+    stale = token_of(mail_to(passwordless_server, dana), "multi_tenant_magic_links")
+    member_id = b2b.organizations.members.get(organization_id=open_org.organization_id,
+                                              email_address=dana).member.member_id
+    b2b.organizations.members.delete(organization_id=open_org.organization_id, member_id=member_id)
+    refused(lambda: b2b.magic_links.authenticate(magic_links_token=stale), 404, "member_not_found")
+
+
+def test_discovery_then_exchange_then_mfa(passwordless_server, b2b):
+    org = organization(b2b, mfa_policy="REQUIRED_FOR_ALL")
+    email = f"erin@{domain()}"
+    member = b2b.organizations.members.create(
+        organization_id=org.organization_id, email_address=email).member
+    secret = pyotp.random_base32()
+    b2b.totps.migrate(organization_id=org.organization_id, member_id=member.member_id,
+                      secret=secret, recovery_codes=[])
+
+    b2b.magic_links.email.discovery.send(email_address=email, discovery_redirect_url=DISCOVERY_URL)
+    token = token_of(mail_to(passwordless_server, email), "discovery")
+    # An organization's endpoint refuses a discovery token, and leaves it usable.
+    refused(lambda: b2b.magic_links.authenticate(magic_links_token=token), 404, "magic_link_not_found")
+    found = b2b.magic_links.discovery.authenticate(discovery_magic_links_token=token)
+    assert found.email_address == email
+    ist = found.intermediate_session_token
+    [entry] = [o for o in found.discovered_organizations
+               if o.organization.organization_id == org.organization_id]
+    assert entry.membership.type == "active_member"
+    assert entry.member_authenticated is False and entry.mfa_required is not None
+    refused(lambda: b2b.magic_links.discovery.authenticate(discovery_magic_links_token=token), 401,
+            "unable_to_auth_magic_link")
+    # Listing leaves the token usable.
+    listed = b2b.discovery.organizations.list(intermediate_session_token=ist)
+    assert org.organization_id in [o.organization.organization_id for o in listed.discovered_organizations]
+    # The exchange still owes MFA: the same token comes back, bound to the member.
+    exchanged = b2b.discovery.intermediate_sessions.exchange(
+        intermediate_session_token=ist, organization_id=org.organization_id)
+    assert exchanged.member_authenticated is False
+    assert exchanged.intermediate_session_token == ist
+    assert exchanged.mfa_required.member_options.totp_registration_id
+    # A wrong code leaves it usable; the right one completes it.
+    wrong = f"{(int(pyotp.TOTP(secret).now()) + 1) % 1_000_000:06d}"
+    refused(lambda: b2b.totps.authenticate(organization_id=org.organization_id,
+                                           member_id=member.member_id, code=wrong,
+                                           intermediate_session_token=ist), 401,
+            "unable_to_authenticate_totp")
+    done = b2b.totps.authenticate(organization_id=org.organization_id, member_id=member.member_id,
+                                  code=pyotp.TOTP(secret).now(), intermediate_session_token=ist,
+                                  session_duration_minutes=45)
+    kinds = sorted(f.type for f in done.member_session.authentication_factors)
+    assert kinds == ["magic_link", "totp"]
+    remote = b2b.sessions.authenticate(session_token=done.session_token)
+    assert remote.member_session.member_session_id == done.member_session.member_session_id
+    local = b2b.sessions.authenticate_jwt_local(session_jwt=done.session_jwt)
+    assert local.member_id == member.member_id
+    # Used up: the token is gone.
+    refused(lambda: b2b.discovery.organizations.list(intermediate_session_token=ist), 404,
+            "intermediate_session_not_found")
+
+
+def test_discovery_creates_an_organization(passwordless_server, b2b):
+    email = f"frank@{domain()}"
+    b2b.magic_links.email.discovery.send(email_address=email, discovery_redirect_url=DISCOVERY_URL)
+    token = token_of(mail_to(passwordless_server, email), "discovery")
+    found = b2b.magic_links.discovery.authenticate(discovery_magic_links_token=token)
+    assert found.discovered_organizations == []
+    slug = f"new-{uuid.uuid4().hex[:10]}"
+    created = b2b.discovery.organizations.create(
+        intermediate_session_token=found.intermediate_session_token, organization_name="Frank's",
+        organization_slug=slug, session_duration_minutes=20)
+    assert created.member_authenticated is True
+    assert created.organization.organization_slug == slug
+    assert created.member.email_address == email and created.member.status == "active"
+    assert "stytch_admin" in [role.role_id for role in created.member.roles]
+    refused(lambda: b2b.discovery.organizations.create(
+        intermediate_session_token=found.intermediate_session_token, organization_name="Again"),
+        404, "intermediate_session_not_found")
