@@ -113,7 +113,8 @@ def test_a_restricted_method_is_refused_and_invites_follow_the_policy(passwordle
     member_id = b2b.organizations.members.get(organization_id=open_org.organization_id,
                                               email_address=dana).member.member_id
     b2b.organizations.members.delete(organization_id=open_org.organization_id, member_id=member_id)
-    refused(lambda: b2b.magic_links.authenticate(magic_links_token=stale), 404, "member_not_found")
+    # Deleting the member revoked its invite.
+    refused(lambda: b2b.magic_links.authenticate(magic_links_token=stale), 404, "magic_link_not_found")
 
 
 def test_discovery_then_exchange_then_mfa(passwordless_server, b2b):
@@ -184,3 +185,148 @@ def test_discovery_creates_an_organization(passwordless_server, b2b):
     refused(lambda: b2b.discovery.organizations.create(
         intermediate_session_token=found.intermediate_session_token, organization_name="Again"),
         404, "intermediate_session_not_found")
+
+
+def fresh_phone() -> str:
+    return f"+1415{uuid.uuid4().int % 8_000_000 + 2_000_000:07d}"
+
+
+def test_sms_mfa_after_a_magic_link(passwordless_server, b2b):
+    from test_passwordless import sms_to
+
+    org = organization(b2b, mfa_policy="REQUIRED_FOR_ALL")
+    email = f"gina@{domain()}"
+    member = b2b.organizations.members.create(
+        organization_id=org.organization_id, email_address=email).member
+    b2b.magic_links.email.login_or_signup(
+        organization_id=org.organization_id, email_address=email, login_redirect_url=URL)
+    token = token_of(mail_to(passwordless_server, email), "multi_tenant_magic_links")
+    first = b2b.magic_links.authenticate(magic_links_token=token)
+    assert first.member_authenticated is False and first.member_session is None
+    assert first.session_token == "" and first.mfa_required.member_options is None
+    ist = first.intermediate_session_token
+    # Not yet enrolled: the member gives a phone during the intermediate session.
+    phone = fresh_phone()
+    b2b.otps.sms.send(organization_id=org.organization_id, member_id=member.member_id,
+                      mfa_phone_number=phone, intermediate_session_token=ist)
+    code = sms_to(passwordless_server, phone).code()
+    refused(lambda: b2b.otps.sms.authenticate(organization_id=org.organization_id,
+                                              member_id=member.member_id, code=code), 400,
+            "bad_request")
+    done = b2b.otps.sms.authenticate(organization_id=org.organization_id,
+                                     member_id=member.member_id, code=code,
+                                     intermediate_session_token=ist)
+    assert sorted(f.type for f in done.member_session.authentication_factors) == ["magic_link", "otp"]
+    assert done.member.mfa_enrolled is True and done.member.mfa_phone_number_verified is True
+    assert done.member.default_mfa_method == "sms_otp"
+    # Enrolled now: without an intermediate session or session, no one may send to another phone.
+    refused(lambda: b2b.otps.sms.send(organization_id=org.organization_id,
+                                      member_id=member.member_id, mfa_phone_number=fresh_phone()),
+            404, "intermediate_session_not_found")
+    # The next login sends the SMS code at once.
+    b2b.magic_links.email.login_or_signup(
+        organization_id=org.organization_id, email_address=email, login_redirect_url=URL)
+    token = token_of(mail_to(passwordless_server, email), "multi_tenant_magic_links")
+    second = b2b.magic_links.authenticate(magic_links_token=token)
+    assert second.mfa_required.secondary_auth_initiated == "sms_otp"
+    assert second.mfa_required.member_options.mfa_phone_number == phone
+    code = sms_to(passwordless_server, phone).code()
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    refused(lambda: b2b.otps.sms.authenticate(organization_id=org.organization_id,
+                                              member_id=member.member_id, code=wrong,
+                                              intermediate_session_token=second.intermediate_session_token),
+            404, "otp_code_not_found")
+    ok = b2b.otps.sms.authenticate(organization_id=org.organization_id, member_id=member.member_id,
+                                   code=code, intermediate_session_token=second.intermediate_session_token)
+    assert ok.member_session is not None
+
+
+def test_email_otp_login_and_discovery(passwordless_server, b2b):
+    allowed = domain()
+    org = organization(b2b, email_jit_provisioning="RESTRICTED", email_allowed_domains=[allowed])
+    email = f"hal@{allowed}"
+    sent = b2b.otps.email.login_or_signup(organization_id=org.organization_id, email_address=email)
+    assert sent.member_created is True and sent.member.status == "pending"
+    code = mail_to(passwordless_server, email).code()
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    refused(lambda: b2b.otps.email.authenticate(organization_id=org.organization_id,
+                                                email_address=email, code=wrong), 404,
+            "otp_code_not_found")
+    login = b2b.otps.email.authenticate(organization_id=org.organization_id, email_address=email,
+                                        code=code, session_duration_minutes=30)
+    assert login.member_authenticated is True and login.member.status == "active"
+    assert login.member_session.authentication_factors[0].type == "email_otp"
+    refused(lambda: b2b.otps.email.authenticate(organization_id=org.organization_id,
+                                                email_address=email, code=code), 404,
+            "otp_code_not_found")
+    restricted = organization(b2b, auth_methods="RESTRICTED", allowed_auth_methods=["magic_link"])
+    b2b.organizations.members.create(organization_id=restricted.organization_id, email_address=email)
+    refused(lambda: b2b.otps.email.login_or_signup(organization_id=restricted.organization_id,
+                                                   email_address=email), 400,
+            "operation_restricted_by_organization_auth_methods")
+    # Discovery by passcode: the email's organizations, and an exchange into one of them.
+    b2b.otps.email.discovery.send(email_address=email)
+    code = mail_to(passwordless_server, email).code()
+    found = b2b.otps.email.discovery.authenticate(email_address=email, code=code)
+    ids = {o.organization.organization_id: o for o in found.discovered_organizations}
+    assert ids[org.organization_id].membership.type == "active_member"
+    assert ids[org.organization_id].member_authenticated is True
+    assert ids[restricted.organization_id].primary_required.allowed_auth_methods == ["magic_link"]
+    refused(lambda: b2b.discovery.intermediate_sessions.exchange(
+        intermediate_session_token=found.intermediate_session_token,
+        organization_id=restricted.organization_id), 400,
+        "operation_restricted_by_organization_auth_methods")
+    entered = b2b.discovery.intermediate_sessions.exchange(
+        intermediate_session_token=found.intermediate_session_token,
+        organization_id=org.organization_id)
+    assert entered.member_authenticated is True
+    assert entered.member_session.authentication_factors[0].type == "email_otp"
+
+
+def test_a_primary_factor_still_short_of_mfa_keeps_the_token(passwordless_server, b2b):
+    org = organization(b2b, mfa_policy="REQUIRED_FOR_ALL")
+    email = f"ivy@{domain()}"
+    member = b2b.organizations.members.create(
+        organization_id=org.organization_id, email_address=email).member
+    b2b.magic_links.email.discovery.send(email_address=email, discovery_redirect_url=DISCOVERY_URL)
+    ist = b2b.magic_links.discovery.authenticate(
+        discovery_magic_links_token=token_of(mail_to(passwordless_server, email), "discovery")
+    ).intermediate_session_token
+    b2b.magic_links.email.login_or_signup(
+        organization_id=org.organization_id, email_address=email, login_redirect_url=URL)
+    token = token_of(mail_to(passwordless_server, email), "multi_tenant_magic_links")
+    again = b2b.magic_links.authenticate(magic_links_token=token, intermediate_session_token=ist)
+    assert again.member_authenticated is False
+    assert again.intermediate_session_token == ist
+    # The member enrolls TOTP within the intermediate session and completes it.
+    created = b2b.totps.create(organization_id=org.organization_id, member_id=member.member_id,
+                               intermediate_session_token=ist)
+    done = b2b.totps.authenticate(organization_id=org.organization_id, member_id=member.member_id,
+                                  code=pyotp.TOTP(created.secret).now(),
+                                  intermediate_session_token=ist)
+    assert sorted(f.type for f in done.member_session.authentication_factors) == ["magic_link", "totp"]
+
+
+def test_restricted_primary_methods_are_not_bypassed(passwordless_server, b2b):
+    org = organization(b2b, auth_methods="RESTRICTED", allowed_auth_methods=["sso"])
+    email = f"jon@{domain()}"
+    member = b2b.organizations.members.create(
+        organization_id=org.organization_id, email_address=email).member
+    secret = pyotp.random_base32()
+    b2b.totps.migrate(organization_id=org.organization_id, member_id=member.member_id,
+                      secret=secret, recovery_codes=[])
+    # A TOTP code alone is no primary login here.
+    refused(lambda: b2b.totps.authenticate(organization_id=org.organization_id,
+                                           member_id=member.member_id,
+                                           code=pyotp.TOTP(secret).now()), 400,
+            "operation_restricted_by_organization_auth_methods")
+    # Nor does a discovery magic link's intermediate session make one.
+    b2b.magic_links.email.discovery.send(email_address=email, discovery_redirect_url=DISCOVERY_URL)
+    ist = b2b.magic_links.discovery.authenticate(
+        discovery_magic_links_token=token_of(mail_to(passwordless_server, email), "discovery")
+    ).intermediate_session_token
+    refused(lambda: b2b.totps.authenticate(organization_id=org.organization_id,
+                                           member_id=member.member_id,
+                                           code=pyotp.TOTP(secret).now(),
+                                           intermediate_session_token=ist), 400,
+            "operation_restricted_by_organization_auth_methods")

@@ -330,6 +330,11 @@ impl Organization {
             || self.list("allowed_auth_methods").contains(&method)
     }
 
+    /// Whether `auth_methods` is `RESTRICTED` (to `allowed_auth_methods`).
+    pub fn restricts_auth_methods(&self) -> bool {
+        self.setting("auth_methods") == Some("RESTRICTED")
+    }
+
     /// Whether an MFA method (`sms_otp`, `totp`) may complete MFA: always, unless
     /// `mfa_methods` is `RESTRICTED` to `allowed_mfa_methods` without it.
     pub fn allows_mfa_method(&self, method: &str) -> bool {

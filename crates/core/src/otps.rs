@@ -61,6 +61,15 @@ pub fn expiry(minutes: Option<i64>) -> Result<Duration, OtpError> {
 }
 
 /// A fresh code: six decimal digits, uniform, from the OS's generator.
+/// The life of a B2B email passcode: Stytch's default of 10 minutes, 2 to 15.
+pub fn b2b_email_expiry(minutes: Option<i64>) -> Result<Duration, OtpError> {
+    let minutes = minutes.unwrap_or(10);
+    if !(2..=15).contains(&minutes) {
+        return Err(OtpError::InvalidExpiration);
+    }
+    Ok(Duration::minutes(minutes))
+}
+
 pub fn generate_code() -> String {
     format!("{:06}", OsRng.gen_range(0..1_000_000u32))
 }

@@ -34,6 +34,7 @@ pub fn router(state: AppState) -> Router {
         .merge(stytch::b2b::recovery_codes::routes())
         .merge(stytch::b2b::magic_links::routes())
         .merge(stytch::b2b::discovery::routes())
+        .merge(stytch::b2b::otps::routes())
         .merge(
             stack::contact_channels::routes()
                 .layer(middleware::from_fn(stack::override_error_status)),

@@ -18,7 +18,6 @@ use latchkey_core::lock::Factor;
 use latchkey_core::members::Member;
 use latchkey_core::organizations::Organization;
 use latchkey_core::principal::PrincipalId;
-use latchkey_core::secret::SecretDigest;
 use latchkey_core::sessions::intermediate::IntermediateSession;
 use latchkey_core::sessions::{AuthenticationFactor, Session, SessionRequest};
 use latchkey_store::{
@@ -28,7 +27,7 @@ use latchkey_store::{
 
 use crate::error::ApiError;
 use crate::extract::Authenticated;
-use crate::stytch::b2b::sessions::{plan_member_session, MemberSessionResponse};
+use crate::stytch::b2b::sessions::{plan_member_session, IstToken, MemberSessionResponse};
 use crate::stytch::sessions::{authenticated_body, plan_with, presented, AuthenticatedResponse};
 use crate::AppState;
 
@@ -47,7 +46,7 @@ pub enum Principal<'a> {
         set_default_mfa_method: Option<String>,
         /// The intermediate session this factor completes (checked by the caller with
         /// `intermediate_for`), used up by the completion.
-        intermediate: Option<(SecretDigest, IntermediateSession)>,
+        intermediate: Option<(IstToken, IntermediateSession)>,
         /// Written first in the completion: a new organization and its first member (discovery),
         /// or the member alone (JIT provisioning).
         create: Option<Box<(Option<Organization>, Member)>>,
@@ -294,10 +293,11 @@ async fn complete_with(
                 tracing::error!("a member authentication completed without a factor");
                 ApiError::internal()
             })?;
-            let (digest, earlier) = match intermediate {
-                Some((digest, session)) => (Some(digest), session.factors),
+            let (given, earlier) = match intermediate {
+                Some((given, session)) => (Some(given), session.factors),
                 None => (None, Vec::new()),
             };
+            let digest = given.as_ref().map(|given| given.digest.clone());
             let (session, token) = plan_member_session(
                 state,
                 project_id,
@@ -336,7 +336,10 @@ async fn complete_with(
                     )
                     .await?
                 }
+                // Still short of MFA: an intermediate session given was extended in place and
+                // keeps its token.
                 None => {
+                    let token = given.map_or(token, |given| given.token);
                     MemberSessionResponse::intermediate(&member, organization, &token, None, now)
                 }
             };

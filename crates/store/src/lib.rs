@@ -20,6 +20,7 @@ mod contact_channels;
 mod intermediate_sessions;
 mod magic_links;
 mod member_magic_links;
+mod member_otps;
 mod member_sessions;
 mod members;
 mod organizations;
@@ -40,6 +41,7 @@ pub use contact_channels::*;
 pub use intermediate_sessions::*;
 pub use magic_links::*;
 pub use member_magic_links::*;
+pub use member_otps::*;
 pub use member_sessions::*;
 pub use members::*;
 pub use organizations::*;
@@ -258,6 +260,7 @@ pub trait Store:
     + PasswordlessStore
     + IntermediateSessionStore
     + MemberMagicLinkStore
+    + MemberOtpStore
     + OrganizationStore
     + MemberStore
     + MemberSessionStore
@@ -281,6 +284,7 @@ impl<T> Store for T where
         + PasswordlessStore
         + IntermediateSessionStore
         + MemberMagicLinkStore
+        + MemberOtpStore
         + OrganizationStore
         + MemberStore
         + MemberSessionStore

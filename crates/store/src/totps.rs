@@ -81,6 +81,14 @@ pub enum Consume {
         digest: CodeDigest,
         at: DateTime<Utc>,
     },
+    /// Use up a member's live passcode of `channel` at `at`, only if it is still `digest` and
+    /// unexpired (`NotFound(OtpCode)` otherwise); an SMS code verifies the member's MFA phone
+    /// number, an email code the member's email. B2B only.
+    MemberOtp {
+        channel: latchkey_core::otps::OtpChannel,
+        digest: CodeDigest,
+        at: DateTime<Utc>,
+    },
 }
 
 #[async_trait]

@@ -14,14 +14,16 @@
 use std::path::PathBuf;
 
 /// Every table whose rows belong to a project (all but `server_settings`).
-const PROJECT_TABLES: [&str; 26] = [
+const PROJECT_TABLES: [&str; 28] = [
     "authentication_attempts",
     "biometric_registrations",
     "crypto_wallets",
+    "discovery_otp_codes",
     "email_verification_codes",
     "intermediate_sessions",
     "magic_links",
     "member_magic_links",
+    "member_otp_codes",
     "member_sessions",
     "member_totps",
     "members",

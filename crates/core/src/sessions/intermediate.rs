@@ -8,7 +8,25 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::ids::{MemberId, OrganizationId};
 use crate::members::Member;
+use crate::organizations::Organization;
 use crate::sessions::AuthenticationFactor;
+
+/// The login method a factor kind is, in `allowed_auth_methods` terms.
+fn auth_method(kind: &str) -> &str {
+    match kind {
+        "otp" => "email_otp",
+        other => other,
+    }
+}
+
+/// Whether `factors` hold a primary method `organization` allows: what an intermediate session
+/// from discovery (bound to no organization yet) must show before it may end in a session
+/// there.
+pub fn primary_allowed(organization: &Organization, factors: &[AuthenticationFactor]) -> bool {
+    factors
+        .iter()
+        .any(|factor| organization.allows_auth_method(auth_method(&factor.kind)))
+}
 
 /// How long an intermediate session lives: Stytch's ten minutes.
 pub const LIFETIME_MINUTES: i64 = 10;

@@ -359,7 +359,15 @@ async fn complete_member(
     }
     let mut member = load_member(&mut *conn, project, member_id).await?;
     let mut session = completion.session;
-    if let Some(digest) = &completion.intermediate {
+    // Still short of MFA with an intermediate session given: it grows in place (its factors, its
+    // binding to the member) and keeps its token; no new one is written.
+    let extend = match (&completion.intermediate, &session) {
+        (Some(digest), MemberSessionWrite::Intermediate(new)) => {
+            Some((digest, new.factors.clone()))
+        }
+        _ => None,
+    };
+    if let (Some(digest), None) = (&completion.intermediate, &extend) {
         let earlier = super::intermediate_sessions::use_intermediate(
             &mut *conn, project, &member, digest, now,
         )
@@ -385,6 +393,13 @@ async fn complete_member(
     if changed {
         member.updated_at = now;
         write_member(&mut *conn, project, &member).await?;
+    }
+    if let Some((digest, factors)) = extend {
+        super::intermediate_sessions::extend_intermediate(
+            &mut *conn, project, &member, digest, &factors, now,
+        )
+        .await?;
+        return Ok((member, None));
     }
     let session = write_member_session(&mut *conn, project, &member, session, now).await?;
     Ok((member, session))

@@ -76,6 +76,44 @@ pub(super) async fn write_intermediate(
     insert_intermediate(conn, project, &new.token_digest, &session).await
 }
 
+/// Grows the intermediate session `digest` in place for `member` at `at`: its factors become
+/// `factors` and it is bound to the member; `NotFound(IntermediateSession)` if it is gone,
+/// expired, or does not fit the member.
+pub(super) async fn extend_intermediate(
+    conn: &mut Conn,
+    project: &str,
+    member: &Member,
+    digest: &SecretDigest,
+    factors: &[AuthenticationFactor],
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let row = sqlx::query(&format!(
+        "SELECT email, organization_id, member_id, factors, expires_at, created_at \
+         FROM intermediate_sessions WHERE project_id = $1 AND token_digest = $2{FOR_UPDATE}"
+    ))
+    .bind(project)
+    .bind(digest.as_bytes().to_vec())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let session = row.as_ref().map(intermediate_row).transpose()?;
+    match session {
+        Some(session) if session.is_active(at) && session.fits(member) => {}
+        _ => return Err(StoreError::NotFound(Missing::IntermediateSession)),
+    }
+    sqlx::query(
+        "UPDATE intermediate_sessions SET factors = $1, organization_id = $2, member_id = $3 \
+         WHERE project_id = $4 AND token_digest = $5",
+    )
+    .bind(factors_json(factors))
+    .bind(member.organization_id.as_str())
+    .bind(member.member_id.as_str())
+    .bind(project)
+    .bind(digest.as_bytes().to_vec())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
 /// Uses up the intermediate session `digest` for `member` at `at`: deletes it if it is still
 /// unexpired and fits the member; its factors are the session's earlier ones.
 pub(super) async fn use_intermediate(

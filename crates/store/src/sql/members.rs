@@ -409,11 +409,22 @@ impl MemberStore for Engine {
         found.status = MemberStatus::Deleted;
         found.updated_at = now;
         write_member(&mut tx, project, &found).await?;
-        sqlx::query("DELETE FROM member_sessions WHERE project_id = $1 AND member_id = $2")
+        // Its sessions end, and what could still log it in is revoked: links (invites
+        // included), passcodes and intermediate sessions.
+        for table in [
+            "member_sessions",
+            "member_magic_links",
+            "member_otp_codes",
+            "intermediate_sessions",
+        ] {
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE project_id = $1 AND member_id = $2"
+            ))
             .bind(project)
             .bind(found.member_id.as_str())
             .execute(&mut *tx)
             .await?;
+        }
         tx.commit().await?;
         Ok(found.member_id)
     }

@@ -57,6 +57,7 @@ mod contact_channels;
 mod intermediate_sessions;
 mod magic_links;
 mod member_magic_links;
+mod member_otps;
 mod member_sessions;
 mod members;
 mod organizations;

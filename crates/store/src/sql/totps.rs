@@ -122,6 +122,14 @@ pub(super) async fn consume(
         Consume::MemberMagicLink { digest, at } => {
             super::member_magic_links::use_member_link(conn, project, owner, digest, *at).await?;
         }
+        Consume::MemberOtp {
+            channel,
+            digest,
+            at,
+        } => {
+            super::member_otps::use_member_otp(conn, project, owner, (*channel, digest), *at)
+                .await?;
+        }
     }
     Ok(())
 }

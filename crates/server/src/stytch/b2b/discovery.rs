@@ -81,21 +81,9 @@ pub struct MemberMfaOptions {
     totp_registration_id: String,
 }
 
-/// The login method a factor kind is, in `allowed_auth_methods` terms.
-fn auth_method(kind: &str) -> &str {
-    match kind {
-        "otp" => "email_otp",
-        "password" => "password",
-        other => other,
-    }
-}
-
 /// Whether the factors proven so far are a primary method the organization allows.
 fn primary_allowed(organization: &Organization, session: &IntermediateSession) -> bool {
-    session
-        .factors
-        .iter()
-        .any(|factor| organization.allows_auth_method(auth_method(&factor.kind)))
+    latchkey_core::sessions::intermediate::primary_allowed(organization, &session.factors)
 }
 
 fn primary_required(organization: &Organization) -> PrimaryRequired {
@@ -328,7 +316,13 @@ async fn enter(
         member,
         set_mfa_enrolled: None,
         set_default_mfa_method: None,
-        intermediate: Some((digest, carried)),
+        intermediate: Some((
+            super::sessions::IstToken {
+                digest,
+                token: token.to_owned(),
+            },
+            carried,
+        )),
         create,
     };
     let proof = Proof {

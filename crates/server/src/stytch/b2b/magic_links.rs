@@ -175,7 +175,7 @@ fn prepare(
     (new, Some(message))
 }
 
-fn throttled(error: StoreError) -> ApiError {
+pub(crate) fn throttled(error: StoreError) -> ApiError {
     match error {
         StoreError::Refused(Refusal::Throttled(throttled)) => ApiError::new(
             ErrorType::TooManyRequests,
@@ -560,11 +560,23 @@ async fn authenticate(
         &MemberRef::Id(member_id.clone()),
     )
     .await?;
+    // A link proves the address it was sent to: once the member's email changed, it proves
+    // nothing about the member.
+    if link.email != member.email {
+        return Err(StoreError::NotFound(Missing::MagicLink).into());
+    }
     require_auth_method(&organization, "magic_link")?;
     let intermediate = match intermediate {
         Some(ist) => Some((
             ist.clone(),
-            intermediate_for(&state, project_id, &ist, &member, now).await?,
+            intermediate_for(
+                &state,
+                project_id,
+                &ist.digest,
+                (&organization, &member),
+                now,
+            )
+            .await?,
         )),
         None => None,
     };
@@ -581,9 +593,22 @@ async fn authenticate(
         consume: Some(Consume::MemberMagicLink { digest, at: now }),
         attempt: None,
     };
-    let session = authentication::complete(&state, &auth, principal, &session_request, proof, now)
-        .await?
-        .member()?;
+    let mut session =
+        authentication::complete(&state, &auth, principal, &session_request, proof, now)
+            .await?
+            .member()?;
+    if session.owes_mfa() {
+        let member = super::members::find_member(
+            &state,
+            project_id,
+            &organization,
+            &MemberRef::Id(member_id.clone()),
+        )
+        .await?;
+        session.secondary_initiated(
+            super::otps::start_secondary(&state, &auth, &organization, &member).await?,
+        );
+    }
     let body = B2bMagicLinkAuthenticatedResponse {
         session,
         method_id: String::new(),

@@ -7,6 +7,7 @@ pub mod discovery;
 pub mod magic_links;
 pub mod members;
 pub mod organizations;
+pub mod otps;
 pub mod recovery_codes;
 pub mod sessions;
 pub mod totps;

@@ -91,10 +91,19 @@ async fn recover(
         request.member_id,
     )
     .await?;
+    super::otps::require_mfa_method(&organization, "totp")?;
+    super::sessions::second_factor_alone(&organization, intermediate.is_some(), &session_request)?;
     let intermediate = match intermediate {
         Some(digest) => Some((
             digest.clone(),
-            intermediate_for(&state, project_id, &digest, &member, now).await?,
+            intermediate_for(
+                &state,
+                project_id,
+                &digest.digest,
+                (&organization, &member),
+                now,
+            )
+            .await?,
         )),
         None => None,
     };

@@ -70,7 +70,7 @@ impl MemberSessionOptions {
     /// Refuses what cannot be right before anything is looked up: an intermediate session
     /// beside a session, both a token and a JWT, a bad duration, bad custom claims. Gives the
     /// session request and the digest of the intermediate session's token, if one was given.
-    pub fn parse(&self) -> Result<(SessionRequest, Option<SecretDigest>), ApiError> {
+    pub fn parse(&self) -> Result<(SessionRequest, Option<IstToken>), ApiError> {
         let request = SessionRequest::parse(
             self.session_token.clone(),
             self.session_jwt.clone(),
@@ -83,23 +83,66 @@ impl MemberSessionOptions {
                 "Give an intermediate_session_token or a session_token / session_jwt, not both.",
             ));
         }
-        Ok((request, intermediate.map(|token| SecretDigest::of(&token))))
+        Ok((
+            request,
+            intermediate.map(|token| IstToken {
+                digest: SecretDigest::of(&token),
+                token,
+            }),
+        ))
     }
 }
 
-/// The intermediate session a request named, checked for `member`: unknown, expired, or bound
-/// to another organization or member, it is `intermediate_session_not_found`.
+/// An intermediate session's token as a request gave it, and its digest: an authentication
+/// that still owes MFA after it answers with the same token.
+#[derive(Clone, Debug)]
+pub struct IstToken {
+    pub digest: SecretDigest,
+    pub token: String,
+}
+
+/// The intermediate session a request named, checked for `member` of `organization`:
+/// unknown, expired, or bound to another organization or member, it is
+/// `intermediate_session_not_found`; one bound to no organization yet (discovery) must show a
+/// primary method the organization allows.
 pub async fn intermediate_for(
     state: &AppState,
     project_id: &ProjectId,
     digest: &SecretDigest,
-    member: &Member,
+    (organization, member): (&Organization, &Member),
     now: DateTime<Utc>,
 ) -> Result<IntermediateSession, ApiError> {
-    match state.store.intermediate_session(project_id, digest).await? {
-        Some(session) if session.is_active(now) && session.fits(member) => Ok(session),
-        _ => Err(SessionError::IntermediateNotFound.into()),
+    let session = match state.store.intermediate_session(project_id, digest).await? {
+        Some(session) if session.is_active(now) && session.fits(member) => session,
+        _ => return Err(SessionError::IntermediateNotFound.into()),
+    };
+    if session.organization_id.is_none()
+        && !latchkey_core::sessions::intermediate::primary_allowed(organization, &session.factors)
+    {
+        return Err(ApiError::new(
+            crate::error::ErrorType::OperationRestrictedByOrganizationAuthMethods,
+            "The organization does not allow the login method of this intermediate session.",
+        ));
     }
+    Ok(session)
+}
+
+/// A factor that is only a second factor (TOTP, a recovery code, SMS) does not log a member in
+/// alone where the organization restricts its primary methods: it needs the intermediate
+/// session of a primary factor, or a session of the member.
+pub fn second_factor_alone(
+    organization: &Organization,
+    intermediate: bool,
+    request: &SessionRequest,
+) -> Result<(), ApiError> {
+    if !intermediate && request.presented().is_none() && organization.restricts_auth_methods() {
+        return Err(ApiError::new(
+            crate::error::ErrorType::OperationRestrictedByOrganizationAuthMethods,
+            "The organization restricts its primary login methods: complete a primary factor \
+             first and present its intermediate_session_token.",
+        ));
+    }
+    Ok(())
 }
 
 /// The session part of an authentication of `member` by `factor`: the presented session of
@@ -120,6 +163,8 @@ pub async fn plan_member_session(
             None => (None, String::new()),
         };
     let mut proven = earlier.to_vec();
+    // A factor proven again replaces its earlier record.
+    proven.retain(|known| !known.same_as(&factor));
     proven.push(factor.clone());
     let owed = mfa_owed(mfa_required, &proven);
     let plan = request
@@ -240,6 +285,18 @@ impl MemberSessionResponse {
         })
     }
 
+    /// Whether MFA is still owed (no member session).
+    pub fn owes_mfa(&self) -> bool {
+        !self.member_authenticated
+    }
+
+    /// Records that an SMS code was sent at once (`secondary_auth_initiated: sms_otp`).
+    pub fn secondary_initiated(&mut self, method: Option<String>) {
+        if let Some(required) = &mut self.mfa_required {
+            required.secondary_auth_initiated = method;
+        }
+    }
+
     /// MFA is owed: the intermediate session's token, and the member's ways to finish.
     pub fn intermediate(
         member: &Member,
@@ -257,7 +314,10 @@ impl MemberSessionResponse {
             member_authenticated: false,
             intermediate_session_token: intermediate_token.to_owned(),
             mfa_required: Some(MfaRequired {
-                member_options: Some(MemberOptions {
+                // `null` for a member with no MFA method yet: it enrolls one first.
+                member_options: (!member.mfa_phone_number.is_empty()
+                    || !member.totp_registration_id.is_empty())
+                .then(|| MemberOptions {
                     mfa_phone_number: member.mfa_phone_number.clone(),
                     totp_registration_id: member.totp_registration_id.clone(),
                 }),

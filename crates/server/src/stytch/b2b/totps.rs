@@ -23,7 +23,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::members::{organization_and_member, MemberResponse};
-use super::sessions::{intermediate_for, MemberSessionOptions, MemberSessionResponse};
+use super::otps::require_mfa_method;
+use super::sessions::{
+    intermediate_for, second_factor_alone, IstToken, MemberSessionOptions, MemberSessionResponse,
+};
 use crate::authentication::{self, Principal, Proof};
 use crate::error::ApiError;
 use crate::extract::{Authenticated, JsonBody};
@@ -36,7 +39,6 @@ use crate::stytch::totps::{
 use crate::stytch::users::given;
 use crate::stytch::{reply, Envelope};
 use crate::AppState;
-use latchkey_core::secret::SecretDigest;
 use latchkey_core::sessions::intermediate::IntermediateSession;
 
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -72,6 +74,18 @@ pub fn new_registration(
     }
 }
 
+/// `set_mfa_enrollment`: `enroll`, `unenroll`, or nothing.
+pub(crate) fn enrollment(value: Option<&str>) -> Result<Option<bool>, ApiError> {
+    match value {
+        None | Some("") => Ok(None),
+        Some("enroll") => Ok(Some(true)),
+        Some("unenroll") => Ok(Some(false)),
+        Some(_) => Err(ApiError::bad_request(
+            "set_mfa_enrollment must be enroll or unenroll.",
+        )),
+    }
+}
+
 /// Completes a member's TOTP or recovery-code authentication through the kernel: the lock
 /// cleared, the step or code used up, the MFA preferences applied and the session written, in
 /// one transaction. Answers with the member, organization and session fields.
@@ -80,7 +94,7 @@ pub async fn use_up(
     state: &AppState,
     auth: &Authenticated,
     (organization, member): (&Organization, &Member),
-    (options, intermediate): (&SessionRequest, Option<(SecretDigest, IntermediateSession)>),
+    (options, intermediate): (&SessionRequest, Option<(IstToken, IntermediateSession)>),
     proof: Proof,
     mfa: (Option<bool>, Option<String>),
     now: DateTime<Utc>,
@@ -137,11 +151,6 @@ async fn create(
     let project_id = &auth.project.project_id;
     let minutes = expiration_minutes(request.expiration_minutes)?;
     let (session_request, intermediate) = request.session.parse()?;
-    if intermediate.is_some() {
-        return Err(ApiError::bad_request(
-            "A TOTP registration is created for a member, not within an intermediate session.",
-        ));
-    }
     let now = Utc::now();
     let (organization, member) = organization_and_member(
         &state,
@@ -150,7 +159,19 @@ async fn create(
         request.member_id,
     )
     .await?;
-    // A session given with the request must be the member's own.
+    require_mfa_method(&organization, "totp")?;
+    // An intermediate session given with the request (enrollment during MFA) must fit the
+    // member; a session must be the member's own.
+    if let Some(digest) = &intermediate {
+        intermediate_for(
+            &state,
+            project_id,
+            &digest.digest,
+            (&organization, &member),
+            now,
+        )
+        .await?;
+    }
     if let Some(presented) = presented::<latchkey_core::sessions::MemberSession>(
         &state,
         project_id,
@@ -218,16 +239,7 @@ async fn authenticate(
     let project_id = &auth.project.project_id;
     let code = given(request.code).ok_or_else(|| ApiError::bad_request("code is required."))?;
     check_code_shape(&code)?;
-    let set_mfa_enrolled = match request.set_mfa_enrollment.as_deref() {
-        None | Some("") => None,
-        Some("enroll") => Some(true),
-        Some("unenroll") => Some(false),
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                "set_mfa_enrollment must be enroll or unenroll.",
-            ))
-        }
-    };
+    let set_mfa_enrolled = enrollment(request.set_mfa_enrollment.as_deref())?;
     let set_default = request
         .set_default_mfa
         .unwrap_or(false)
@@ -241,10 +253,19 @@ async fn authenticate(
         request.member_id,
     )
     .await?;
+    require_mfa_method(&organization, "totp")?;
+    second_factor_alone(&organization, intermediate.is_some(), &session_request)?;
     let intermediate = match intermediate {
         Some(digest) => Some((
             digest.clone(),
-            intermediate_for(&state, project_id, &digest, &member, now).await?,
+            intermediate_for(
+                &state,
+                project_id,
+                &digest.digest,
+                (&organization, &member),
+                now,
+            )
+            .await?,
         )),
         None => None,
     };

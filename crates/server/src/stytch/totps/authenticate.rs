@@ -123,8 +123,7 @@ pub(super) async fn use_up(
         Some(Consume::TotpStep { totp_id, .. } | Consume::RecoveryCode { totp_id, .. }) => {
             totp_id.clone()
         }
-        Some(Consume::MagicLink { .. } | Consume::Otp { .. } | Consume::MemberMagicLink { .. })
-        | None => {
+        Some(_) | None => {
             tracing::error!("a TOTP authentication completed without its step or code");
             return Err(ApiError::internal());
         }
