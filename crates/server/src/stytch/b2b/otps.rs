@@ -190,6 +190,67 @@ pub(crate) async fn start_secondary(
     Ok(Some("sms_otp".to_owned()))
 }
 
+/// Proves a member's passcode of `channel`: the code must be the live one, unexpired; the
+/// attempt is reserved against the member's lock first, and a wrong code counts against the
+/// code as well (it dies after ten). `factor` makes the session factor from the destination.
+async fn prove_member_code(
+    state: &AppState,
+    auth: &Authenticated,
+    member: &Member,
+    (channel, code): (OtpChannel, &str),
+    factor: impl FnOnce(&str) -> AuthenticationFactor,
+    now: DateTime<Utc>,
+) -> Result<crate::authentication::Proof, ApiError> {
+    let project_id = &auth.project.project_id;
+    let stored = state
+        .store
+        .member_otp(project_id, &member.member_id, channel)
+        .await?
+        .ok_or(StoreError::NotFound(Missing::OtpCode))?;
+    if stored.expires_at <= now {
+        return Err(ApiError::new(
+            ErrorType::UnableToAuthOtpCode,
+            "The passcode could not be authenticated because it was either already used or \
+             expired. Send another passcode to this member.",
+        ));
+    }
+    let checked_wrong = AtomicBool::new(false);
+    let proof = authentication::prove_code(
+        state,
+        &auth.project,
+        PrincipalId::Member(member.member_id.clone()),
+        Factor::Otp,
+        now,
+        || {
+            if !right_code(
+                state,
+                project_id,
+                &stored.destination,
+                code,
+                &stored.code_digest,
+            ) {
+                checked_wrong.store(true, Ordering::Relaxed);
+                return Ok(None);
+            }
+            let consume = Consume::MemberOtp {
+                channel,
+                digest: stored.code_digest,
+                at: now,
+            };
+            Ok(Some((factor(&stored.destination), consume)))
+        },
+        ApiError::from(StoreError::NotFound(Missing::OtpCode)),
+    )
+    .await;
+    if proof.is_err() && checked_wrong.load(Ordering::Relaxed) {
+        state
+            .store
+            .member_otp_failed(project_id, &member.member_id, channel, &stored.code_digest)
+            .await?;
+    }
+    proof
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct B2bSmsSendRequest {
@@ -332,69 +393,22 @@ async fn sms_authenticate(
                  required.",
                 )
             })?;
-    let stored = state
-        .store
-        .member_otp(project_id, &member.member_id, OtpChannel::Sms)
-        .await?
-        .ok_or(StoreError::NotFound(Missing::OtpCode))?;
-    if stored.expires_at <= now {
-        return Err(ApiError::new(
-            ErrorType::UnableToAuthOtpCode,
-            "The passcode could not be authenticated because it was either already used or \
-             expired. Send another passcode to this member.",
-        ));
-    }
-    let checked_wrong = AtomicBool::new(false);
-    let proof = authentication::prove_code(
+    let proof = prove_member_code(
         &state,
-        &auth.project,
-        PrincipalId::Member(member.member_id.clone()),
-        Factor::Otp,
-        now,
-        || {
-            let context = otps::code_context(project_id, &stored.destination);
-            let right = state
-                .vault
-                .code_digests(&context, &code)
-                .iter()
-                .any(|digest| bool::from(digest.ct_eq(&stored.code_digest)));
-            if !right {
-                checked_wrong.store(true, Ordering::Relaxed);
-                return Ok(None);
-            }
-            let factor = AuthenticationFactor::phone_otp(
+        &auth,
+        &member,
+        (OtpChannel::Sms, &code),
+        |destination| {
+            AuthenticationFactor::phone_otp(
                 "sms",
                 member.member_id.as_str().to_owned(),
-                stored.destination.clone(),
+                destination.to_owned(),
                 now,
-            );
-            let consume = Consume::MemberOtp {
-                channel: OtpChannel::Sms,
-                digest: stored.code_digest,
-                at: now,
-            };
-            Ok(Some((factor, consume)))
+            )
         },
-        ApiError::from(StoreError::NotFound(Missing::OtpCode)),
+        now,
     )
-    .await;
-    let proof = match proof {
-        Ok(proof) => proof,
-        Err(error) => {
-            if checked_wrong.load(Ordering::Relaxed) {
-                state
-                    .store
-                    .member_otp_failed(
-                        project_id,
-                        &member.member_id,
-                        OtpChannel::Sms,
-                        &stored.code_digest,
-                    )
-                    .await?;
-            }
-            return Err(error);
-        }
-    };
+    .await?;
     // Under REQUIRED_FOR_ALL a success enrolls the member; the first MFA success sets the
     // default method.
     let set_mfa_enrolled = if organization.requires_mfa(false) {
@@ -681,64 +695,15 @@ async fn email_authenticate(
         )),
         None => None,
     };
-    let stored = state
-        .store
-        .member_otp(project_id, &member.member_id, OtpChannel::Email)
-        .await?
-        .ok_or(StoreError::NotFound(Missing::OtpCode))?;
-    if stored.expires_at <= now {
-        return Err(ApiError::new(
-            ErrorType::UnableToAuthOtpCode,
-            "The passcode could not be authenticated because it was either already used or \
-             expired. Send another passcode to this member.",
-        ));
-    }
-    let checked_wrong = AtomicBool::new(false);
-    let proof = authentication::prove_code(
+    let proof = prove_member_code(
         &state,
-        &auth.project,
-        PrincipalId::Member(member.member_id.clone()),
-        Factor::Otp,
+        &auth,
+        &member,
+        (OtpChannel::Email, &code),
+        |_| super::magic_links::email_factor("email_otp", now),
         now,
-        || {
-            if !right_code(
-                &state,
-                project_id,
-                &stored.destination,
-                &code,
-                &stored.code_digest,
-            ) {
-                checked_wrong.store(true, Ordering::Relaxed);
-                return Ok(None);
-            }
-            let factor = super::magic_links::email_factor("email_otp", now);
-            let consume = Consume::MemberOtp {
-                channel: OtpChannel::Email,
-                digest: stored.code_digest,
-                at: now,
-            };
-            Ok(Some((factor, consume)))
-        },
-        ApiError::from(StoreError::NotFound(Missing::OtpCode)),
     )
-    .await;
-    let proof = match proof {
-        Ok(proof) => proof,
-        Err(error) => {
-            if checked_wrong.load(Ordering::Relaxed) {
-                state
-                    .store
-                    .member_otp_failed(
-                        project_id,
-                        &member.member_id,
-                        OtpChannel::Email,
-                        &stored.code_digest,
-                    )
-                    .await?;
-            }
-            return Err(error);
-        }
-    };
+    .await?;
     let principal = Principal::Member {
         organization: &organization,
         member: &member,
