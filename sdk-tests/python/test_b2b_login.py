@@ -330,3 +330,30 @@ def test_restricted_primary_methods_are_not_bypassed(passwordless_server, b2b):
                                            code=pyotp.TOTP(secret).now(),
                                            intermediate_session_token=ist), 400,
             "operation_restricted_by_organization_auth_methods")
+
+
+def test_a_session_is_exchanged_for_another_organization(passwordless_server, b2b):
+    email = f"kim@{domain()}"
+    home = organization(b2b)
+    other = organization(b2b)
+    strict = organization(b2b, mfa_policy="REQUIRED_FOR_ALL")
+    for org in (home, other, strict):
+        b2b.organizations.members.create(organization_id=org.organization_id, email_address=email)
+    stranger = organization(b2b)
+    b2b.magic_links.email.login_or_signup(
+        organization_id=home.organization_id, email_address=email, login_redirect_url=URL)
+    token = token_of(mail_to(passwordless_server, email), "multi_tenant_magic_links")
+    login = b2b.magic_links.authenticate(magic_links_token=token, session_duration_minutes=30)
+    moved = b2b.sessions.exchange(organization_id=other.organization_id,
+                                  session_token=login.session_token)
+    assert moved.member_authenticated is True
+    assert moved.member_session.organization_id == other.organization_id
+    assert moved.member_session.authentication_factors[0].type == "magic_link"
+    # Where MFA is demanded, an intermediate session carries the magic link over.
+    short = b2b.sessions.exchange(organization_id=strict.organization_id,
+                                  session_token=login.session_token)
+    assert short.member_authenticated is False and short.intermediate_session_token
+    # No membership by domain is made by an exchange.
+    refused(lambda: b2b.sessions.exchange(organization_id=stranger.organization_id,
+                                          session_token=login.session_token), 404,
+            "member_not_found")

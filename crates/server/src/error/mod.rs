@@ -141,6 +141,7 @@ error_table! {
     IntermediateSessionNotFound => "intermediate_session_not_found", NOT_FOUND;
     OperationRestrictedByOrganizationAuthMethods => "operation_restricted_by_organization_auth_methods", BAD_REQUEST;
     OperationRestrictedByOrganizationMfaMethods => "operation_restricted_by_organization_mfa_methods", BAD_REQUEST;
+    InsufficientFactorsForSessionExchange => "insufficient_factors_for_session_exchange", BAD_REQUEST;
     EmailJitProvisioningNotAllowed => "email_jit_provisioning_not_allowed", BAD_REQUEST;
     InvalidEmailForJitProvisioning => "invalid_email_for_jit_provisioning", BAD_REQUEST;
     EmailInvitesNotAllowed => "email_invites_not_allowed", BAD_REQUEST;

@@ -40,6 +40,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(organizations))
         .routes(routes!(exchange))
         .routes(routes!(create))
+        .routes(routes!(session_exchange))
 }
 
 /// An organization an email may enter, and how.
@@ -451,6 +452,113 @@ async fn create(
         (digest, session, &token),
         (&organization, &member),
         create,
+        &session_request,
+    )
+    .await?;
+    Ok(reply(&auth.request_id, StatusCode::OK, body))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SessionExchangeRequest {
+    organization_id: Option<String>,
+    session_token: Option<String>,
+    session_jwt: Option<String>,
+    session_duration_minutes: Option<i64>,
+    #[schema(value_type = Option<Object>)]
+    session_custom_claims: Option<Value>,
+    locale: Option<String>,
+    telemetry_id: Option<String>,
+}
+
+/// The factors of a member session that another organization may count: the ones that proved
+/// the email (magic links, email passcodes). Passwords and second factors stay behind.
+fn transferable(
+    factors: &[latchkey_core::sessions::AuthenticationFactor],
+) -> Vec<latchkey_core::sessions::AuthenticationFactor> {
+    factors
+        .iter()
+        .filter(|factor| matches!(factor.kind.as_str(), "magic_link" | "email_otp"))
+        .cloned()
+        .collect()
+}
+
+/// Exchange a member session for one in another organization the same email belongs to,
+/// keeping the factors that organization accepts; when they are not enough, an intermediate
+/// session carrying them.
+#[utoipa::path(post, path = "/v1/b2b/sessions/exchange", tag = "b2b.sessions",
+    operation_id = "b2b.sessions.exchange", request_body = SessionExchangeRequest,
+    responses((status = 200, description = "The member and its session, or what MFA needs.",
+               body = Envelope<MemberSessionResponse>)))]
+async fn session_exchange(
+    State(state): State<AppState>,
+    auth: Authenticated,
+    JsonBody(request): JsonBody<SessionExchangeRequest>,
+) -> Result<Response, ApiError> {
+    let project_id = &auth.project.project_id;
+    let organization_id = given(request.organization_id)
+        .ok_or_else(|| ApiError::bad_request("organization_id is required."))?;
+    crate::stytch::passwordless::check_locale(request.locale.as_deref())?;
+    let _ = request.telemetry_id;
+    let named = SessionRequest::parse(request.session_token, request.session_jwt, None, None)?;
+    let session_request = SessionRequest::parse(
+        None,
+        None,
+        request.session_duration_minutes,
+        request.session_custom_claims,
+    )?;
+    let now = Utc::now();
+    let presented = presented::<MemberSession>(&state, project_id, named.presented(), now)
+        .await?
+        .ok_or_else(|| ApiError::bad_request("session_token or session_jwt is required."))?;
+    let source = find_organization(
+        &state,
+        project_id,
+        presented.session.organization_id.as_str(),
+    )
+    .await?;
+    let source_member = super::members::find_member(
+        &state,
+        project_id,
+        &source,
+        &MemberRef::Id(presented.session.member_id.clone()),
+    )
+    .await?;
+    let organization = find_organization(&state, project_id, &organization_id).await?;
+    // An exchange joins no one by domain: the email must be a member there already.
+    let member = super::members::find_member(
+        &state,
+        project_id,
+        &organization,
+        &MemberRef::Email(source_member.email.clone()),
+    )
+    .await?;
+    let factors = transferable(&presented.session.authentication_factors);
+    let session = IntermediateSession {
+        email: source_member.email.clone(),
+        organization_id: None,
+        member_id: None,
+        factors,
+        expires_at: now + IntermediateSession::lifetime(),
+        created_at: now,
+    };
+    if session.factors.is_empty() || !primary_allowed(&organization, &session) {
+        return Err(ApiError::new(
+            ErrorType::InsufficientFactorsForSessionExchange,
+            "The session holds no factor this organization accepts for a login.",
+        ));
+    }
+    let token = latchkey_core::secret::Secret::generate_token();
+    state
+        .store
+        .issue_intermediate_session(project_id, &token.digest(), &session)
+        .await?;
+    let body = enter(
+        &state,
+        &auth,
+        (token.digest(), session, token.expose()),
+        (&organization, &member),
+        None,
         &session_request,
     )
     .await?;
