@@ -108,6 +108,31 @@ pub async fn redirect_url(
     kind: RedirectType,
     given: Option<&str>,
 ) -> Result<Option<Url>, ApiError> {
+    let urls = state.store.redirect_urls(&project.project_id).await?;
+    resolve_redirect_url(project, &urls, kind, given)
+}
+
+/// [`redirect_url`] for two types at once (a send's login and sign-up URLs), reading the
+/// project's list once.
+pub async fn redirect_url_pair(
+    state: &AppState,
+    project: &ProjectRecord,
+    (first, first_given): (RedirectType, Option<&str>),
+    (second, second_given): (RedirectType, Option<&str>),
+) -> Result<(Option<Url>, Option<Url>), ApiError> {
+    let urls = state.store.redirect_urls(&project.project_id).await?;
+    Ok((
+        resolve_redirect_url(project, &urls, first, first_given)?,
+        resolve_redirect_url(project, &urls, second, second_given)?,
+    ))
+}
+
+fn resolve_redirect_url(
+    project: &ProjectRecord,
+    urls: &[latchkey_store::RedirectUrl],
+    kind: RedirectType,
+    given: Option<&str>,
+) -> Result<Option<Url>, ApiError> {
     let field = kind.field();
     let given = given.filter(|url| !url.is_empty());
     let parsed = match given {
@@ -124,7 +149,6 @@ pub async fn redirect_url(
         }
         None => None,
     };
-    let urls = state.store.redirect_urls(&project.project_id).await?;
     if urls.is_empty() {
         // A test project with an empty list takes local development URLs on any port.
         if project.environment != Environment::Test {

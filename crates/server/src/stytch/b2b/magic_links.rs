@@ -33,7 +33,7 @@ use utoipa_axum::routes;
 
 use super::members::{metadata, roles, MemberResponse};
 use super::organizations::find_organization;
-use super::sessions::{intermediate_for, MemberSessionOptions, MemberSessionResponse};
+use super::sessions::{given_intermediate, MemberSessionOptions, MemberSessionResponse};
 use crate::authentication::{self, Principal, Proof};
 use crate::delivery::templates;
 use crate::error::{ApiError, ErrorType};
@@ -110,6 +110,44 @@ pub(crate) fn jit_refused(refusal: JitRefusal) -> ApiError {
             ErrorType::InvalidEmailForJitProvisioning,
             "The email's domain is not one the organization lets join.",
         ),
+    }
+}
+
+/// The organization's member a login of `email` is for: the live member of that email, or a
+/// new pending member its JIT provisioning allows (refused as the organization says).
+pub(crate) enum LoginMember {
+    Existing(Member),
+    New(Member),
+}
+
+pub(crate) async fn login_member(
+    state: &AppState,
+    project_id: &ProjectId,
+    organization: &Organization,
+    email: &Email,
+    now: DateTime<Utc>,
+) -> Result<LoginMember, ApiError> {
+    let existing = state
+        .store
+        .get_member(
+            project_id,
+            &organization.organization_id,
+            &MemberRef::Email(email.as_str().to_owned()),
+            false,
+        )
+        .await?;
+    match existing {
+        Some(member) => Ok(LoginMember::Existing(member)),
+        None => {
+            organization.jit_by_email(email).map_err(jit_refused)?;
+            Ok(LoginMember::New(new_member(
+                project_id,
+                organization,
+                email,
+                MemberStatus::Pending,
+                now,
+            )))
+        }
     }
 }
 
@@ -233,18 +271,11 @@ async fn login_or_signup(
     let code_challenge = parse_code_challenge(request.pkce_code_challenge)?;
     let organization = find_organization(&state, project_id, &organization_id).await?;
     require_auth_method(&organization, "magic_link")?;
-    let login_url = redirect_url(
+    let (login_url, signup_url) = passwordless::redirect_url_pair(
         &state,
         &auth.project,
-        RedirectType::Login,
-        request.login_redirect_url.as_deref(),
-    )
-    .await?;
-    let signup_url = redirect_url(
-        &state,
-        &auth.project,
-        RedirectType::Signup,
-        request.signup_redirect_url.as_deref(),
+        (RedirectType::Login, request.login_redirect_url.as_deref()),
+        (RedirectType::Signup, request.signup_redirect_url.as_deref()),
     )
     .await?;
     let login_template = state
@@ -257,42 +288,24 @@ async fn login_or_signup(
         .await?;
     let now = Utc::now();
     for attempt in 0..2 {
-        let existing = state
-            .store
-            .get_member(
-                project_id,
-                &organization.organization_id,
-                &MemberRef::Email(email.as_str().to_owned()),
-                false,
-            )
-            .await?;
-        let (target, purpose, created) = match existing {
-            Some(member) if member.status == MemberStatus::Active => (
-                MemberTarget::Existing(member.member_id),
-                LinkPurpose::Login,
-                false,
-            ),
-            Some(member) => (
-                MemberTarget::Existing(member.member_id),
-                LinkPurpose::Signup,
-                false,
-            ),
-            None => {
-                organization.jit_by_email(&email).map_err(jit_refused)?;
-                let member = new_member(
-                    project_id,
-                    &organization,
-                    &email,
-                    MemberStatus::Pending,
-                    now,
-                );
-                (
+        let (target, purpose, created) =
+            match login_member(&state, project_id, &organization, &email, now).await? {
+                LoginMember::Existing(member) if member.status == MemberStatus::Active => (
+                    MemberTarget::Existing(member.member_id),
+                    LinkPurpose::Login,
+                    false,
+                ),
+                LoginMember::Existing(member) => (
+                    MemberTarget::Existing(member.member_id),
+                    LinkPurpose::Signup,
+                    false,
+                ),
+                LoginMember::New(member) => (
                     MemberTarget::Create(Box::new(member)),
                     LinkPurpose::Signup,
                     true,
-                )
-            }
-        };
+                ),
+            };
         let (url, life, template, kind) = match purpose {
             LinkPurpose::Login => (&login_url, login_life, &login_template, RedirectType::Login),
             _ => (
@@ -566,20 +579,14 @@ async fn authenticate(
         return Err(StoreError::NotFound(Missing::MagicLink).into());
     }
     require_auth_method(&organization, "magic_link")?;
-    let intermediate = match intermediate {
-        Some(ist) => Some((
-            ist.clone(),
-            intermediate_for(
-                &state,
-                project_id,
-                &ist.digest,
-                (&organization, &member),
-                now,
-            )
-            .await?,
-        )),
-        None => None,
-    };
+    let intermediate = given_intermediate(
+        &state,
+        project_id,
+        intermediate,
+        (&organization, &member),
+        now,
+    )
+    .await?;
     let principal = Principal::Member {
         organization: &organization,
         member: &member,
@@ -597,14 +604,8 @@ async fn authenticate(
         authentication::complete(&state, &auth, principal, &session_request, proof, now)
             .await?
             .member()?;
+    // The member's MFA methods are as read before the completion, which changes neither.
     if session.owes_mfa() {
-        let member = super::members::find_member(
-            &state,
-            project_id,
-            &organization,
-            &MemberRef::Id(member_id.clone()),
-        )
-        .await?;
         session.secondary_initiated(
             super::otps::start_secondary(&state, &auth, &organization, &member).await?,
         );

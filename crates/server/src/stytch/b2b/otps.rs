@@ -30,7 +30,9 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::members::{organization_and_member, MemberResponse};
-use super::sessions::{intermediate_for, IstToken, MemberSessionOptions, MemberSessionResponse};
+use super::sessions::{
+    given_intermediate, intermediate_for, IstToken, MemberSessionOptions, MemberSessionResponse,
+};
 use crate::authentication::{self, Principal};
 use crate::delivery::templates;
 use crate::error::{ApiError, ErrorType};
@@ -523,7 +525,6 @@ async fn email_login_or_signup(
     JsonBody(request): JsonBody<B2bEmailOtpLoginOrSignupRequest>,
 ) -> Result<Response, ApiError> {
     use latchkey_core::members::MemberStatus;
-    use latchkey_store::MemberRef;
     let project_id = &auth.project.project_id;
     let organization_id = given(request.organization_id)
         .ok_or_else(|| ApiError::bad_request("organization_id is required."))?;
@@ -544,17 +545,12 @@ async fn email_login_or_signup(
         .await?;
     let now = Utc::now();
     for attempt in 0..2 {
-        let existing = state
-            .store
-            .get_member(
-                project_id,
-                &organization.organization_id,
-                &MemberRef::Email(email.as_str().to_owned()),
-                false,
-            )
-            .await?;
-        let (member_id, create, minutes) = match existing {
-            Some(member) => {
+        use super::magic_links::LoginMember;
+        let login =
+            super::magic_links::login_member(&state, project_id, &organization, &email, now)
+                .await?;
+        let (member_id, create, minutes) = match login {
+            LoginMember::Existing(member) => {
                 let minutes = if member.status == MemberStatus::Active {
                     request.login_expiration_minutes
                 } else {
@@ -562,23 +558,11 @@ async fn email_login_or_signup(
                 };
                 (member.member_id, None, minutes)
             }
-            None => {
-                organization
-                    .jit_by_email(&email)
-                    .map_err(super::magic_links::jit_refused)?;
-                let member = super::magic_links::new_member(
-                    project_id,
-                    &organization,
-                    &email,
-                    MemberStatus::Pending,
-                    now,
-                );
-                (
-                    member.member_id.clone(),
-                    Some(Box::new(member)),
-                    request.signup_expiration_minutes,
-                )
-            }
+            LoginMember::New(member) => (
+                member.member_id.clone(),
+                Some(Box::new(member)),
+                request.signup_expiration_minutes,
+            ),
         };
         let created = create.is_some();
         let (code_digest, message, life) =
@@ -681,20 +665,14 @@ async fn email_authenticate(
         .await?
         .ok_or(StoreError::NotFound(Missing::OtpCode))?;
     super::magic_links::require_auth_method(&organization, "email_otp")?;
-    let intermediate = match intermediate {
-        Some(digest) => Some((
-            digest.clone(),
-            intermediate_for(
-                &state,
-                project_id,
-                &digest.digest,
-                (&organization, &member),
-                now,
-            )
-            .await?,
-        )),
-        None => None,
-    };
+    let intermediate = given_intermediate(
+        &state,
+        project_id,
+        intermediate,
+        (&organization, &member),
+        now,
+    )
+    .await?;
     let proof = prove_member_code(
         &state,
         &auth,

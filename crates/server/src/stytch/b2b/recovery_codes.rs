@@ -16,7 +16,7 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::members::{organization_and_member, MemberResponse};
-use super::sessions::{intermediate_for, MemberSessionOptions, MemberSessionResponse};
+use super::sessions::{given_intermediate, MemberSessionOptions, MemberSessionResponse};
 use super::totps::use_up;
 use crate::authentication;
 use crate::error::ApiError;
@@ -93,20 +93,14 @@ async fn recover(
     .await?;
     super::otps::require_mfa_method(&organization, "totp")?;
     super::sessions::second_factor_alone(&organization, intermediate.is_some(), &session_request)?;
-    let intermediate = match intermediate {
-        Some(digest) => Some((
-            digest.clone(),
-            intermediate_for(
-                &state,
-                project_id,
-                &digest.digest,
-                (&organization, &member),
-                now,
-            )
-            .await?,
-        )),
-        None => None,
-    };
+    let intermediate = given_intermediate(
+        &state,
+        project_id,
+        intermediate,
+        (&organization, &member),
+        now,
+    )
+    .await?;
     let registration = verified_totp(&state, project_id, &member).await?;
     let remaining = registration.recovery_codes.len().saturating_sub(1);
     let proof = authentication::prove_code(

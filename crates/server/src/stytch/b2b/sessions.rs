@@ -127,6 +127,31 @@ pub async fn intermediate_for(
     Ok(session)
 }
 
+/// The intermediate session a request gave, if any, checked for `member` of `organization`
+/// (see [`intermediate_for`]), with its token.
+pub async fn given_intermediate(
+    state: &AppState,
+    project_id: &ProjectId,
+    given: Option<IstToken>,
+    (organization, member): (&Organization, &Member),
+    now: DateTime<Utc>,
+) -> Result<Option<(IstToken, IntermediateSession)>, ApiError> {
+    match given {
+        Some(given) => {
+            let session = intermediate_for(
+                state,
+                project_id,
+                &given.digest,
+                (organization, member),
+                now,
+            )
+            .await?;
+            Ok(Some((given, session)))
+        }
+        None => Ok(None),
+    }
+}
+
 /// A factor that is only a second factor (TOTP, a recovery code, SMS) does not log a member in
 /// alone where the organization restricts its primary methods: it needs the intermediate
 /// session of a primary factor, or a session of the member.

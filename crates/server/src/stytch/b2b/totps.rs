@@ -25,7 +25,8 @@ use utoipa_axum::routes;
 use super::members::{organization_and_member, MemberResponse};
 use super::otps::require_mfa_method;
 use super::sessions::{
-    intermediate_for, second_factor_alone, IstToken, MemberSessionOptions, MemberSessionResponse,
+    given_intermediate, intermediate_for, second_factor_alone, IstToken, MemberSessionOptions,
+    MemberSessionResponse,
 };
 use crate::authentication::{self, Principal, Proof};
 use crate::error::ApiError;
@@ -255,20 +256,14 @@ async fn authenticate(
     .await?;
     require_mfa_method(&organization, "totp")?;
     second_factor_alone(&organization, intermediate.is_some(), &session_request)?;
-    let intermediate = match intermediate {
-        Some(digest) => Some((
-            digest.clone(),
-            intermediate_for(
-                &state,
-                project_id,
-                &digest.digest,
-                (&organization, &member),
-                now,
-            )
-            .await?,
-        )),
-        None => None,
-    };
+    let intermediate = given_intermediate(
+        &state,
+        project_id,
+        intermediate,
+        (&organization, &member),
+        now,
+    )
+    .await?;
     let registration = current_totp(
         state
             .store

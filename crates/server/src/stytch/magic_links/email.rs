@@ -96,6 +96,13 @@ impl Links {
         let signup_life = LinkPurpose::Signup.expiry(signup_minutes)?;
         refuse_templates(template_ids)?;
         let project_id = &auth.project.project_id;
+        let (login, signup) = redirect_url_pair(
+            state,
+            &auth.project,
+            (RedirectType::Login, login_url),
+            (RedirectType::Signup, signup_url),
+        )
+        .await?;
         Ok(Links {
             login_template: state
                 .store
@@ -105,8 +112,8 @@ impl Links {
                 .store
                 .message_template(project_id, TemplateKind::Signup)
                 .await?,
-            login: redirect_url(state, &auth.project, RedirectType::Login, login_url).await?,
-            signup: redirect_url(state, &auth.project, RedirectType::Signup, signup_url).await?,
+            login,
+            signup,
             login_minutes: login_life.num_minutes(),
             signup_minutes: signup_life.num_minutes(),
             code_challenge: parse_code_challenge(code_challenge)?,

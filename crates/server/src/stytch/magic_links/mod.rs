@@ -23,8 +23,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use super::passwordless::{
-    self, check_locale, need_url, parse_email, redirect_url, Attributes, Audience,
-    AuthenticateOptions, Prepared, Recipient,
+    self, check_locale, need_url, parse_email, redirect_url, redirect_url_pair, Attributes,
+    Audience, AuthenticateOptions, Prepared, Recipient,
 };
 use super::sessions::{presented, AuthenticatedResponse, SessionOptions};
 use super::users::{find_user, given};
